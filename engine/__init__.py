@@ -1,0 +1,1 @@
+"""The generation core: spectrogram codecs, model loading and the joint sampler. Knows nothing of OSC or DAWs."""
