@@ -1,0 +1,34 @@
+"""Where the shipped data lives, and the rule for names that become file names."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sonocanvas.bridge
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def shipped_presets_dir() -> Path:
+    """The repository's `presets/` folder: prompt-pair presets, and `effects/catalogue.yaml`."""
+    return Path(sonocanvas.bridge.__file__).resolve().parents[1] / "presets"
+
+
+def check_name(field: str, name: object, error: type[ValueError] = ValueError) -> str:
+    """Return `name` if it is safe as a file name, else raise `error("<field>: ...")`.
+
+    Names are short, lower case, hyphenated (`castle-bells`): nothing that could climb out of a
+    folder, hide a file, or mean two different files on a case-insensitive disk.
+    """
+    if not isinstance(name, str) or not name:
+        raise error(f"{field}: a name is required")
+    if "/" in name or "\\" in name:
+        raise error(f"{field}: {name!r} may not contain a path separator")
+    if ".." in name:
+        raise error(f"{field}: {name!r} may not contain '..'")
+    if not _NAME.fullmatch(name):
+        raise error(
+            f"{field}: {name!r} may use only lower-case letters, digits, '-' and '_', "
+            "start with a letter or digit, and be at most 64 characters long"
+        )
+    return name
