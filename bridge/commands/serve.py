@@ -1,0 +1,116 @@
+"""`sonocanvas serve`: load the models once and answer OSC (docs/osc.md) until stopped."""
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ..config import DEFAULT_AUDIO_MODELS, Config, load_config
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve", help="run the OSC server a DAW device talks to",
+        description="Run the local engine server: OSC over UDP and SLIP-framed TCP (see docs/osc.md).",
+    )
+    parser.add_argument("--config", type=Path, help="YAML config file (default: the per-user one, created on first run)")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="UDP and TCP port (default 9010; 0 picks a free one)")
+    parser.add_argument("--drop-dir", type=Path, help="folder finished clips are dropped into")
+    parser.add_argument("--image-model", help="Stable Diffusion 1.x hub id or folder")
+    parser.add_argument("--audio-model", action="append", metavar="KIND=MODEL",
+                        help="audio model: auffusion=ID_OR_FOLDER or riffusion=ID_OR_FOLDER (repeatable)")
+    parser.add_argument("--device", help="auto, cuda, mps or cpu")
+    parser.add_argument("--models", choices=["configured", "tiny-random"], default="configured",
+                        help="tiny-random: tiny models with random weights, to check the plumbing without downloads")
+    parser.set_defaults(run=run)
+
+
+def apply_flags(config: Config, args: argparse.Namespace) -> Config:
+    audio = None
+    if args.audio_model:
+        audio = dict(config.audio_models)
+        for item in args.audio_model:
+            kind, sep, name = item.partition("=")
+            if not sep or kind not in DEFAULT_AUDIO_MODELS or not name:
+                raise ValueError(f"audio_model: expected auffusion=MODEL or riffusion=MODEL, got {item!r}")
+            audio[kind] = name
+    return config.replace(
+        host=args.host, port=args.port, drop_dir=args.drop_dir, image_model=args.image_model,
+        audio_models=audio, device=args.device, tiny_random=args.models == "tiny-random" or None,
+    )
+
+
+def build_server(config: Config):
+    """Everything `serve` runs, from the config: models, drop folder, effects, presets, audition, journal."""
+    from ..drop import DropFolder
+    from ..effects import EffectChains
+    from ..journal import Journal
+    from ..paths import shipped_presets_dir
+    from ..presets import PresetStore
+    from ..protocol import Limits
+    from ..server import Server, Services
+    from ..studio import Models, Studio
+
+    version = importlib.metadata.version("sonocanvas")
+    effects = EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml", config.effects)
+    drop = DropFolder(config.drop_dir, effects)
+    device = None if config.device == "auto" else config.device
+    studio = Studio.load(Models(config.image_model, config.audio_models, device, config.tiny_random), drop, version)
+    player, player_error = _player(config)
+    services = Services(
+        run=studio.run,
+        limits=Limits(
+            read_roots=(config.drop_dir, *config.read_dirs),
+            fx_names=frozenset(effects.names()),
+            audio_models=frozenset(studio.pipelines),
+            sample_rate=config.sample_rate,
+            bit_depth=config.bit_depth,
+        ),
+        journal=Journal(config.journal_path),
+        version=version,
+        device=studio.device,
+        models=studio.label,
+        presets=PresetStore(shipped_presets_dir(), config.presets_dir),
+        effects=effects,
+        player=player,
+        player_error=player_error,
+    )
+    return Server(services, config.host, config.port)
+
+
+def _player(config: Config):
+    """The audition player, or None and the reason; a server without audio output still generates."""
+    from ..audition import Player
+
+    try:
+        return Player(config.audio_output), ""
+    except Exception as error:  # PortAudio missing or the device gone: audition alone is off
+        return None, f"audio_output: audition is off: {error}"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = apply_flags(load_config(args.config), args)
+        server = build_server(config)
+    except ValueError as error:
+        print(f"sonocanvas serve: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with server:
+        host, port = server.address
+        s = server.services
+        print(f"sonocanvas {s.version} listening on udp://{host}:{port} and tcp://{host}:{port} (OSC, SLIP on TCP)")
+        print(f"models: {s.models} on {s.device}")
+        print(f"clips go to {config.drop_dir}")
+        print(f"config: {config.path}; journal: {config.journal_path}")
+        if s.player is None:
+            print(s.player_error)
+        sys.stdout.flush()
+        stop.wait()
+    return 0

@@ -1,0 +1,156 @@
+"""The server's YAML config: one per user, created with comments on first run, overridden by flags."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..engine.files import atomic_write
+
+DEFAULT_AUDIO_MODELS = {
+    "auffusion": "auffusion/auffusion-full-no-adapter",
+    "riffusion": "riffusion/riffusion-model-v1",
+}
+
+_TEMPLATE = """\
+# sonocanvas server config (`sonocanvas serve`). Flags override these values.
+
+# Where the OSC server listens, UDP and TCP (SLIP-framed OSC 1.1) on the same port.
+# Keep 127.0.0.1 unless clients on other machines must reach the server.
+host: 127.0.0.1
+port: 9010
+
+# Finished clips (WAV, spectrogram PNG, picture PNG, JSON record) are dropped here.
+drop_dir: {drop_dir}
+
+# Besides the drop folder, requests may read clips and pictures (init_audio, picture_path,
+# audition) only from these folders.
+read_dirs: []
+
+# Models: hub ids or local folders. Set an audio model to null to leave it unloaded.
+image_model: stable-diffusion-v1-5/stable-diffusion-v1-5
+audio_models:
+  auffusion: auffusion/auffusion-full-no-adapter
+  riffusion: riffusion/riffusion-model-v1
+
+# auto, cuda, mps or cpu.
+device: auto
+
+# Defaults for dropped WAVs; a request may ask for others.
+sample_rate: 48000
+bit_depth: 24     # 24 (PCM) or 32 (float)
+
+# Audition output: a sounddevice output name or index; null for the system default.
+audio_output: null
+
+# Your own effect chains, added to the shipped catalogue (presets/effects/catalogue.yaml shows the
+# format). This is the only place a VST3/AU plugin path may appear; requests name a chain, never a plugin.
+effects: {{}}
+
+# The job journal (SQLite); empty for journal.sqlite3 beside this file.
+journal: ""
+"""
+
+
+class ConfigError(ValueError):
+    """A bad config value; the message starts with the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    host: str = "127.0.0.1"
+    port: int = 9010
+    drop_dir: Path = Path.home() / "Music" / "sonocanvas"
+    read_dirs: tuple[Path, ...] = ()
+    image_model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    audio_models: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_AUDIO_MODELS))
+    device: str = "auto"
+    sample_rate: int = 48000
+    bit_depth: int = 24
+    audio_output: str | int | None = None
+    effects: dict = field(default_factory=dict)
+    journal: Path | None = None
+    tiny_random: bool = False
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    @property
+    def journal_path(self) -> Path:
+        return self.journal or self.folder / "journal.sqlite3"
+
+    @property
+    def presets_dir(self) -> Path:
+        return self.folder / "presets"
+
+    def replace(self, **changes) -> "Config":
+        """A copy with the given values changed; `None` means "not given" and keeps the current one."""
+        return _checked(dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None}))
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "sonocanvas" / "config.yaml"
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config at `path` (default: the per-user one), writing the commented template first if missing."""
+    path = Path(path or default_config_path()).expanduser().absolute()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = _TEMPLATE.format(drop_dir=Path.home() / "Music" / "sonocanvas")
+        try:
+            atomic_write(path, lambda f: f.write(text.encode()), exclusive=True)
+        except FileExistsError:
+            pass  # another process wrote it first; read theirs
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config: {path} is not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: {path} must hold a mapping of keys to values")
+    known = {f.name for f in dataclasses.fields(Config)} - {"path", "tiny_random"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown key in {path}; known keys: {', '.join(sorted(known))}")
+    values = {k: v for k, v in data.items() if v is not None or k == "audio_output"}
+    if "audio_models" in values:
+        values["audio_models"] = {k: v for k, v in (values["audio_models"] or {}).items() if v}
+    if values.get("journal") == "":
+        del values["journal"]
+    return _checked(Config(path=path, **values))
+
+
+def _checked(config: Config) -> Config:
+    """Normalise types (paths, tuples) and refuse values the server cannot use."""
+    def folder(value, key: str) -> Path:
+        if not isinstance(value, (str, os.PathLike)) or not str(value):
+            raise ConfigError(f"{key}: expected a folder path, got {value!r}")
+        return Path(value).expanduser().absolute()
+
+    if not isinstance(config.port, int) or not 0 <= config.port <= 65535:
+        raise ConfigError(f"port: must be an integer 0 ... 65535, got {config.port!r}")
+    if config.bit_depth not in (24, 32):
+        raise ConfigError(f"bit_depth: must be 24 or 32, got {config.bit_depth!r}")
+    if not isinstance(config.sample_rate, int) or not 8000 <= config.sample_rate <= 192000:
+        raise ConfigError(f"sample_rate: must be an integer 8000 ... 192000, got {config.sample_rate!r}")
+    if config.device not in ("auto", "cuda", "mps", "cpu") and not str(config.device).startswith("cuda:"):
+        raise ConfigError(f"device: must be auto, cuda, mps or cpu, got {config.device!r}")
+    if not isinstance(config.audio_models, dict) or set(config.audio_models) - set(DEFAULT_AUDIO_MODELS):
+        raise ConfigError(f"audio_models: a mapping with keys auffusion and/or riffusion, got {config.audio_models!r}")
+    if not isinstance(config.effects, dict):
+        raise ConfigError(f"effects: must be a mapping of chain names to plugin lists, got {config.effects!r}")
+    read_dirs = config.read_dirs
+    if not isinstance(read_dirs, (list, tuple)):
+        raise ConfigError(f"read_dirs: must be a list of folders, got {read_dirs!r}")
+    return dataclasses.replace(
+        config,
+        drop_dir=folder(config.drop_dir, "drop_dir"),
+        read_dirs=tuple(folder(d, "read_dirs") for d in read_dirs),
+        journal=folder(config.journal, "journal") if config.journal else None,
+    )

@@ -1,0 +1,124 @@
+"""Finished clips into the drop folder, where a DAW picks them up.
+
+Each clip is finished (resampled to the requested rate, fitted to bars at a tempo, run through an
+effect chain) and written as a WAV, its spectrogram PNG, its colour picture and its JSON record.
+Every file goes through `atomic_write(exclusive=True)`: it appears only when complete, and a name
+already taken gets `-2`, `-3`, ... instead of replacing a finished clip.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+from pedalboard import time_stretch
+
+from ..engine.audio import normalize_peak, resample, write_wav
+from ..engine.files import atomic_write
+from .protocol import Output
+
+SIBLINGS = (".wav", ".dry.wav", ".png", ".picture.png", ".json")
+MAX_TRIES = 1000
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """The files of one dropped clip (absolute paths)."""
+
+    wav: Path
+    png: Path
+    picture: Path
+    json: Path
+    dry: Path | None = None
+
+
+def clip_stem(when: datetime, image_prompt: str, audio_prompt: str, seed: int, index: int | None = None) -> str:
+    """`<time>_<image prompt>_<audio prompt>_s<seed>[_v<index>]`, prompts cut to a few lower-case words."""
+    variation = f"_v{index}" if index is not None else ""
+    return f"{when:%Y%m%d-%H%M%S}_{slug(image_prompt)}_{slug(audio_prompt)}_s{seed}{variation}"
+
+
+def slug(text: str, words: int = 4, length: int = 40) -> str:
+    """A few lower-case ASCII words joined by `-`: safe in any file system, readable in a DAW's browser."""
+    found = re.findall(r"[a-z0-9]+", text.lower())[:words]
+    return "-".join(found)[:length].strip("-") or "untitled"
+
+
+def finish(audio: np.ndarray, sample_rate: int, output: Output) -> np.ndarray:
+    """The dry clip as dropped: resampled to the output rate and, with bpm and bars, stretched to fit exactly."""
+    audio = resample(np.asarray(audio, dtype=np.float32), sample_rate, output.sample_rate)
+    if output.bpm is not None and output.bars is not None:
+        frames = round(output.bars * 4 * 60 / output.bpm * output.sample_rate)
+        stretched = time_stretch(np.atleast_2d(audio), output.sample_rate, audio.shape[-1] / frames)
+        audio = np.zeros(audio.shape[:-1] + (frames,), np.float32)
+        take = min(frames, stretched.shape[-1])
+        audio[..., :take] = stretched.reshape(audio.shape[:-1] + stretched.shape[-1:])[..., :take]
+    return audio
+
+
+class DropFolder:
+    """Writes finished clips into one folder; `effects` is the `EffectChains` a request's `fx` names."""
+
+    def __init__(self, folder: Path, effects: Any = None):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.effects = effects
+
+    def drop(self, clip: Any, output: Output, stem: str, record: dict) -> Dropped:
+        """Finish `clip` (a pipeline `Clip`: audio, sample_rate, spectrogram, picture) and write its files
+        under `stem` (or `stem-2`, ... if taken). `record` is completed with the files and output and saved."""
+        dry = finish(clip.audio, clip.sample_rate, output)
+        wet = self.effects.apply(output.fx, dry, output.sample_rate) if output.fx else None
+        main = _within_full_scale(wet if wet is not None else dry)
+        for attempt in range(1, MAX_TRIES + 1):
+            name = stem if attempt == 1 else f"{stem}-{attempt}"
+            paths = {suffix: self.folder / f"{name}{suffix}" for suffix in SIBLINGS}
+            if any(p.exists() for p in paths.values()):
+                continue
+            try:  # the WAV claims the name: exclusive, so a racing writer moves on to the next one
+                write_wav(paths[".wav"], main, output.sample_rate, output.bit_depth, exclusive=True)
+            except FileExistsError:
+                continue
+            break
+        else:
+            raise FileExistsError(f"{stem}: {MAX_TRIES} clips of this name already exist in {self.folder}")
+        if wet is not None:
+            write_wav(paths[".dry.wav"], _within_full_scale(dry), output.sample_rate, output.bit_depth, exclusive=True)
+        _write_png(paths[".png"], clip.spectrogram)
+        _write_png(paths[".picture.png"], clip.picture)
+        dropped = Dropped(
+            wav=paths[".wav"], png=paths[".png"], picture=paths[".picture.png"], json=paths[".json"],
+            dry=paths[".dry.wav"] if wet is not None else None,
+        )
+        full = {
+            **record,
+            "output": dataclasses.asdict(output),
+            "files": {k: v.name for k, v in dataclasses.asdict(dropped).items() if v is not None},
+        }
+        text = json.dumps(full, indent=2, default=str).encode()
+        atomic_write(dropped.json, lambda f: f.write(text), exclusive=True)
+        return dropped
+
+
+def _within_full_scale(audio: np.ndarray) -> np.ndarray:
+    """Leave audio that fits alone; bring a louder one (an effect's boost, a resampler's overshoot) to -1 dBFS."""
+    return normalize_peak(audio, -1.0) if np.abs(audio).max(initial=0.0) > 1.0 else audio
+
+
+def _write_png(path: Path, image: Image.Image) -> None:
+    """Save as PNG keeping the picture's text metadata (a spectrogram's format travels with it)."""
+    info = PngImagePlugin.PngInfo()
+    for key, value in image.info.items():
+        if isinstance(value, str):
+            info.add_text(key, value)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    data = buffer.getvalue()
+    atomic_write(path, lambda f: f.write(data), exclusive=True)

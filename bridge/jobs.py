@@ -1,0 +1,169 @@
+"""A queue in front of one model worker thread, so the OSC server never waits for a model.
+
+Jobs are cancelled while queued (taken out of the queue) or while running (the sampler's step
+callback raises `JobCancelled`, so the job stops within one step). A job that fails, out of GPU
+memory included, fails alone: the worker goes on with the next one.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Protocol
+
+
+class JobCancelled(Exception):
+    """Raised inside a running job (from its step callback) once it has been cancelled."""
+
+
+@dataclass(eq=False)
+class Job:
+    """One request in the queue. `owner` identifies the client; (owner, job_id) is unique while active."""
+
+    owner: Hashable
+    job_id: str
+    request: Any
+    journal_id: int | None = None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def key(self) -> tuple[Hashable, str]:
+        return (self.owner, self.job_id)
+
+    def check(self) -> None:
+        """Raise `JobCancelled` if the job was cancelled; called between sampler steps."""
+        if self.cancelled.is_set():
+            raise JobCancelled(self.job_id)
+
+
+class Listener(Protocol):
+    """What the queue tells the server about its jobs; called on the worker thread (cancel of a
+    queued job: on the caller's thread)."""
+
+    def started(self, job: Job) -> None: ...
+    def progress(self, job: Job, step: int, total: int) -> None: ...
+    def finished(self, job: Job) -> None: ...
+    def failed(self, job: Job, error: BaseException) -> None: ...
+    def cancelled(self, job: Job) -> None: ...
+
+
+Runner = Callable[[Job, Callable[[int, int], None]], None]
+"""Runs a job to the end; the second argument is the step callback to hand to the sampler."""
+
+
+class Progress:
+    """Throttles step reports to every 5 % of the total (or every step below 20), always the last step."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def due(self, step: int, total: int) -> bool:
+        if step <= self.last:  # a new sampling run (e.g. the next variation) starts over
+            self.last = 0
+        if step >= total or step - self.last >= max(1, total // 20):
+            self.last = step
+            return True
+        return False
+
+
+class JobQueue:
+    """First in, first out, one job at a time on one worker thread."""
+
+    def __init__(self, run: Runner, listener: Listener):
+        self._run = run
+        self._listener = listener
+        self._queue: collections.deque[Job] = collections.deque()
+        self._running: Job | None = None
+        self._lock = threading.Condition()
+        self._closed = False
+        self._worker = threading.Thread(target=self._work, name="sonocanvas-worker", daemon=True)
+        self._worker.start()
+
+    def submit(self, job: Job) -> int:
+        """Queue `job`; returns its position (1: next to run). A job with the same owner and id
+        that is still queued or running -> ValueError("job_id: ...")."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the job queue is closed")
+            if self.find(job.owner, job.job_id) is not None:
+                raise ValueError(f"job_id: {job.job_id!r} is already queued or running")
+            self._queue.append(job)
+            self._lock.notify_all()
+            return len(self._queue) + (self._running is not None)
+
+    def find(self, owner: Hashable, job_id: str) -> Job | None:
+        with self._lock:
+            for job in ([self._running] if self._running else []) + list(self._queue):
+                if job.key == (owner, job_id):
+                    return job
+            return None
+
+    def cancel(self, owner: Hashable, job_id: str) -> bool:
+        """Cancel a queued job at once or a running one at its next step; False if there is none."""
+        with self._lock:
+            job = self.find(owner, job_id)
+            if job is None:
+                return False
+            job.cancelled.set()
+            queued = job is not self._running
+            if queued:
+                self._queue.remove(job)
+        if queued:
+            self._listener.cancelled(job)
+        return True
+
+    def status(self) -> tuple[Job | None, int]:
+        """The running job (or None) and how many wait."""
+        with self._lock:
+            return self._running, len(self._queue)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing runs or waits; False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._queue and self._running is None, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Cancel everything and stop the worker."""
+        with self._lock:
+            self._closed = True
+            waiting = list(self._queue)
+            self._queue.clear()
+            if self._running:
+                self._running.cancelled.set()
+            self._lock.notify_all()
+        for job in waiting:
+            job.cancelled.set()
+            self._listener.cancelled(job)
+        self._worker.join(timeout)
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._lock.wait_for(lambda: self._queue or self._closed)
+                if self._closed:
+                    return
+                job = self._running = self._queue.popleft()
+            self._execute(job)
+            with self._lock:
+                self._running = None
+                self._lock.notify_all()
+
+    def _execute(self, job: Job) -> None:
+        progress = Progress()
+
+        def on_step(step: int, total: int) -> None:
+            job.check()
+            if progress.due(step, total):
+                self._listener.progress(job, step, total)
+
+        try:
+            job.check()
+            self._listener.started(job)
+            self._run(job, on_step)
+            job.check()
+        except JobCancelled:
+            self._listener.cancelled(job)
+        except BaseException as error:  # noqa: BLE001 - one job's failure must never stop the worker
+            self._listener.failed(job, error)
+        else:
+            self._listener.finished(job)

@@ -1,0 +1,111 @@
+"""The models, loaded once, and the one job function that turns a request into dropped clips.
+
+This is where the server meets the engine: a `GenerateRequest` becomes `GenerateSettings` for the
+joint pipeline of its audio model, an `EncodeRequest` becomes spectrogram art; each clip is then
+handed to the drop folder. It runs on the job queue's worker thread only.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from .drop import DropFolder, clip_stem, slug
+from .jobs import Job
+from .protocol import EncodeRequest, GenerateRequest
+
+TINY_LABEL = "tiny-random (random weights, plumbing only)"
+Done = Callable[[int, Path, Path, Path], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Models:
+    """What to load: the image model and each audio model (hub ids or folders), or the tiny-random set."""
+
+    image: str
+    audio: dict[str, str]
+    device: str | None = None
+    tiny_random: bool = False
+
+    @property
+    def label(self) -> str:
+        if self.tiny_random:
+            return TINY_LABEL
+        return " ".join([f"image={self.image}", *(f"{kind}={name}" for kind, name in self.audio.items())])
+
+
+class Studio:
+    """One `JointPipeline` per audio model, sharing one loaded image model."""
+
+    def __init__(self, pipelines: dict[str, Any], device: str, label: str, drop: DropFolder, version: str):
+        self.pipelines = pipelines
+        self.device = device
+        self.label = label
+        self.drop = drop
+        self.version = version
+
+    @classmethod
+    def load(cls, models: Models, drop: DropFolder, version: str) -> "Studio":
+        from ..engine.models import load_audio_model, load_image_model
+        from ..engine.pipeline import JointPipeline
+
+        if models.tiny_random:
+            from ..engine.tiny import tiny_models
+
+            tiny = tiny_models()
+            models = dataclasses.replace(
+                models, image=str(tiny.image), audio={"auffusion": str(tiny.auffusion), "riffusion": str(tiny.riffusion)}
+            )
+        image = load_image_model(models.image, device=models.device)
+        pipelines = {
+            kind: JointPipeline(image, load_audio_model(name, kind=kind, device=models.device))
+            for kind, name in models.audio.items()
+        }
+        label = TINY_LABEL if models.tiny_random else models.label
+        return cls(pipelines, image.device.type, label, drop, version)
+
+    def run(self, job: Job, on_step: Callable[[int, int], None], done: Done) -> None:
+        """The job queue's runner: sample (or encode), then drop each clip and report it at once."""
+        request = job.request
+        when = datetime.now()
+        if isinstance(request, GenerateRequest):
+            clips = self.pipelines[request.audio_model](self.settings(request), on_step=on_step)
+            stems = [
+                clip_stem(when, request.image_prompt, request.audio_prompt, clip.seed,
+                          clip.index if request.variations > 1 else None)
+                for clip in clips
+            ]
+        else:
+            clips = [self.encode(request)]
+            on_step(1, 1)
+            stems = [f"{when:%Y%m%d-%H%M%S}_{slug(request.picture_path.stem)}_{request.format}"]
+        for clip, stem in zip(clips, stems):
+            job.check()
+            record = {**clip.record, "job_id": job.job_id, "server": {"version": self.version, "models": self.label}}
+            dropped = self.drop.drop(clip, request.output, stem, record)
+            done(clip.index, dropped.wav, dropped.png, dropped.json)
+
+    @staticmethod
+    def settings(request: GenerateRequest):
+        from ..engine.pipeline import GenerateSettings
+
+        return GenerateSettings(
+            image_prompt=request.image_prompt,
+            audio_prompt=request.audio_prompt,
+            image_negative_prompt=request.image_negative_prompt,
+            audio_negative_prompt=request.audio_negative_prompt,
+            seed=request.seed,
+            steps=request.steps,
+            scheduler=request.scheduler,
+            image_guidance=request.image_guidance,
+            audio_guidance=request.audio_guidance,
+            audio_weight=request.audio_weight,
+            image_start_step=request.image_start_step,
+            variations=request.variations,
+            init_audio=request.init_audio,
+            strength=request.strength,
+        )
+
+    def encode(self, request: EncodeRequest):
+        raise ValueError("format: spectrogram art is not available on this server yet")

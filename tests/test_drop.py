@@ -1,0 +1,154 @@
+"""The drop folder: complete files only, never an overwrite, the requested rate and depth, effects with the dry kept."""
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from pedalboard.io import AudioFile
+
+from sonocanvas.bridge.drop import DropFolder, clip_stem, finish, slug
+from sonocanvas.bridge.effects import EffectChains
+from sonocanvas.bridge.paths import shipped_presets_dir
+from sonocanvas.bridge.protocol import Output
+from sonocanvas.engine.spectrogram import get_format, picture_from_png
+
+RATE = 16000
+
+
+@dataclass
+class Clip:
+    """What the pipeline hands over (sonocanvas.engine.pipeline.Clip's fields the drop folder reads)."""
+
+    audio: np.ndarray
+    sample_rate: int
+    spectrogram: Image.Image
+    picture: Image.Image
+    index: int = 0
+    seed: int = 7
+    record: dict = None
+
+
+def make_clip(seconds=1.0, amplitude=0.5):
+    t = np.arange(int(seconds * RATE)) / RATE
+    audio = (amplitude * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    fmt = get_format("auffusion")
+    spectrogram = fmt.png(fmt.picture_from_audio(torch.from_numpy(audio)))
+    picture = Image.new("RGB", (64, 32), (200, 40, 40))
+    return Clip(audio, RATE, spectrogram, picture, record={"settings": {"seed": 7}})
+
+
+@pytest.fixture
+def chains(tmp_path):
+    return EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml",
+                             {"minus6": [{"plugin": "Gain", "gain_db": -6.0}]})
+
+
+def read(path):
+    with AudioFile(str(path)) as f:
+        return f.read(f.frames), f.samplerate, f.file_dtype
+
+
+def rms_db(x):
+    return 20 * np.log10(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+
+
+def test_names_say_what_the_clip_is():
+    when = datetime(2026, 11, 21, 13, 5, 9)
+    assert clip_stem(when, "A painting of CASTLE towers, grayscale", "Bell ringing!", 42) == \
+        "20261121-130509_a-painting-of-castle_bell-ringing_s42"
+    assert clip_stem(when, "../../etc", "", 1, index=3) == "20261121-130509_etc_untitled_s1_v3"
+    assert slug("日本語") == "untitled"
+
+
+def test_drop_writes_wav_pngs_and_json_at_the_requested_rate(tmp_path, chains):
+    drop = DropFolder(tmp_path / "drop", chains)
+    clip = make_clip()
+    out = drop.drop(clip, Output(sample_rate=48000, bit_depth=24), "stem", {**clip.record, "job_id": "1"})
+    audio, rate, dtype = read(out.wav)
+    assert rate == 48000 and dtype == "int24" and abs(audio.shape[1] - 48000) <= 1
+    assert out.dry is None and not (tmp_path / "drop" / "stem.dry.wav").exists()
+    fmt, picture = picture_from_png(out.png)  # the spectrogram PNG keeps its format metadata
+    assert fmt.name == "auffusion" and picture.shape[-2] == fmt.n_mels
+    assert Image.open(out.picture).mode == "RGB"
+    record = json.loads(out.json.read_text())
+    assert record["job_id"] == "1" and record["output"]["sample_rate"] == 48000
+    assert record["files"] == {"wav": "stem.wav", "png": "stem.png", "picture": "stem.picture.png", "json": "stem.json"}
+    assert sorted(p.name for p in (tmp_path / "drop").iterdir()) == ["stem.json", "stem.picture.png", "stem.png", "stem.wav"]
+
+
+def test_float32_on_request(tmp_path):
+    out = DropFolder(tmp_path).drop(make_clip(0.5), Output(sample_rate=44100, bit_depth=32), "f", {})
+    audio, rate, dtype = read(out.wav)
+    assert (rate, dtype) == (44100, "float32") and abs(audio.shape[1] - 22050) <= 1
+
+
+def test_effect_chain_changes_level_and_keeps_the_dry_clip(tmp_path, chains):
+    out = DropFolder(tmp_path, chains).drop(make_clip(), Output(sample_rate=RATE, fx="minus6"), "fx", {})
+    wet, _, _ = read(out.wav)
+    dry, _, _ = read(out.dry)
+    assert out.dry.name == "fx.dry.wav"
+    assert rms_db(wet) - rms_db(dry) == pytest.approx(-6.0, abs=0.05)
+    assert json.loads(out.json.read_text())["files"]["dry"] == "fx.dry.wav"
+
+
+def test_loud_effects_are_brought_under_full_scale(tmp_path):
+    chains = EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml",
+                               {"loud": [{"plugin": "Gain", "gain_db": 12.0}]})
+    out = DropFolder(tmp_path, chains).drop(make_clip(amplitude=0.9), Output(sample_rate=RATE, fx="loud"), "x", {})
+    wet, _, _ = read(out.wav)
+    assert 0.8 < np.abs(wet).max() <= 1.0
+
+
+def test_bpm_and_bars_fit_the_clip_exactly(tmp_path):
+    out = DropFolder(tmp_path).drop(make_clip(1.0), Output(sample_rate=48000, bpm=120.0, bars=1), "b", {})
+    audio, rate, _ = read(out.wav)
+    assert rate == 48000 and audio.shape[1] == 96000  # 4 beats at 120 bpm = 2 s
+    assert rms_db(audio[:, 6000:90000]) > -12  # stretched sound, not padding
+    assert finish(np.ones(RATE, np.float32) * 0.1, RATE, Output(sample_rate=RATE, bpm=60.0, bars=1)).shape == (4 * RATE,)
+
+
+def test_no_clip_is_ever_overwritten(tmp_path):
+    drop = DropFolder(tmp_path)
+    first = drop.drop(make_clip(), Output(sample_rate=RATE), "same", {})
+    before = first.wav.read_bytes()
+    (tmp_path / "other.png").write_bytes(b"not ours")
+    second = drop.drop(make_clip(amplitude=0.2), Output(sample_rate=RATE), "same", {})
+    third = drop.drop(make_clip(), Output(sample_rate=RATE), "other", {})  # a sibling name taken: moves on
+    assert (first.wav.name, second.wav.name, third.wav.name) == ("same.wav", "same-2.wav", "other-2.wav")
+    assert second.json.name == "same-2.json" and first.wav.read_bytes() == before
+    assert (tmp_path / "other.png").read_bytes() == b"not ours"
+
+
+def test_a_watcher_never_sees_a_partial_file(tmp_path):
+    """Another thread lists the folder while clips are written: every visible WAV parses completely."""
+    drop = DropFolder(tmp_path)
+    stop, seen, problems = threading.Event(), set(), []
+
+    def watch():
+        while not stop.is_set():
+            for entry in os.scandir(tmp_path):
+                if entry.name.endswith(".wav") and not entry.name.startswith("."):
+                    try:
+                        audio, _, _ = read(entry.path)
+                        if audio.shape[1] != 2 * RATE:
+                            problems.append((entry.name, audio.shape))
+                        seen.add(entry.name)
+                    except Exception as error:  # noqa: BLE001 - any failure to parse is the bug
+                        problems.append((entry.name, error))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(6):
+            drop.drop(make_clip(2.0), Output(sample_rate=RATE, bit_depth=32), "w", {})
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert problems == []
+    assert len(seen) >= 1 and len(list(tmp_path.glob("w*.wav"))) == 6
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind

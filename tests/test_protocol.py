@@ -1,0 +1,122 @@
+"""The request arguments of docs/osc.md: typed, range-checked, and refused with the field named."""
+from pathlib import Path
+
+import pytest
+
+from sonocanvas.bridge.protocol import (
+    GENERATE_KEYS, Limits, ProtocolError, parse_encode, parse_generate, parse_keys,
+)
+
+
+@pytest.fixture
+def limits(tmp_path):
+    drop, extra = tmp_path / "drop", tmp_path / "samples"
+    drop.mkdir()
+    extra.mkdir()
+    return Limits(read_roots=(drop, extra), fx_names=frozenset({"space", "lofi"}),
+                  audio_models=frozenset({"auffusion"}), sample_rate=48000, bit_depth=24)
+
+
+PRESETS = {"corgis": {"image_prompt": "corgis", "audio_prompt": "dog barking", "seed": 2034, "steps": 100}}
+
+
+def generate(limits, *args):
+    return parse_generate(["7", *args], limits, PRESETS.__getitem__)
+
+
+def refused(field, call, *args):
+    with pytest.raises(ProtocolError) as caught:
+        call(*args)
+    assert caught.value.field == field
+    assert str(caught.value).startswith(f"{field}: ")
+    return str(caught.value)
+
+
+def test_full_request_is_typed(limits):
+    r = generate(limits, "image_prompt", "castle towers", "audio_prompt", "bell ringing", "seed", 42,
+                 "steps", 30.0, "image_guidance", 7, "audio_weight", 0.25, "scheduler", "euler",
+                 "variations", 3, "fx", "space", "sample_rate", 44100, "bit_depth", 32, "bpm", 120, "bars", 2)
+    assert (r.job_id, r.image_prompt, r.audio_prompt, r.seed, r.steps) == ("7", "castle towers", "bell ringing", 42, 30)
+    assert isinstance(r.steps, int) and isinstance(r.image_guidance, float) and r.image_guidance == 7.0
+    assert (r.audio_weight, r.scheduler, r.variations) == (0.25, "euler", 3)
+    assert (r.output.fx, r.output.sample_rate, r.output.bit_depth, r.output.bpm, r.output.bars) == ("space", 44100, 32, 120.0, 2)
+
+
+def test_defaults_come_from_server_limits(limits):
+    r = generate(limits, "image_prompt", "a", "audio_prompt", "b")
+    assert (r.output.sample_rate, r.output.bit_depth, r.output.fx, r.output.bpm) == (48000, 24, "", None)
+    assert 0 <= r.seed < 2**31 and r.steps == 100 and r.audio_model == "auffusion"
+
+
+def test_random_seed_is_resolved(limits):
+    seeds = {generate(limits, "image_prompt", "a", "audio_prompt", "b", "seed", -1).seed for _ in range(5)}
+    assert all(0 <= s < 2**31 for s in seeds) and len(seeds) > 1
+
+
+def test_preset_gives_defaults_and_explicit_keys_win(limits):
+    r = generate(limits, "preset", "corgis", "seed", 5)
+    assert (r.image_prompt, r.audio_prompt, r.seed, r.preset) == ("corgis", "dog barking", 5, "corgis")
+    refused("preset", generate, limits, "preset", "nope")
+
+
+@pytest.mark.parametrize("args, field", [
+    (("image_prompt", "a"), "audio_prompt"),
+    (("image_prompt", "a", "audio_prompt", "b", "steps", 0), "steps"),
+    (("image_prompt", "a", "audio_prompt", "b", "steps", 501), "steps"),
+    (("image_prompt", "a", "audio_prompt", "b", "steps", 2.5), "steps"),
+    (("image_prompt", "a", "audio_prompt", "b", "steps", "ten"), "steps"),
+    (("image_prompt", "a", "audio_prompt", "b", "audio_weight", 1.5), "audio_weight"),
+    (("image_prompt", "a", "audio_prompt", "b", "image_guidance", "x"), "image_guidance"),
+    (("image_prompt", "a", "audio_prompt", "b", "scheduler", "magic"), "scheduler"),
+    (("image_prompt", "a", "audio_prompt", "b", "audio_model", "riffusion"), "audio_model"),
+    (("image_prompt", "a", "audio_prompt", "b", "fx", "/usr/lib/vst3/evil.vst3"), "fx"),
+    (("image_prompt", "a", "audio_prompt", "b", "bit_depth", 16), "bit_depth"),
+    (("image_prompt", "a", "audio_prompt", "b", "bpm", 120), "bars"),
+    (("image_prompt", "a", "audio_prompt", "b", "bars", 4), "bpm"),
+    (("image_prompt", "a", "audio_prompt", "b", "steps", 20, "image_start_step", 21), "image_start_step"),
+    (("image_prompt", "a", "audio_prompt", "b", "seed", True), "seed"),
+    (("image_prompt", "a", "audio_prompt", "b", "colour", "red"), "colour"),
+    (("image_prompt", "a", "audio_prompt"), "audio_prompt"),
+    (("image_prompt", "a", 5, "b"), "key"),
+    (("image_prompt", "a", "image_prompt", "b"), "image_prompt"),
+    (("image_prompt", "a", "audio_prompt", "b", "reply_port", 70000), "reply_port"),
+])
+def test_bad_values_name_their_field(limits, args, field):
+    refused(field, generate, limits, *args)
+
+
+def test_job_id_must_lead(limits):
+    refused("job_id", parse_generate, [], limits, PRESETS.__getitem__)
+    refused("job_id", parse_generate, [7, "image_prompt", "a"], limits, PRESETS.__getitem__)
+
+
+def test_paths_must_lie_in_read_roots(limits, tmp_path):
+    inside = limits.read_roots[1] / "riff.wav"
+    inside.write_bytes(b"x")
+    outside = tmp_path / "secret.wav"
+    outside.write_bytes(b"x")
+    (limits.read_roots[0] / "link.wav").symlink_to(outside)
+    base = ("image_prompt", "a", "audio_prompt", "b", "init_audio")
+    assert generate(limits, *base, str(inside)).init_audio == inside.resolve()
+    for bad in (str(outside), str(limits.read_roots[0] / ".." / "secret.wav"), "../secret.wav",
+                str(limits.read_roots[0] / "link.wav"), "/etc/passwd"):
+        assert "outside" in refused("init_audio", generate, limits, *base, bad)
+    refused("init_audio", generate, limits, *base, str(limits.read_roots[0] / "missing.wav"))
+    refused("picture_path", parse_encode, ["1", str(outside)], limits)
+
+
+def test_encode_request(limits):
+    picture = limits.read_roots[0] / "face.png"
+    picture.write_bytes(b"x")
+    r = parse_encode(["1", "face.png", "format", "riffusion", "seconds", 5, "bit_depth", 32], limits)
+    assert (r.picture_path, r.format, r.seconds, r.output.bit_depth) == (picture.resolve(), "riffusion", 5.0, 32)
+    refused("seconds", parse_encode, ["1", "face.png", "seconds", 100], limits)
+    refused("steps", parse_encode, ["1", "face.png", "steps", 10], limits)
+
+
+def test_every_documented_generate_key_is_known():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "osc.md").read_text()
+    section = doc.split("### Keys of `/sonocanvas/generate`")[1].split("###")[0]
+    documented = {line.split("`")[1] for line in section.splitlines() if line.startswith("| `")}
+    assert documented == set(GENERATE_KEYS)
+    assert parse_keys([], GENERATE_KEYS) == {}
