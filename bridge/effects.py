@@ -161,4 +161,4 @@ def _external(where: str, kind: str, entry: dict) -> pedalboard.Plugin:
             str(path), parameter_values=parameters, plugin_name=plugin_name
         )
     except (ImportError, RuntimeError, TypeError, ValueError, AttributeError) as error:
-        raise EffectError(f"{where}: {error}") from None
+        raise EffectError(f"{where}: {' '.join(str(error).split())}") from None

@@ -1,0 +1,87 @@
+"""Audition through real PortAudio (in CI, ALSA's null device: see .ci/install)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import sounddevice as sd
+from pedalboard.io import AudioFile
+
+from sonocanvas.bridge.audition import Player
+
+
+def write_clip(path, seconds: float, sample_rate: int, channels: int):
+    rng = np.random.default_rng(3)
+    audio = (0.1 * rng.standard_normal((channels, int(seconds * sample_rate)))).astype(np.float32)
+    with AudioFile(str(path), "w", sample_rate, channels, bit_depth=24) as f:
+        f.write(audio)
+    with AudioFile(str(path)) as f:
+        return f.frames
+
+
+@pytest.mark.parametrize("sample_rate, channels", [(48000, 2), (22050, 1)])
+def test_plays_the_whole_file(tmp_path, sample_rate, channels):
+    path = tmp_path / "clip.wav"
+    frames = write_clip(path, 0.5, sample_rate, channels)
+    player = Player()
+    player.play(path)
+    assert player.wait(timeout=10)
+    assert player.frames_played == frames
+
+
+def test_stop_ends_a_long_playback_early_without_blocking(tmp_path):
+    path = tmp_path / "long.wav"
+    frames = write_clip(path, 300.0, 8000, 1)
+    player = Player()
+    player.play(path)
+    deadline = time.monotonic() + 10
+    while player.frames_played == 0 and time.monotonic() < deadline:
+        pass  # wait until PortAudio is really pulling frames
+    assert player.frames_played > 0
+    started = time.monotonic()
+    player.stop()
+    assert time.monotonic() - started < 2.0  # stopping does not wait for the clip to end
+    stopped_at = player.frames_played
+    assert player.wait(timeout=5)
+    assert 0 < player.frames_played == stopped_at < frames
+
+
+def test_play_replaces_what_was_playing(tmp_path):
+    long, short = tmp_path / "long.wav", tmp_path / "short.wav"
+    write_clip(long, 300.0, 8000, 1)
+    frames = write_clip(short, 0.25, 44100, 2)
+    player = Player()
+    player.play(long)
+    player.play(short)
+    assert player.wait(timeout=10)
+    assert player.frames_played == frames
+
+
+def test_output_chosen_by_name_or_index(tmp_path):
+    default = sd.query_devices(kind="output")
+    path = tmp_path / "clip.wav"
+    frames = write_clip(path, 0.2, 44100, 2)
+    for output in (default["name"], default["index"]):
+        player = Player(output)
+        assert player.device == default["index"]
+        player.play(path)
+        assert player.wait(timeout=10)
+        assert player.frames_played == frames
+
+
+@pytest.mark.parametrize("output", ["no such output device", 9999, 1.5, True])
+def test_bad_output_is_refused(output):
+    with pytest.raises(ValueError, match=r"^audio_output: "):
+        Player(output)
+
+
+def test_missing_or_bad_file_is_refused(tmp_path):
+    player = Player()
+    with pytest.raises(ValueError, match=r"^wav_path: cannot play .*missing.wav"):
+        player.play(tmp_path / "missing.wav")
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not really a wave file")
+    with pytest.raises(ValueError, match=r"^wav_path: cannot play .*bad.wav"):
+        player.play(bad)
+    assert player.wait(timeout=1)  # nothing is playing
