@@ -56,24 +56,28 @@ class _Playback:
             self.file = AudioFile(str(path))
         except (OSError, ValueError, RuntimeError) as error:
             raise ValueError(f"wav_path: cannot play {str(path)!r}: {error}") from None
+        self.frames = 0
+        self.ended = threading.Event()
+        try:
+            self.stream = self._open(device)
+        except (sd.PortAudioError, ValueError) as error:
+            self.file.close()
+            raise ValueError(f"audio_output: cannot play on this output: {error}") from None
+
+    def _open(self, device: int | None) -> sd.OutputStream:
+        """A stream at the file's rate (or, if the device cannot take it, resampled to the device's)."""
         info = sd.query_devices(device, "output")
         self.channels = min(max(self.file.num_channels, 2), info["max_output_channels"])
         rate = self.file.samplerate
         try:
             sd.check_output_settings(device, channels=self.channels, samplerate=rate, dtype="float32")
         except (sd.PortAudioError, ValueError):
-            rate = info["default_samplerate"]  # the device cannot take the file's rate
+            rate = info["default_samplerate"]
             self.file = self.file.resampled_to(rate)
-        self.frames = 0
-        self.ended = threading.Event()
-        try:
-            self.stream = sd.OutputStream(
-                samplerate=rate, device=device, channels=self.channels, dtype="float32",
-                latency="high", callback=self._callback, finished_callback=self.ended.set,
-            )
-        except (sd.PortAudioError, ValueError) as error:
-            self.file.close()
-            raise ValueError(f"audio_output: cannot open the output: {error}") from None
+        return sd.OutputStream(
+            samplerate=rate, device=device, channels=self.channels, dtype="float32",
+            latency="high", callback=self._callback, finished_callback=self.ended.set,
+        )
 
     def start(self) -> None:
         self.stream.start()

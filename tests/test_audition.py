@@ -30,6 +30,20 @@ def test_plays_the_whole_file(tmp_path, sample_rate, channels):
     assert player.frames_played == frames
 
 
+def test_a_rate_the_output_cannot_take_is_resampled_to_its_own(tmp_path):
+    path = tmp_path / "hi.wav"
+    write_clip(path, 0.05, 768000, 1)  # PortAudio refuses 768 kHz streams
+    with pytest.raises(sd.PortAudioError):
+        sd.check_output_settings(samplerate=768000, channels=2, dtype="float32")
+    device_rate = sd.query_devices(kind="output")["default_samplerate"]
+    with AudioFile(str(path)) as f:
+        frames = f.resampled_to(device_rate).frames
+    player = Player()
+    player.play(path)
+    assert player.wait(timeout=10)
+    assert player.frames_played == frames
+
+
 def test_stop_ends_a_long_playback_early_without_blocking(tmp_path):
     path = tmp_path / "long.wav"
     frames = write_clip(path, 300.0, 8000, 1)
