@@ -1,0 +1,95 @@
+"""Audio in and out: reading any common file as mono, resampling, peak normalising, writing WAV safely.
+
+Everything goes through pedalboard (`AudioFile` and its resampler), so there is one decoder and one
+resampler for every format and rate. Samples are float32 numpy arrays, channels first.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from pedalboard.io import AudioFile, StreamResampler
+
+from .files import atomic_write
+
+SILENCE_PEAK = 1e-6
+"""A file whose loudest sample is below this (-120 dBFS) holds nothing to show or to normalise."""
+
+
+def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None) -> np.ndarray:
+    """Read WAV, FLAC, MP3 or OGG as mono float32 `(samples,)`, resampled on read to `sample_rate`.
+
+    Raises ValueError starting with "audio:" for a missing file, one that is not audio, or audio
+    that is empty, silent or holds NaN/infinite samples, since none can become a picture.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"audio: no such file '{path}'")
+    try:
+        with AudioFile(str(path)) as f:
+            if sample_rate is not None and f.samplerate != sample_rate:
+                with f.resampled_to(float(sample_rate)) as r:
+                    samples = r.read(r.frames)
+            else:
+                samples = f.read(f.frames)
+    except (ValueError, RuntimeError, OSError) as e:
+        raise ValueError(f"audio: '{path}' is not an audio file pedalboard can read ({e})") from e
+    if samples.size == 0:
+        raise ValueError(f"audio: '{path}' is empty (zero samples)")
+    if not np.isfinite(samples).all():
+        raise ValueError(f"audio: '{path}' holds NaN or infinite samples")
+    mono = samples.mean(axis=0, dtype=np.float32)
+    if np.abs(mono).max() < SILENCE_PEAK:
+        raise ValueError(f"audio: '{path}' is silent")
+    return mono
+
+
+def resample(audio: np.ndarray, from_rate: float, to_rate: float) -> np.ndarray:
+    """Change the sample rate of `(samples,)` or `(channels, samples)` with pedalboard's windowed-sinc resampler."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if from_rate == to_rate:
+        return audio
+    planar = np.atleast_2d(audio)
+    resampler = StreamResampler(float(from_rate), float(to_rate), planar.shape[0])
+    out = np.concatenate([resampler.process(np.ascontiguousarray(planar)), resampler.process(None)], axis=1)
+    return out.reshape(audio.shape[:-1] + out.shape[-1:])
+
+
+def normalize_peak(audio: np.ndarray, peak_db: float = -1.0) -> np.ndarray:
+    """Scale so the loudest sample sits at `peak_db` dBFS (<= 0, so the result never clips); silence stays silence."""
+    if peak_db > 0:
+        raise ValueError(f"peak_db: {peak_db} would clip; use 0 dBFS or less")
+    audio = np.asarray(audio, dtype=np.float32)
+    peak = float(np.abs(audio).max(initial=0.0))
+    if peak == 0.0:
+        return audio.copy()
+    return (audio * np.float32(10.0 ** (peak_db / 20.0) / peak)).astype(np.float32)
+
+
+def write_wav(
+    path: str | os.PathLike[str],
+    audio: np.ndarray,
+    sample_rate: int,
+    bit_depth: int = 24,
+    exclusive: bool = False,
+) -> Path:
+    """Write `(samples,)` or `(channels, samples)` as 24-bit PCM or 32-bit float WAV, atomically.
+
+    Refuses samples outside [-1, 1] for 24-bit (they would clip; normalise first) and NaN for both.
+    `exclusive=True` raises FileExistsError rather than replace an existing file.
+    """
+    if bit_depth not in (24, 32):
+        raise ValueError(f"bit_depth: {bit_depth} is not supported; choose 24 or 32")
+    planar = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    if not np.isfinite(planar).all():
+        raise ValueError("audio: holds NaN or infinite samples")
+    if bit_depth == 24 and np.abs(planar).max(initial=0.0) > 1.0:
+        raise ValueError("audio: samples exceed full scale and would clip in 24-bit PCM; normalise first")
+
+    def write(f) -> None:
+        with AudioFile(f, "w", samplerate=sample_rate, num_channels=planar.shape[0],
+                       bit_depth=bit_depth, format="wav") as out:
+            out.write(planar)
+
+    return atomic_write(path, write, exclusive=exclusive)
