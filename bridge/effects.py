@@ -68,12 +68,12 @@ def _build_chains(chains: object, allow_paths: bool) -> dict[str, pedalboard.Ped
     if not isinstance(chains, dict):
         raise EffectError("effects: must be a mapping of chain names to lists of plugins")
     return {
-        check_name("effects", name, EffectError): build_chain(name, spec, allow_paths)
+        check_name("effects", name, EffectError): _build_chain(name, spec, allow_paths)
         for name, spec in chains.items()
     }
 
 
-def build_chain(name: str, plugins: object, allow_paths: bool) -> pedalboard.Pedalboard:
+def _build_chain(name: str, plugins: object, allow_paths: bool) -> pedalboard.Pedalboard:
     """One chain from its YAML list; `allow_paths` only for chains from the user's own config."""
     if not isinstance(plugins, list) or not plugins:
         raise EffectError(f"effects: chain {name!r} must be a non-empty list of plugins")

@@ -20,7 +20,9 @@ def check_name(field: str, name: object, error: type[ValueError] = ValueError) -
     Names are short, lower case, hyphenated (`castle-bells`): nothing that could climb out of a
     folder, hide a file, or mean two different files on a case-insensitive disk.
     """
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str):
+        raise error(f"{field}: must be a string, not {name!r}")
+    if not name:
         raise error(f"{field}: a name is required")
     if "/" in name or "\\" in name:
         raise error(f"{field}: {name!r} may not contain a path separator")
