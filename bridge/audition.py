@@ -24,17 +24,16 @@ class Player:
     def play(self, path: Path) -> None:
         """Start playing `path`, replacing what was playing; returns at once."""
         playback = _Playback(Path(path), self.device)
-        with self._lock:
-            previous, self._playback = self._playback, playback
-        if previous is not None:
-            previous.close()
-        playback.start()
+        with self._lock:  # one stop-and-start at a time, so no stream is closed twice at once
+            if self._playback is not None:
+                self._playback.close()
+            self._playback = playback
+            playback.start()
 
     def stop(self) -> None:
         with self._lock:
-            playback = self._playback
-        if playback is not None:
-            playback.close()
+            if self._playback is not None:
+                self._playback.close()
 
     def wait(self, timeout: float) -> bool:
         """True once the current playback has ended (played out or stopped); True when idle."""

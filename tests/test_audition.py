@@ -1,6 +1,7 @@
 """Audition through real PortAudio (in CI, ALSA's null device: see .ci/install)."""
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -68,6 +69,32 @@ def test_play_replaces_what_was_playing(tmp_path):
     player = Player()
     player.play(long)
     player.play(short)
+    assert player.wait(timeout=10)
+    assert player.frames_played == frames
+
+
+def test_play_and_stop_from_many_threads_at_once(tmp_path):
+    path = tmp_path / "clip.wav"
+    frames = write_clip(path, 0.5, 44100, 2)
+    player = Player()
+    errors = []
+
+    def hammer():
+        try:
+            for _ in range(10):
+                player.play(path)
+                player.stop()
+        except Exception as error:  # noqa: BLE001 - any failure fails the test below
+            errors.append(error)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors and not any(thread.is_alive() for thread in threads)
+    assert player.wait(timeout=5)
+    player.play(path)  # still works afterwards
     assert player.wait(timeout=10)
     assert player.frames_played == frames
 
