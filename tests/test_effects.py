@@ -36,7 +36,7 @@ def test_catalogue_gain_chain_changes_rms_by_its_db():
 
 
 @pytest.mark.parametrize("gain_db", [-12.5, 3.0])
-def test_user_gain_chain_changes_rms_by_the_set_db(tmp_path, gain_db):
+def test_user_gain_chain_changes_rms_by_the_set_db(gain_db):
     chains = EffectChains.load(CATALOGUE, {"level": [{"plugin": "Gain", "gain_db": gain_db}]})
     x = noise(channels=1)[0]
     y = chains.apply("level", x, RATE)
