@@ -1,0 +1,221 @@
+// The patcher hangs together, matches its js, and the device speaks only what docs/osc.md documents.
+"use strict";
+
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const acorn = require("acorn");
+const { loadPatcher, loadedDevice, SCRIPT_PATH, OSC_DOC_PATH } = require("./fakes.js");
+
+const patcher = loadPatcher();
+const boxes = new Map(patcher.boxes.map(({ box }) => [box.id, box]));
+const named = new Map(patcher.boxes.filter(({ box }) => box.varname).map(({ box }) => [box.varname, box]));
+const script = fs.readFileSync(SCRIPT_PATH, "utf8");
+const DEVICE_HEIGHT = 169;
+
+// The js object's inlets and outlets are what its script declares.
+function declared(name) {
+  const match = new RegExp(`^${name} = (\\d+);$`, "m").exec(script);
+  assert.ok(match, `sonocanvas.js declares ${name}`);
+  return Number(match[1]);
+}
+
+// Inlets and outlets of each object, from its class and arguments (as Max 8 makes them).
+const UI = {
+  message: [2, 1], comment: [1, 0], textedit: [1, 4], fpic: [1, 1], led: [1, 1], multislider: [1, 2],
+  "live.text": [1, 2], "live.numbox": [1, 2], "live.dial": [1, 2], "live.toggle": [1, 1],
+  "live.menu": [1, 3], "live.tab": [1, 3],
+};
+const OBJECTS = {
+  "plugin~": () => [2, 2],
+  "plugout~": () => [2, 2],
+  "live.thisdevice": () => [1, 3],
+  js: () => [declared("inlets"), declared("outlets")],
+  udpsend: () => [1, 0],
+  udpreceive: () => [1, 1],
+  deferlow: () => [1, 1],
+  pattr: () => [1, 3],
+  t: (args) => [1, args.length],
+};
+
+function expectedPorts(box) {
+  if (box.maxclass !== "newobj") return UI[box.maxclass];
+  const [name, ...args] = box.text.split(/\s+/);
+  return OBJECTS[name] && OBJECTS[name](args.filter((arg) => !arg.startsWith("@") && !args[args.indexOf(arg) - 1]?.startsWith("@")));
+}
+
+function linesFrom(id, outlet) {
+  return patcher.lines.filter(({ patchline }) => patchline.source[0] === id && patchline.source[1] === outlet)
+    .map(({ patchline }) => boxes.get(patchline.destination[0]));
+}
+
+function theBox(text) {
+  const found = patcher.boxes.filter(({ box }) => box.text && box.text.split(" ")[0] === text);
+  assert.equal(found.length, 1, `one ${text} box`);
+  return found[0].box;
+}
+
+test("every box declares the inlets and outlets its object has", () => {
+  for (const box of boxes.values()) {
+    const ports = expectedPorts(box);
+    assert.ok(ports, `${box.id} (${box.maxclass} ${box.text || ""}) is an object this test knows`);
+    assert.deepEqual([box.numinlets, box.numoutlets], ports, `${box.id} ${box.maxclass} ${box.text || ""}`);
+    assert.equal((box.outlettype || []).length, box.numoutlets, `${box.id} outlettype`);
+  }
+});
+
+test("every patch line joins existing boxes at existing inlets and outlets", () => {
+  assert.ok(patcher.lines.length > 0);
+  for (const { patchline } of patcher.lines) {
+    const [from, outlet] = patchline.source;
+    const [to, inlet] = patchline.destination;
+    assert.ok(boxes.has(from) && boxes.has(to), `${from} -> ${to}`);
+    assert.ok(Number.isInteger(outlet) && outlet >= 0 && outlet < boxes.get(from).numoutlets, `${from} outlet ${outlet}`);
+    assert.ok(Number.isInteger(inlet) && inlet >= 0 && inlet < boxes.get(to).numinlets, `${to} inlet ${inlet}`);
+  }
+});
+
+test("box ids and scripting names are unique", () => {
+  assert.equal(boxes.size, patcher.boxes.length);
+  assert.equal(named.size, patcher.boxes.filter(({ box }) => box.varname).length);
+});
+
+test("audio passes through unchanged: plugin~ straight to plugout~, both channels", () => {
+  const plugin = theBox("plugin~");
+  const plugout = theBox("plugout~");
+  const audio = patcher.lines.filter(({ patchline }) => patchline.source[0] === plugin.id).map(({ patchline }) => patchline);
+  assert.deepEqual(audio.map((line) => [line.source[1], line.destination]).sort(),
+    [[0, [plugout.id, 0]], [1, [plugout.id, 1]]]);
+});
+
+test("the js is wired: loaded after live.thisdevice, replies through deferlow, outlets to udpsend and udpreceive", () => {
+  const js = theBox("js");
+  assert.equal(js.text, "js sonocanvas.js");
+  const [loadedMessage] = linesFrom(theBox("live.thisdevice").id, 0);
+  assert.equal(loadedMessage.text, "loaded");
+  assert.deepEqual(linesFrom(loadedMessage.id, 0), [js]);
+  const udpreceive = theBox("udpreceive");
+  assert.deepEqual(linesFrom(udpreceive.id, 0).map((box) => box.text), ["deferlow"]);
+  assert.deepEqual(linesFrom(linesFrom(udpreceive.id, 0)[0].id, 0), [js]);
+  assert.deepEqual(linesFrom(js.id, 0), [theBox("udpsend")]);
+  assert.deepEqual(linesFrom(js.id, 1), [udpreceive]);
+  assert.equal(theBox("udpsend").text, "udpsend 127.0.0.1 9010", "the default port of docs/osc.md");
+});
+
+test("every message box into the js names a function the script defines", () => {
+  const functions = new Set(acorn.parse(script, { ecmaVersion: 5 }).body
+    .filter((node) => node.type === "FunctionDeclaration").map((node) => node.id.name));
+  const js = theBox("js");
+  const into = patcher.lines.filter(({ patchline }) => patchline.destination[0] === js.id)
+    .map(({ patchline }) => boxes.get(patchline.source[0])).filter((box) => box.maxclass === "message");
+  assert.deepEqual(into.map((box) => box.text).sort(), ["audition", "cancel", "connect", "generate", "loaded", "preset", "stop"]);
+  for (const box of into) assert.ok(functions.has(box.text), `function ${box.text}`);
+  assert.ok(functions.has("anything"), "OSC replies arrive as `anything`");
+});
+
+test("presentation fits Live's device strip, and settings are live.* parameters saved with the set", () => {
+  assert.equal(patcher.openinpresentation, 1);
+  const shown = patcher.boxes.map(({ box }) => box).filter((box) => box.presentation);
+  for (const box of shown) {
+    const [x, y, w, h] = box.presentation_rect;
+    assert.ok(x >= 0 && y >= 0 && x + w <= patcher.devicewidth && y + h <= DEVICE_HEIGHT, `${box.varname || box.text} fits`);
+  }
+  const longnames = new Set();
+  for (const box of named.values()) {
+    if (box.maxclass.startsWith("live.")) {
+      assert.ok(box.presentation, `${box.varname} is shown`);
+      assert.equal(box.parameter_enable, 1, `${box.varname} is a parameter`);
+      const { parameter_longname: longname } = box.saved_attribute_attributes.valueof;
+      assert.ok(!longnames.has(longname), `parameter names are unique: ${longname}`);
+      longnames.add(longname);
+    }
+  }
+  for (const box of named.values()) {
+    if (box.maxclass !== "textedit") continue;
+    const store = patcher.boxes.map(({ box: b }) => b).find((b) => b.text && b.text.startsWith("pattr ") && b.text.endsWith(`@bindto ${box.varname}`));
+    assert.ok(store, `a pattr keeps the ${box.varname} text`);
+    assert.equal(store.parameter_enable, 1);
+    assert.equal(store.saved_attribute_attributes.valueof.parameter_type, 3, "a blob parameter holds text");
+  }
+});
+
+// Every box the js reads or writes, found by running the device through all it does.
+function exercise() {
+  const { env, device } = loadedDevice({ values: { image_prompt: "a b", audio_prompt: "c", fit_bars: 1, seed_lock: 0 } });
+  device.receive("/sonocanvas/ready", ["0.1.0", "cpu", "tiny"]);
+  device.tick();
+  device.receive("/sonocanvas/preset/names", ["p"]);
+  device.receive("/sonocanvas/fx/names", ["f"]);
+  env.values.preset = 1;
+  env.values.fx = 1;
+  device.presetChosen();
+  device.receive("/sonocanvas/preset", ["p", "image_prompt", "x", "audio_prompt", "y", "steps", 3, "image_guidance", 2,
+    "audio_weight", 0.2, "variations", 2, "seed", 4, "audio_model", "riffusion", "fx", "f"]);
+  device.generate();
+  device.receive("/sonocanvas/queued", ["sc1", 1]);
+  device.receive("/sonocanvas/progress", ["sc1", 1, 2]);
+  device.receive("/sonocanvas/done", ["sc1", 0, "/d/a_s4.wav", "/d/a_s4.png", "/d/a_s4.json"]);
+  device.audition();
+  device.stop();
+  device.receive("/sonocanvas/playing", ["/d/a_s4.wav"]);
+  device.receive("/sonocanvas/stopped", []);
+  device.receive("/sonocanvas/status", ["", 0, "cpu"]);
+  device.cancel();
+  device.receive("/sonocanvas/cancelled", ["sc1"]);
+  device.receive("/sonocanvas/error", ["", "address", "x"]);
+  env.clock += 60000;
+  device.tick();
+  env.flush();
+  return env;
+}
+
+test("every box the js reads or writes exists, with the class the js expects", () => {
+  const env = exercise();
+  const kinds = {
+    status: "comment", progress: "multislider", picture: "fpic", light: "led", image_prompt: "textedit",
+    audio_prompt: "textedit", host: "textedit", preset: "live.menu", fx: "live.menu", audio_model: "live.tab",
+    seed_lock: "live.toggle", fit_bars: "live.toggle", guidance: "live.dial", audio_weight: "live.dial",
+  };
+  const used = new Set([...env.read, ...env.shown.map(([name]) => name)]);
+  assert.ok(used.size >= 18, `the exercise reached ${[...used]}`);
+  for (const name of used) {
+    assert.ok(named.has(name), `a box named ${name}`);
+    assert.equal(named.get(name).maxclass, kinds[name] || "live.numbox", name);
+  }
+});
+
+// The addresses and generate keys docs/osc.md documents.
+function documented() {
+  const doc = fs.readFileSync(OSC_DOC_PATH, "utf8");
+  const section = (title) => doc.split(/^## /m).find((part) => part.startsWith(title));
+  const firstColumn = (text) => [...text.matchAll(/^\| `([^`]+)` \|/gm)].map((match) => match[1]);
+  return {
+    requests: new Set(firstColumn(section("Requests").split(/^### /m)[0])),
+    generateKeys: new Set(firstColumn(section("Requests").split(/^### /m).find((part) => part.startsWith("Keys of `/sonocanvas/generate`")))),
+    replies: new Set(firstColumn(section("Replies"))),
+  };
+}
+
+test("every OSC address the device sends, and every key of its generate, is one docs/osc.md documents", () => {
+  const { requests, generateKeys } = documented();
+  assert.ok(requests.has("/sonocanvas/generate") && generateKeys.has("image_prompt"), "the document was read");
+  const env = exercise();
+  const sent = env.outlets[0].filter((atoms) => String(atoms[0]).startsWith("/"));
+  const addresses = new Set(sent.map((atoms) => atoms[0]));
+  const { ADDRESS } = require(SCRIPT_PATH);
+  assert.deepEqual([...addresses].sort(), Object.values(ADDRESS).sort(), "the exercise sent every address the device has");
+  for (const address of addresses) assert.ok(requests.has(address), `${address} is documented`);
+  const generate = sent.find((atoms) => atoms[0] === "/sonocanvas/generate");
+  const keys = generate.slice(2).filter((_, i) => i % 2 === 0);
+  assert.ok(keys.length >= 12);
+  for (const key of keys) assert.ok(generateKeys.has(key), `generate key ${key} is documented`);
+  const notOsc = env.outlets[0].filter((atoms) => !String(atoms[0]).startsWith("/")).map((atoms) => atoms[0]);
+  assert.deepEqual([...new Set(notOsc)].sort(), ["host", "port"], "the rest only set udpsend up");
+});
+
+test("every reply the device handles is one docs/osc.md documents", () => {
+  const { replies } = documented();
+  const { REPLIES } = require(SCRIPT_PATH);
+  assert.ok(Object.keys(REPLIES).length >= 10);
+  for (const address of Object.keys(REPLIES)) assert.ok(replies.has(address), `${address} is documented`);
+});
