@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Protocol
 
@@ -24,6 +25,7 @@ class Job:
     job_id: str
     request: Any
     journal_id: int | None = None
+    queued_at: float = field(default_factory=time.time)
     cancelled: threading.Event = field(default_factory=threading.Event)
 
     @property

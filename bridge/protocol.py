@@ -210,7 +210,8 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
         if not values.get(name):
             raise ProtocolError(name, "required (give it, or a preset that has it)")
     steps = values.get("steps", GenerateRequest.steps)
-    if values.get("image_start_step", 0) > steps:
+    values.setdefault("image_start_step", min(GenerateRequest.image_start_step, steps))
+    if values["image_start_step"] > steps:
         raise ProtocolError("image_start_step", f"must be between 0 and steps ({steps}), got {values['image_start_step']}")
     if values.get("audio_model", "auffusion") not in limits.audio_models:
         raise ProtocolError("audio_model", f"{values['audio_model']!r} is not loaded by this server")

@@ -26,6 +26,7 @@ PREFIX = "/sonocanvas"
 MAX_DATAGRAM = 65535
 TCP_SEND_TIMEOUT = 2.0
 POLL = 0.5
+JOB_ADDRESSES = frozenset(f"{PREFIX}/{name}" for name in ("generate", "encode", "cancel"))
 
 
 def build_message(address: str, *args: Any) -> bytes:
@@ -262,6 +263,7 @@ class Server:
                 peer.send(f"{PREFIX}/error", "", "packet", f"packet: unreadable message ({_short(error)})")
                 continue
             handler = self.handlers.get(address)
+            job_id = protocol.job_id_of(args) if address in JOB_ADDRESSES else ""
             with self._dispatch_lock:
                 try:
                     if handler is None:
@@ -269,9 +271,9 @@ class Server:
                     handler(peer, source, args)
                 except ValueError as error:
                     field = getattr(error, "field", None) or _field_of(error)
-                    peer.send(f"{PREFIX}/error", protocol.job_id_of(args), field, str(error))
+                    peer.send(f"{PREFIX}/error", job_id, field, str(error))
                 except Exception as error:  # a bug must cost one reply, not the server
-                    peer.send(f"{PREFIX}/error", protocol.job_id_of(args), "server", f"server: {_short(error)}")
+                    peer.send(f"{PREFIX}/error", job_id, "server", f"server: {_short(error)}")
 
     # handlers: one per address -----------------------------------------------------------------
 

@@ -68,7 +68,7 @@ class Studio:
     def run(self, job: Job, on_step: Callable[[int, int], None], done: Done) -> None:
         """The job queue's runner: sample (or encode), then drop each clip and report it at once."""
         request = job.request
-        when = datetime.now()
+        when = datetime.fromtimestamp(job.queued_at)  # the name says when it was asked for
         if isinstance(request, GenerateRequest):
             clips = self.pipelines[request.audio_model](self.settings(request), on_step=on_step)
             stems = [

@@ -1,0 +1,389 @@
+"""The OSC server with the tiny-random models, started in-process on a free port, driven by python-osc clients
+over real UDP and TCP sockets on 127.0.0.1. Every wait is on a reply, with a timeout."""
+import json
+import random
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from pedalboard.io import AudioFile
+
+from osc_helpers import TcpClient, UdpClient, message, write_config
+from sonocanvas.bridge.commands.serve import build_server
+from sonocanvas.bridge.config import load_config
+from sonocanvas.bridge.server import SlipDecoder
+from sonocanvas.bridge.studio import TINY_LABEL
+from pythonosc import slip
+
+FAST = ("steps", 2)
+LONG = ("steps", 40)  # the first progress comes after 2 steps; cancelled jobs never run them all
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    config = load_config(write_config(tmp_path_factory.mktemp("serve"))).replace(tiny_random=True)
+    server = build_server(config).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def client(server):
+    c = UdpClient(server.address)
+    c.hello()
+    yield c
+    c.close()
+
+
+def run_job(c, job_id, *keys, prompts=("castle towers", "bell ringing")):
+    """generate -> queued -> progress... -> done; returns (progress steps, done args)."""
+    c.send("/sonocanvas/generate", job_id, "image_prompt", prompts[0], "audio_prompt", prompts[1], *keys)
+    queued = c.expect("/sonocanvas/queued")
+    assert queued[0] == job_id and queued[1] >= 1
+    steps = []
+    while True:
+        address, args = c.next()
+        assert args[0] == job_id, (address, args)
+        if address == "/sonocanvas/progress":
+            steps.append(tuple(args[1:]))
+        elif address == "/sonocanvas/done":
+            return steps, args
+        else:
+            raise AssertionError((address, args))
+
+
+def read_wav(path):
+    with AudioFile(str(path)) as f:
+        return f.read(f.frames), f.samplerate, f.file_dtype
+
+
+def test_hello_answers_ready(client, server):
+    client.send("/sonocanvas/hello", client.port)
+    version, device, models = client.expect("/sonocanvas/ready")
+    assert version == server.services.version and device == "cpu" and models == TINY_LABEL
+
+
+def test_generate_queued_progress_done_and_the_wav_reads_back(client, server):
+    steps, (job_id, index, wav, png, record) = run_job(client, "1", *FAST, "seed", 11)
+    assert (job_id, index) == ("1", 0) and steps[-1] == (2, 2)
+    assert Path(wav).parent == server.services.limits.read_roots[0] and Path(wav).name.endswith("_s11.wav")
+    audio, rate, dtype = read_wav(wav)
+    info = json.loads(Path(record).read_text())
+    assert rate == 48000 and dtype == "int24" and audio.shape[0] == 1
+    assert abs(audio.shape[1] - info["samples"] * 48000 / info["sample_rate"]) <= 1
+    assert info["seed"] == 11 and info["job_id"] == "1" and Path(png).is_file()
+
+
+def test_variations_bpm_bars_and_float(client):
+    client.send("/sonocanvas/generate", "v", "image_prompt", "trains", "audio_prompt", "train whistling", *FAST,
+                "variations", 2, "seed", 3, "bpm", 120.0, "bars", 1, "sample_rate", 44100, "bit_depth", 32)
+    client.expect("/sonocanvas/queued")
+    done = [client.expect("/sonocanvas/done") for _ in range(2)]
+    assert [d[1] for d in done] == [0, 1]
+    assert [Path(d[2]).name.split("_", 1)[1] for d in done] == ["trains_train-whistling_s3_v0.wav",
+                                                                 "trains_train-whistling_s4_v1.wav"]
+    for d in done:
+        audio, rate, dtype = read_wav(d[2])
+        assert (audio.shape[1], rate, dtype) == (88200, 44100, "float32")  # one bar of 4/4 at 120 bpm
+
+
+def test_progress_is_throttled_to_every_five_percent(client):
+    client.send("/sonocanvas/generate", "p", "image_prompt", "a", "audio_prompt", "b", "steps", 40)
+    client.expect("/sonocanvas/queued")
+    steps = []
+    while True:
+        address, args = client.next()
+        if address == "/sonocanvas/done":
+            break
+        steps.append(args[1])
+    assert steps == list(range(2, 41, 2))
+
+
+def test_status_when_idle_and_busy(client, server):
+    assert server.jobs.wait_idle(30)
+    client.send("/sonocanvas/status")
+    assert client.expect("/sonocanvas/status") == ["", 0, "cpu"]
+    client.send("/sonocanvas/generate", "busy", "image_prompt", "a", "audio_prompt", "b", *LONG)
+    client.send("/sonocanvas/generate", "next", "image_prompt", "a", "audio_prompt", "b", *FAST)
+    client.expect("/sonocanvas/progress")
+    client.send("/sonocanvas/status")
+    assert client.expect("/sonocanvas/status") == ["busy", 1, "cpu"]
+    client.send("/sonocanvas/cancel", "busy")
+    client.send("/sonocanvas/cancel", "next")
+    cancelled = {client.expect("/sonocanvas/cancelled")[0] for _ in range(2)}
+    assert cancelled == {"busy", "next"}
+
+
+def test_cancel_queued_and_running(client, server):
+    client.send("/sonocanvas/generate", "run", "image_prompt", "a", "audio_prompt", "b", *LONG)
+    client.send("/sonocanvas/generate", "wait", "image_prompt", "a", "audio_prompt", "b", *LONG)
+    assert client.expect("/sonocanvas/queued") == ["run", 1]
+    assert client.expect("/sonocanvas/queued") == ["wait", 2]
+    client.expect("/sonocanvas/progress")
+    client.send("/sonocanvas/cancel", "wait")
+    assert client.expect("/sonocanvas/cancelled") == ["wait"]
+    client.send("/sonocanvas/cancel", "run")
+    seen = []
+    while (reply := client.next())[0] != "/sonocanvas/cancelled":
+        seen.append(reply)
+    assert reply[1] == ["run"]
+    assert all(a == "/sonocanvas/progress" and args[1] < 40 for a, args in seen)  # stopped before the end
+    assert server.jobs.wait_idle(30)
+    client.send("/sonocanvas/cancel", "run")
+    assert client.expect("/sonocanvas/error")[:2] == ["run", "job_id"]
+    assert not [r for r in client.seen if r[0] == "/sonocanvas/done"]
+    states = {e.job_id: e.state for e in server.services.journal.entries()}
+    assert states["run"] == "cancelled" and states["wait"] == "cancelled"
+
+
+def test_two_clients_each_get_only_their_own_replies(server):
+    a, b = UdpClient(server.address), TcpClient(server.address)
+    try:
+        a.hello()
+        b.send("/sonocanvas/hello", 1)
+        b.expect("/sonocanvas/ready")
+        for c, prompt in ((a, "kittens"), (b, "horse heads")):
+            c.send("/sonocanvas/generate", "1", "image_prompt", prompt, "audio_prompt", "meow", *FAST)
+        b.send("/sonocanvas/cancel", "nobody")  # b's own id space: there is no such job of b's
+        assert b.expect("/sonocanvas/error")[:2] == ["nobody", "job_id"]
+        done_a, done_b = a.expect("/sonocanvas/done"), b.expect("/sonocanvas/done")
+        assert "kittens" in Path(done_a[2]).name and "horse-heads" in Path(done_b[2]).name
+        assert server.jobs.wait_idle(30)
+        a.send("/sonocanvas/status")
+        b.send("/sonocanvas/status")
+        a.expect("/sonocanvas/status")
+        b.expect("/sonocanvas/status")
+        for c, other in ((a, "horse-heads"), (b, "kittens")):
+            assert all(other not in str(args) for _, args in c.seen)
+            assert [args[0] for address, args in c.seen if address in ("/sonocanvas/queued", "/sonocanvas/progress")] \
+                == ["1"] * len([1 for address, _ in c.seen if address in ("/sonocanvas/queued", "/sonocanvas/progress")])
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_client_cannot_cancel_anothers_job(server, client):
+    other = UdpClient(server.address)
+    try:
+        other.hello()
+        client.send("/sonocanvas/generate", "mine", "image_prompt", "a", "audio_prompt", "b", *LONG)
+        client.expect("/sonocanvas/progress")
+        other.send("/sonocanvas/cancel", "mine")
+        assert other.expect("/sonocanvas/error")[:2] == ["mine", "job_id"]
+        client.send("/sonocanvas/cancel", "mine")
+        assert client.expect("/sonocanvas/cancelled") == ["mine"]
+    finally:
+        other.close()
+
+
+def test_tcp_slip_client_generates(server):
+    c = TcpClient(server.address)
+    try:
+        c.send("/sonocanvas/hello", 9)
+        assert c.expect("/sonocanvas/ready")[2] == TINY_LABEL
+        c.send("/sonocanvas/generate", "t", "image_prompt", "a pond of water lilies", "audio_prompt", "frog croaking", *FAST)
+        _, index, wav, _, _ = c.expect("/sonocanvas/done")
+        assert read_wav(wav)[1] == 48000
+        c.send_raw(slip.END + b"\xdb\x01junk" + slip.END)  # a bad SLIP escape
+        assert c.expect("/sonocanvas/error")[1] == "packet"
+        # two packets in one write, and one split across writes
+        data = slip.encode(message("/sonocanvas/status")) + slip.encode(message("/sonocanvas/fx/list"))
+        c.send_raw(data[:5])
+        c.send_raw(data[5:])
+        c.expect("/sonocanvas/status")
+        c.expect("/sonocanvas/fx/names")
+    finally:
+        c.close()
+
+
+def test_slip_decoder_frames_and_escapes():
+    packets = [b"", b"\xc0\xdb plain \xdb\xdc\xc0", bytes(range(256))]
+    stream = b"".join(slip.encode(p) for p in packets)
+    decoder = SlipDecoder()
+    out = []
+    for i in range(0, len(stream), 7):  # in awkward pieces
+        out += decoder.feed(stream[i:i + 7])
+    assert out == packets[1:]  # an empty frame is no packet
+    assert slip.encode(b"\xc0\xdb") == b"\xc0\xdb\xdc\xdb\xdd\xc0"
+    assert isinstance(SlipDecoder().feed(b"\xc0ab\xdb\xc0")[0], slip.ProtocolError)
+
+
+@pytest.mark.parametrize("args, field", [
+    (("/sonocanvas/nope",), "address"),
+    (("/sonocanvas/generate",), "job_id"),
+    (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt", "b", "steps", "many"), "steps"),
+    (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt", "b", "steps", 9999), "steps"),
+    (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt", "b", "tempo", 3), "tempo"),
+    (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt"), "audio_prompt"),
+    (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt", "b", "fx", "/x/Evil.vst3"), "fx"),
+    (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt", "b", "init_audio", "/etc/passwd"), "init_audio"),
+    (("/sonocanvas/encode", "e", "/etc/hosts"), "picture_path"),
+    (("/sonocanvas/audition", "/etc/passwd"), "wav_path"),
+    (("/sonocanvas/audition", "../../x.wav"), "wav_path"),
+    (("/sonocanvas/hello", "x"), "reply_port"),
+    (("/sonocanvas/status", 1), "arguments"),
+    (("/sonocanvas/preset/save", "../evil", "seed", 1), "name"),
+    (("/sonocanvas/preset/save", "a/b", "seed", 1), "name"),
+    (("/sonocanvas/preset/save", "ok-name", "reply_port", 1), "reply_port"),
+    (("/sonocanvas/preset/get", "../../etc/passwd"), "name"),
+    (("/sonocanvas/preset/delete", "corgis"), "name"),
+])
+def test_bad_requests_get_errors_naming_the_field(client, args, field):
+    client.send(*args)
+    job_id, got_field, text = client.expect("/sonocanvas/error")
+    assert got_field == field and text.startswith(f"{field}: ")
+    assert job_id == ("e" if len(args) > 1 and args[1] == "e" else "")
+
+
+def test_random_bytes_and_a_fuzz_of_mutated_packets(server):
+    """Thousands of seeded random and mutated packets; each batch ends with a sentinel that must be answered."""
+    rng = random.Random(4)
+    templates = [
+        message("/sonocanvas/status"),
+        message("/sonocanvas/fx/list"),
+        message("/sonocanvas/preset/list"),
+        message("/sonocanvas/preset/get", "corgis"),
+        message("/sonocanvas/cancel", "zz"),
+        message("/sonocanvas/stop"),
+        message("/sonocanvas/generate", "f", "image_prompt", "a", "steps", 2, "audio_weight", 0.5),  # no audio_prompt
+        message("/sonocanvas/encode", "f", "/etc/hosts", "seconds", 2.0),
+        b"#bundle\x00" + bytes(8) + struct.pack(">i", 20) + message("/sonocanvas/status"),
+    ]
+
+    def mutate(packet: bytes) -> bytes:
+        data = bytearray(packet)
+        for _ in range(rng.randint(1, 4)):
+            choice, i = rng.random(), rng.randrange(len(data))
+            if choice < 0.5:
+                data[i] = rng.randrange(256)
+            elif choice < 0.7:
+                del data[i:i + rng.randint(1, 8)]
+            elif choice < 0.85:
+                data[i:i] = rng.randbytes(rng.randint(1, 8))
+            else:
+                data = data[:i]
+            if not data:
+                data = bytearray(b"\x00")
+        return bytes(data)
+
+    fuzzer = UdpClient(server.address)
+    errors = 0
+    try:
+        for batch in range(30):
+            for _ in range(100):
+                kind = rng.random()
+                if kind < 0.3:
+                    packet = rng.randbytes(rng.randint(1, 200))
+                elif kind < 0.4:
+                    packet = b"/sonocanvas/status\x00\x00" + rng.randbytes(rng.randint(0, 40))
+                else:
+                    packet = mutate(rng.choice(templates))
+                fuzzer.send_raw(packet)
+            sentinel = f"sentinel-{batch}"
+            fuzzer.send("/sonocanvas/cancel", sentinel)
+            while True:
+                address, args = fuzzer.next()
+                errors += address == "/sonocanvas/error"
+                if address == "/sonocanvas/error" and args[0] == sentinel:
+                    break
+        assert errors > 2000  # most of 3000 broken packets were answered with an error
+        probe = UdpClient(server.address)
+        try:
+            probe.send("/sonocanvas/status")
+            assert probe.expect("/sonocanvas/status")[2] == "cpu"
+            probe.send_raw(b"\xff" * 10)
+            assert probe.expect("/sonocanvas/error")[:2] == ["", "packet"]
+        finally:
+            probe.close()
+    finally:
+        fuzzer.close()
+
+
+def test_paths_inside_the_read_dirs_are_accepted(client, server):
+    sample = server.services.limits.read_roots[1] / "riff.wav"
+    with AudioFile(str(sample), "w", samplerate=16000, num_channels=1) as f:
+        f.write(np.sin(np.linspace(0, 2000, 32000, dtype=np.float32))[None] * 0.5)
+    steps, done = run_job(client, "riff", *FAST, "init_audio", str(sample), "strength", 0.5)
+    assert read_wav(done[2])[1] == 48000
+
+
+def test_fx_list_and_an_effect_chain_keeps_the_dry_clip(client):
+    client.send("/sonocanvas/fx/list")
+    names = client.expect("/sonocanvas/fx/names")
+    assert {"space", "tape", "lofi", "minus6"} <= set(names)
+    _, done = run_job(client, "fx", *FAST, "fx", "minus6", "bit_depth", 32)
+    wet = read_wav(done[2])[0]
+    dry_path = Path(done[2][: -len(".wav")] + ".dry.wav")
+    dry = read_wav(dry_path)[0]
+    gain = 20 * np.log10(np.sqrt(np.mean(wet.astype(np.float64) ** 2)) / np.sqrt(np.mean(dry.astype(np.float64) ** 2)))
+    assert gain == pytest.approx(-6.0, abs=0.05)
+    assert json.loads(Path(done[4]).read_text())["files"]["dry"] == dry_path.name
+
+
+def test_presets_round_trip_over_osc(client):
+    client.send("/sonocanvas/preset/list")
+    assert {"corgis", "castle-bells"} <= set(client.expect("/sonocanvas/preset/names"))
+    client.send("/sonocanvas/preset/get", "corgis")
+    got = client.expect("/sonocanvas/preset")
+    values = dict(zip(got[1::2], got[2::2]))
+    assert got[0] == "corgis" and values["audio_prompt"] == "dog barking" and values["seed"] == 2034
+    client.send("/sonocanvas/preset/save", "my-bells", "image_prompt", "bells", "audio_prompt", "bell ringing",
+                "seed", 5, "steps", 2, "audio_weight", 0.25)
+    assert client.expect("/sonocanvas/preset/saved") == ["my-bells"]
+    client.send("/sonocanvas/preset/list")
+    assert "my-bells" in client.expect("/sonocanvas/preset/names")
+    client.send("/sonocanvas/preset/get", "my-bells")
+    got = client.expect("/sonocanvas/preset")
+    assert dict(zip(got[1::2], got[2::2])) == {"image_prompt": "bells", "audio_prompt": "bell ringing", "seed": 5,
+                                                "steps": 2, "audio_weight": 0.25}
+    client.send("/sonocanvas/generate", "pre", "preset", "my-bells")
+    _, done = client.expect("/sonocanvas/queued"), client.expect("/sonocanvas/done")
+    assert Path(done[2]).name.endswith("_bells_bell-ringing_s5.wav")
+    client.send("/sonocanvas/preset/delete", "my-bells")
+    assert client.expect("/sonocanvas/preset/deleted") == ["my-bells"]
+    client.send("/sonocanvas/preset/get", "my-bells")
+    assert client.expect("/sonocanvas/error")[1] == "name"
+
+
+def test_audition_plays_and_stops(client, server):
+    _, done = run_job(client, "listen", *FAST, "sample_rate", 44100)
+    client.send("/sonocanvas/audition", done[2])
+    assert client.expect("/sonocanvas/playing") == [done[2]]
+    player = server.services.player
+    assert player.wait(30)
+    assert player.frames_played == read_wav(done[2])[0].shape[1]
+    client.send("/sonocanvas/audition", done[2])
+    client.expect("/sonocanvas/playing")
+    client.send("/sonocanvas/stop")
+    assert client.expect("/sonocanvas/stopped") == []
+    assert player.wait(5)
+
+
+def test_same_request_twice_gets_distinct_names(client, server):
+    for job_id in ("twin-1", "twin-2"):
+        client.send("/sonocanvas/generate", job_id, "image_prompt", "twins", "audio_prompt", "echo", "seed", 8, *FAST)
+    first, second = client.expect("/sonocanvas/done"), client.expect("/sonocanvas/done")
+    assert first[2] != second[2] and all(Path(p).is_file() for p in (first[2], second[2]))
+    if Path(first[2]).name[:15] == Path(second[2]).name[:15]:  # asked in the same second: the second moves aside
+        assert Path(second[2]).name == Path(first[2]).name[:-len(".wav")] + "-2.wav"
+
+
+def test_out_of_memory_fails_that_job_and_the_next_runs(client, server, monkeypatch):
+    real = server.services.run
+    calls = []
+
+    def run(job, on_step, done):
+        calls.append(job.job_id)
+        if job.job_id == "huge":
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        real(job, on_step, done)
+
+    monkeypatch.setattr(server.services, "run", run)
+    client.send("/sonocanvas/generate", "huge", "image_prompt", "a", "audio_prompt", "b", *FAST)
+    client.send("/sonocanvas/generate", "after", "image_prompt", "a", "audio_prompt", "b", *FAST)
+    job_id, field, text = client.expect("/sonocanvas/error")
+    assert (job_id, field) == ("huge", "job") and "out of GPU memory" in text
+    assert client.expect("/sonocanvas/done")[0] == "after"
+    assert calls == ["huge", "after"]
