@@ -15,6 +15,7 @@
  *   env.defer(fn)                   run fn later, on the low-priority thread
  *   env.every(ms, fn)               run fn every ms milliseconds (the connection heartbeat)
  *   env.ports                       reply ports taken by the sonocanvas devices of this Live
+ *   env.volume                      on a Mac, the name of the drive Live runs from ("" elsewhere)
  *   env.now(), env.random(), env.post(text)
  */
 autowatch = 1;
@@ -94,6 +95,14 @@ function basename(path) {
 function seedOf(wavPath) {
     var match = /_s(\d+)(?:_v\d+)?(?:-\d+)?\.wav$/.exec(basename(wavPath));
     return match ? Number(match[1]) : null;
+}
+
+/* Live on a Mac takes absolute paths as /Volumes/<drive name>/... (see the LOM's create_audio_clip). */
+function livePath(path, volume) {
+    if (!volume || path.charAt(0) !== "/" || path.indexOf("/Volumes/") === 0) {
+        return path;
+    }
+    return "/Volumes/" + volume + path;
 }
 
 function shorten(prompt, length) {
@@ -495,17 +504,18 @@ Device.prototype.placeClip = function (wav, name) {
             return;
         }
         var view = text(this.env.live("live_app view").get("focused_document_view"));
+        var file = livePath(wav, this.env.volume);
         if (view === "Arranger") {
-            this.placeInArrangement(track, wav, name);
+            this.placeInArrangement(track, file, name);
         } else {
-            this.placeInSession(track, wav, name);
+            this.placeInSession(track, file, name);
         }
     } catch (error) {
         this.status("Could not place the clip (" + error.message + "): drag in " + wav);
     }
 };
 
-Device.prototype.placeInSession = function (track, wav, name) {
+Device.prototype.placeInSession = function (track, file, name) {
     var slots = ids(track.get("clip_slots"));
     var free = -1;
     for (var i = 0; i < slots.length && free < 0; i++) {
@@ -519,18 +529,18 @@ Device.prototype.placeInSession = function (track, wav, name) {
         free = slots.length - 1;
     }
     var slot = this.env.live("id " + slots[free]);
-    slot.call("create_audio_clip", wav);
+    slot.call("create_audio_clip", file);
     this.env.live("id " + ids(slot.get("clip"))[0]).set("name", name);
     this.status("Placed \u201c" + name + "\u201d in scene " + (free + 1));
 };
 
-Device.prototype.placeInArrangement = function (track, wav, name) {
+Device.prototype.placeInArrangement = function (track, file, name) {
     var position = number(this.env.live("live_set").get("current_song_time"));
-    track.call("create_audio_clip", wav, position);
+    track.call("create_audio_clip", file, position);
     var clips = ids(track.get("arrangement_clips"));
     for (var i = clips.length - 1; i >= 0; i--) {
         var clip = this.env.live("id " + clips[i]);
-        if (text(clip.get("file_path")) === wav && number(clip.get("start_time")) === position) {
+        if (basename(text(clip.get("file_path"))) === basename(file) && number(clip.get("start_time")) === position) {
             clip.set("name", name);
             break;
         }
@@ -576,6 +586,7 @@ function maxEnvironment(jsthis) {
             return task;
         },
         ports: new Global("sonocanvas_reply_ports"),
+        volume: max.os === "macintosh" ? String(max.apppath).split(":")[0] : "",
         now: function () {
             return new Date().getTime();
         },
@@ -632,6 +643,7 @@ if (typeof module !== "undefined" && module.exports) {
         REPLIES: REPLIES,
         clipName: clipName,
         seedOf: seedOf,
+        livePath: livePath,
         outlets: outlets
     };
 } else {

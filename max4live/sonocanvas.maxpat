@@ -298,7 +298,7 @@
 							"parameter_type" : 2,
 							"parameter_enum" : [ "val1", "val2" ],
 							"parameter_mmax" : 1.0,
-							"parameter_invisible" : 1
+							"parameter_invisible" : 2
 						}
 					}
 				}
@@ -335,7 +335,7 @@
 							"parameter_type" : 2,
 							"parameter_enum" : [ "val1", "val2" ],
 							"parameter_mmax" : 1.0,
-							"parameter_invisible" : 1
+							"parameter_invisible" : 2
 						}
 					}
 				}
@@ -372,7 +372,7 @@
 							"parameter_type" : 2,
 							"parameter_enum" : [ "val1", "val2" ],
 							"parameter_mmax" : 1.0,
-							"parameter_invisible" : 1
+							"parameter_invisible" : 2
 						}
 					}
 				}
@@ -409,7 +409,7 @@
 							"parameter_type" : 2,
 							"parameter_enum" : [ "val1", "val2" ],
 							"parameter_mmax" : 1.0,
-							"parameter_invisible" : 1
+							"parameter_invisible" : 2
 						}
 					}
 				}

@@ -4,7 +4,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { Device, FakeLive, fakeEnv, loadedDevice } = require("./fakes.js");
-const { clipName, seedOf } = require("../sonocanvas.js");
+const { clipName, seedOf, livePath } = require("../sonocanvas.js");
 
 const WAV = "/drop/20261121-133000_castle-towers_bells_s42.wav";
 const PNG = "/drop/20261121-133000_castle-towers_bells_s42.png";
@@ -222,6 +222,17 @@ test("in the Arrangement the clip goes onto the track at the insert marker", () 
   const clipId = live.track.props.arrangement_clips[1];
   assert.deepEqual(live.clip(clipId).name, ["castle towers / bells s42"]);
   assert.equal(env.status(), "Placed \u201ccastle towers / bells s42\u201d in the Arrangement at beat 16");
+});
+
+test("on a Mac Live is given the clip's path as /Volumes/<drive name>/...", () => {
+  const live = new FakeLive({ view: "Arranger" });
+  const { env, device } = generated({ live, volume: "Macintosh HD" });
+  device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+  env.flush();
+  assert.deepEqual(live.changes()[0].args, ["/Volumes/Macintosh HD" + WAV, 0]);
+  assert.deepEqual(live.clip(live.track.props.arrangement_clips[1]).name, ["castle towers / bells s42"]);
+  assert.equal(livePath("/Volumes/Data/x.wav", "Macintosh HD"), "/Volumes/Data/x.wav");
+  assert.equal(livePath("C:\\Music\\x.wav", ""), "C:\\Music\\x.wav");
 });
 
 for (const version of [[12, 0, 1], [11, 3, 25]]) {

@@ -130,12 +130,13 @@ class FakeLive {
 }
 
 // The env the device gets in Max (see sonocanvas.js), recording what goes out of it.
-function fakeEnv({ live = new FakeLive(), values = {}, ports = {} } = {}) {
+function fakeEnv({ live = new FakeLive(), values = {}, ports = {}, volume = "" } = {}) {
   const env = {
     outlets: [[], []],
     shown: [],
     deferred: [],
     ports,
+    volume,
     clock: 1000,
     values: { ...initialValues(), ...values },
     read: [],
