@@ -137,6 +137,8 @@ function Device(env) {
     this.replyPort = 0;
     this.jobs = {};
     this.jobCount = 0;
+    /* job ids are unique across reloads too: an old job may still run, or be reported after a restart */
+    this.jobPrefix = "sc" + Math.floor(env.now() / 1000).toString(36).slice(-5) + "-";
     this.presetNames = [];
     this.fxNames = [];
     this.lastWav = "";
@@ -274,7 +276,7 @@ Device.prototype.generate = function () {
     }
     var guidance = clamp(number(this.env.value("guidance")), 0, 50);
     var job = {
-        id: "sc" + (++this.jobCount),
+        id: this.jobPrefix + (++this.jobCount),
         imagePrompt: imagePrompt,
         audioPrompt: audioPrompt,
         preset: preset,

@@ -23,7 +23,7 @@ test("nothing touches the Live API before live.thisdevice says the device is loa
   const env = fakeEnv({ values: { image_prompt: "a", audio_prompt: "b", fit_bars: 1 } });
   const device = new Device(env);
   assert.equal(device.generate(), null);
-  device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
   env.flush();
   assert.equal(env.fakeLive.opened, 0);
   assert.deepEqual(env.osc(), []);
@@ -63,14 +63,23 @@ test("host and port changes reconnect to the new server", () => {
 
 test("generate sends every setting, and prompts with spaces and quotes go as single strings", () => {
   const { env, job } = generated({ values: { image_prompt: 'castle "towers" at dusk', audio_prompt: "bells, low drone" } });
-  assert.equal(job, "sc1");
+  assert.equal(job, "sc1-1");
   assert.deepEqual(env.osc().pop(), [
-    "/sonocanvas/generate", "sc1",
+    "/sonocanvas/generate", "sc1-1",
     "image_prompt", 'castle "towers" at dusk',
     "audio_prompt", "bells, low drone",
     "seed", 42, "steps", 100, "image_guidance", 10, "audio_guidance", 10, "audio_weight", 0.5,
     "variations", 1, "audio_model", "auffusion", "reply_port", 9011,
   ]);
+});
+
+test("job ids stay unique when the device is loaded again", () => {
+  const first = generated();
+  const later = generated();
+  later.env.clock += 3600 * 1000;
+  const again = new Device(later.env);
+  again.loaded();
+  assert.notEqual(again.generate(), first.job);
 });
 
 test("a textedit's value given as a list of words is one prompt", () => {
@@ -117,7 +126,7 @@ test("a preset may stand in for the prompts; the effect chain goes by name", () 
   env.values.fx = 1;
   device.generate();
   const atoms = env.osc().pop();
-  assert.deepEqual(atoms.slice(0, 4), ["/sonocanvas/generate", "sc1", "preset", "ocean choir"]);
+  assert.deepEqual(atoms.slice(0, 4), ["/sonocanvas/generate", "sc1-1", "preset", "ocean choir"]);
   assert.equal(atoms.indexOf("image_prompt"), -1);
   assert.deepEqual(atoms.slice(atoms.indexOf("fx"), atoms.indexOf("fx") + 2), ["fx", "warm tape"]);
 });
@@ -153,9 +162,9 @@ test("picking a preset asks for it, and its values fill the controls", () => {
 
 test("queue position and progress show in the status line and the bar", () => {
   const { env, device } = generated();
-  device.receive("/sonocanvas/queued", ["sc1", 3]);
+  device.receive("/sonocanvas/queued", ["sc1-1", 3]);
   assert.equal(env.status(), "Queued: 2 job(s) ahead");
-  device.receive("/sonocanvas/progress", ["sc1", 25, 100]);
+  device.receive("/sonocanvas/progress", ["sc1-1", 25, 100]);
   assert.deepEqual(env.shown.filter(([name]) => name === "progress").pop(), ["progress", "set", 0.25]);
   assert.equal(env.status(), "Generating: step 25 of 100");
   device.receive("/sonocanvas/progress", ["someone-else", 99, 100]);
@@ -164,10 +173,10 @@ test("queue position and progress show in the status line and the bar", () => {
 
 test("an error names the field, resets the bar and forgets the job", () => {
   const { env, device } = generated();
-  device.receive("/sonocanvas/error", ["sc1", "steps", "steps: 900 is out of range 1 … 500"]);
+  device.receive("/sonocanvas/error", ["sc1-1", "steps", "steps: 900 is out of range 1 … 500"]);
   assert.equal(env.status(), "Error: steps: steps: 900 is out of range 1 … 500");
   assert.deepEqual(env.shown.filter(([name]) => name === "progress").pop(), ["progress", "set", 0]);
-  device.receive("/sonocanvas/progress", ["sc1", 5, 100]);
+  device.receive("/sonocanvas/progress", ["sc1-1", 5, 100]);
   assert.match(env.status(), /^Error/);
   device.receive("/sonocanvas/error", ["", "address", "unknown address /sonocanvas/x"]);
   assert.equal(env.status(), "Error: address: unknown address /sonocanvas/x");
@@ -176,18 +185,18 @@ test("an error names the field, resets the bar and forgets the job", () => {
 test("cancel asks the server to cancel this device's running jobs", () => {
   const { env, device } = generated();
   device.cancel();
-  assert.deepEqual(env.osc().pop(), ["/sonocanvas/cancel", "sc1"]);
-  device.receive("/sonocanvas/cancelled", ["sc1"]);
+  assert.deepEqual(env.osc().pop(), ["/sonocanvas/cancel", "sc1-1"]);
+  device.receive("/sonocanvas/cancelled", ["sc1-1"]);
   assert.equal(env.status(), "Cancelled");
   device.cancel();
   assert.equal(env.status(), "Nothing to cancel");
-  assert.deepEqual(env.osc().pop(), ["/sonocanvas/cancel", "sc1"], "no second cancel was sent");
+  assert.deepEqual(env.osc().pop(), ["/sonocanvas/cancel", "sc1-1"], "no second cancel was sent");
 });
 
 test("a finished clip goes into the first empty clip slot, named after its prompts and seed, later", () => {
   const live = new FakeLive({ slots: [true, false, false] });
   const { env, device } = generated({ live });
-  device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
   assert.deepEqual(env.shown.find(([name]) => name === "picture"), ["picture", "read", PNG]);
   assert.equal(live.opened, 0, "Live API calls wait for the deferred task");
   env.flush();
@@ -203,7 +212,7 @@ test("a finished clip goes into the first empty clip slot, named after its promp
 test("with no free clip slot a scene is created for the clip", () => {
   const live = new FakeLive({ slots: [true, true] });
   const { env, device } = generated({ live });
-  device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
   env.flush();
   assert.deepEqual(live.changes().filter((call) => call.method !== "set").map((call) => [call.method, call.args]),
     [["create_scene", [-1]], ["create_audio_clip", [WAV]]]);
@@ -216,7 +225,7 @@ test("with no free clip slot a scene is created for the clip", () => {
 test("in the Arrangement the clip goes onto the track at the insert marker", () => {
   const live = new FakeLive({ view: "Arranger", songTime: 16 });
   const { env, device } = generated({ live });
-  device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
   env.flush();
   assert.deepEqual(live.changes()[0], { id: live.track.id, method: "create_audio_clip", args: [WAV, 16] });
   const clipId = live.track.props.arrangement_clips[1];
@@ -227,7 +236,7 @@ test("in the Arrangement the clip goes onto the track at the insert marker", () 
 test("on a Mac Live is given the clip's path as /Volumes/<drive name>/...", () => {
   const live = new FakeLive({ view: "Arranger" });
   const { env, device } = generated({ live, volume: "Macintosh HD" });
-  device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
   env.flush();
   assert.deepEqual(live.changes()[0].args, ["/Volumes/Macintosh HD" + WAV, 0]);
   assert.deepEqual(live.clip(live.track.props.arrangement_clips[1]).name, ["castle towers / bells s42"]);
@@ -239,7 +248,7 @@ for (const version of [[12, 0, 1], [11, 3, 25]]) {
   test(`Live ${version.join(".")} cannot place clips: the device says so and shows the path`, () => {
     const live = new FakeLive({ version });
     const { env, device } = generated({ live });
-    device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+    device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
     env.flush();
     assert.deepEqual(live.changes(), []);
     assert.equal(env.status(), `Live ${version.join(".")} cannot place clips (Live 12.0.5 or later can): drag in ${WAV}`);
@@ -249,7 +258,7 @@ for (const version of [[12, 0, 1], [11, 3, 25]]) {
 test("on a MIDI track the device says where the clip is instead", () => {
   const live = new FakeLive({ midi: true });
   const { env, device } = generated({ live });
-  device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
   env.flush();
   assert.deepEqual(live.changes(), []);
   assert.equal(env.status(), `This is a MIDI track; put the device on an audio track. The clip is at ${WAV}`);
@@ -259,7 +268,7 @@ test("a Live API failure is reported with the file's path", () => {
   const live = new FakeLive();
   const { env, device } = generated({ live });
   live.track.props.clip_slots = ["id", 999];
-  device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
   env.flush();
   assert.equal(env.status(), `Could not place the clip (no Live object at id 999): drag in ${WAV}`);
 });
@@ -267,9 +276,9 @@ test("a Live API failure is reported with the file's path", () => {
 test("variations each become a clip, named with their own seed", () => {
   const live = new FakeLive({ slots: [false, false] });
   const { env, device } = generated({ live, values: { variations: 2 } });
-  device.receive("/sonocanvas/done", ["sc1", 0, WAV.replace("s42", "s42_v0"), PNG, JSON_PATH]);
-  assert.ok(device.jobs.sc1, "the job waits for its second variation");
-  device.receive("/sonocanvas/done", ["sc1", 1, WAV.replace("s42", "s43_v1"), PNG, JSON_PATH]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV.replace("s42", "s42_v0"), PNG, JSON_PATH]);
+  assert.ok(device.jobs["sc1-1"], "the job waits for its second variation");
+  device.receive("/sonocanvas/done", ["sc1-1", 1, WAV.replace("s42", "s43_v1"), PNG, JSON_PATH]);
   assert.deepEqual(device.jobs, {});
   env.flush();
   const names = live.slotIds().map((id) => live.clip(live.objects.get(id).props.clip[1]).name[0]);
@@ -280,7 +289,7 @@ test("audition plays the latest clip; stop stops it", () => {
   const { env, device } = generated();
   device.audition();
   assert.equal(env.status(), "Audition: no clip yet; generate one first");
-  device.receive("/sonocanvas/done", ["sc1", 0, WAV, PNG, JSON_PATH]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
   device.audition();
   assert.deepEqual(env.osc().pop(), ["/sonocanvas/audition", WAV]);
   device.receive("/sonocanvas/playing", [WAV]);

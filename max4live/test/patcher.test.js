@@ -152,16 +152,16 @@ function exercise() {
   device.receive("/sonocanvas/preset", ["p", "image_prompt", "x", "audio_prompt", "y", "steps", 3, "image_guidance", 2,
     "audio_weight", 0.2, "variations", 2, "seed", 4, "audio_model", "riffusion", "fx", "f"]);
   device.generate();
-  device.receive("/sonocanvas/queued", ["sc1", 1]);
-  device.receive("/sonocanvas/progress", ["sc1", 1, 2]);
-  device.receive("/sonocanvas/done", ["sc1", 0, "/d/a_s4.wav", "/d/a_s4.png", "/d/a_s4.json"]);
+  device.receive("/sonocanvas/queued", ["sc1-1", 1]);
+  device.receive("/sonocanvas/progress", ["sc1-1", 1, 2]);
+  device.receive("/sonocanvas/done", ["sc1-1", 0, "/d/a_s4.wav", "/d/a_s4.png", "/d/a_s4.json"]);
   device.audition();
   device.stop();
   device.receive("/sonocanvas/playing", ["/d/a_s4.wav"]);
   device.receive("/sonocanvas/stopped", []);
   device.receive("/sonocanvas/status", ["", 0, "cpu"]);
   device.cancel();
-  device.receive("/sonocanvas/cancelled", ["sc1"]);
+  device.receive("/sonocanvas/cancelled", ["sc1-1"]);
   device.receive("/sonocanvas/error", ["", "address", "x"]);
   env.clock += 60000;
   device.tick();
