@@ -634,7 +634,8 @@ function anything() {
     device.receive(atoms[0], atoms.slice(1));
 }
 
-function freebang() {
+/* Max calls this when the device is deleted: give its reply port back. */
+function notifydeleted() {
     device.free();
 }
 
