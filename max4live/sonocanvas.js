@@ -13,7 +13,7 @@
  *   env.show(name, selector, args)  send a message to the patcher box with that scripting name
  *   env.live(path)                  a LiveAPI object for a Live Object Model path
  *   env.defer(fn)                   run fn later, on the low-priority thread
- *   env.every(ms, fn)               run fn every ms milliseconds (the connection heartbeat)
+ *   env.every(ms, fn)               run fn every ms milliseconds (the heartbeat); returns a Task-like .cancel()
  *   env.ports                       reply ports taken by the sonocanvas devices of this Live
  *   env.volume                      on a Mac, the name of the drive Live runs from ("" elsewhere)
  *   env.now(), env.random(), env.post(text)
@@ -219,6 +219,10 @@ Device.prototype.releasePort = function () {
 };
 
 Device.prototype.free = function () {
+    if (this.heartbeat) {
+        this.heartbeat.cancel();
+        this.heartbeat = null;
+    }
     this.releasePort();
 };
 
@@ -598,6 +602,10 @@ function maxEnvironment(jsthis) {
         }
     };
 }
+
+/* Only the functions below answer messages from the patcher; these are not messages. */
+text.local = number.local = clamp.local = ids.local = atLeast.local = basename.local = 1;
+seedOf.local = livePath.local = shorten.local = clipName.local = Device.local = maxEnvironment.local = 1;
 
 var device = null;
 

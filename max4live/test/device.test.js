@@ -49,6 +49,7 @@ test("each device instance gets its own reply port, and gives it back when delet
   const third = loadedDevice({ ports, values: { reply_port: 9500 } });
   assert.deepEqual([first.device.replyPort, second.device.replyPort, third.device.replyPort], [9011, 9012, 9500]);
   first.device.free();
+  assert.equal(first.env.heartbeat.cancelled, true, "its heartbeat stops");
   assert.equal(loadedDevice({ ports }).device.replyPort, 9011);
 });
 

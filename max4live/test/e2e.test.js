@@ -92,9 +92,8 @@ test("a prompt typed in the device comes back as a complete WAV clip on the trac
     values: { server_port: port, image_prompt: "castle towers", audio_prompt: audioPrompt, seed: 42, seed_lock: 1, steps: 3 },
   });
   let udp = null;
-  let heartbeat = null;
+  let device = null;
   try {
-    let device = null;
     udp = new MaxUdp((address, args) => device.receive(address, args));
     const show = env.show;
     env.show = (name, selector, args) => {
@@ -107,8 +106,8 @@ test("a prompt typed in the device comes back as a complete WAV clip on the trac
     };
     env.defer = (fn) => setImmediate(fn);
     env.every = (ms, fn) => {
-      heartbeat = setInterval(fn, ms);
-      return heartbeat;
+      const timer = setInterval(fn, ms);
+      return { cancel: () => clearInterval(timer) };
     };
     env.now = () => Date.now();
     device = new Device(env);
@@ -140,7 +139,7 @@ test("a prompt typed in the device comes back as a complete WAV clip on the trac
     const record = JSON.parse(fs.readFileSync(wav.replace(/\.wav$/, ".json"), "utf8"));
     assert.ok(findString(record, audioPrompt), "the prompt with quotes and a comma arrived as one string");
   } finally {
-    clearInterval(heartbeat);
+    if (device) device.free();
     if (udp) udp.close();
     server.kill("SIGTERM");
     if (server.exitCode === null) await once(server, "exit");

@@ -156,8 +156,9 @@ function fakeEnv({ live = new FakeLive(), values = {}, ports = {}, volume = "" }
     defer(fn) {
       env.deferred.push(fn);
     },
-    every() {
-      return {};
+    every(ms, fn) {
+      env.heartbeat = { ms, fn, cancelled: false, cancel() { this.cancelled = true; } };
+      return env.heartbeat;
     },
     now: () => env.clock,
     random: () => 0.25,
