@@ -1,0 +1,54 @@
+"""Denoisers: callables (latents, timestep, step index) -> predicted noise, k-diffusion style.
+
+`GuidedDenoiser` is one model with classifier-free guidance over its own prompt and negative prompt;
+`JointDenoiser` is the paper's weighted sum of two, each active from its own start step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class GuidedDenoiser:
+    """eps = eps_uncond + g * (eps_cond - eps_uncond), both halves from ONE batched UNet call.
+
+    `embeddings` is (2 * batch, tokens, width): the negative prompt's rows first, then the prompt's.
+    """
+
+    unet: torch.nn.Module
+    embeddings: torch.Tensor
+    guidance: float
+
+    def __call__(self, latents: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        both = torch.cat([latents, latents]).to(self.embeddings.dtype)
+        uncond, cond = self.unet(both, t, encoder_hidden_states=self.embeddings).sample.chunk(2)
+        return (uncond + self.guidance * (cond - uncond)).to(latents.dtype)
+
+
+@dataclass
+class JointDenoiser:
+    """(1 - w) * eps_image + w * eps_audio once both act; before that, the one that acts alone.
+
+    A model that is absent (None) is never evaluated, so w = 0 or w = 1 is exactly single-model sampling.
+    """
+
+    image: GuidedDenoiser | None
+    audio: GuidedDenoiser | None
+    audio_weight: float
+    image_start_step: int
+    audio_start_step: int
+
+    def __call__(self, latents: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
+        use_image = self.image is not None and (step >= self.image_start_step or self.audio is None)
+        use_audio = self.audio is not None and (step >= self.audio_start_step or self.image is None)
+        if use_image and use_audio:
+            w = self.audio_weight
+            return (1.0 - w) * self.image(latents, t) + w * self.audio(latents, t)
+        if use_image:
+            return self.image(latents, t)
+        if use_audio:
+            return self.audio(latents, t)
+        raise ValueError(f"image_start_step: no model acts at step {step} (image from {self.image_start_step}, "
+                         f"audio from {self.audio_start_step})")

@@ -1,0 +1,294 @@
+"""Images that sound: one latent denoised by an image model and a spectrogram model at once.
+
+Chen, Geng & Owens, "Images that Sound" (2024): at every step each model estimates the noise with its own
+classifier-free guidance, the estimates are mixed as (1 - w) * eps_image + w * eps_audio, and one scheduler step
+is taken. The final latent is decoded by the image model's VAE (the colour picture) and by the audio model's
+(the spectrogram, which becomes sound through Auffusion's vocoder or the Riffusion codec).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .denoisers import GuidedDenoiser, JointDenoiser
+from .models import DiffusionModel
+from .record import make_record
+from .sampler import SCHEDULERS, make_scheduler, sample, timesteps_from
+
+METHODS = ("joint", "imprint")
+MAX_VARIATIONS = 64
+
+
+@dataclass(frozen=True)
+class InterpolationEnd:
+    """The far end of a Riffusion-style interpolation: its prompts and seed (alpha = 1 gives exactly this)."""
+
+    image_prompt: str
+    audio_prompt: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class GenerateSettings:
+    """Everything one generation depends on. Defaults are the paper's (with the picture size of the audio model).
+
+    init_audio / init_picture with strength: riffing (start from that clip or picture, noised to `strength`).
+    method "imprint": the paper's baseline (image and spectrogram sampled alone, the image multiplied in).
+    interpolate_to with alpha: slerp of the noises and lerp of the text embeddings towards another prompt and seed.
+    """
+
+    image_prompt: str = ""
+    audio_prompt: str = ""
+    image_negative_prompt: str = ""
+    audio_negative_prompt: str = ""
+    seed: int = 0
+    steps: int = 100
+    scheduler: str = "ddim"
+    image_guidance: float = 10.0
+    audio_guidance: float = 10.0
+    audio_weight: float = 0.5
+    image_start_step: int = 10
+    audio_start_step: int = 0
+    variations: int = 1
+    init_audio: Path | np.ndarray | None = field(default=None, compare=False)
+    init_picture: Path | None = None
+    strength: float = 0.7
+    crop_last_columns: bool = False
+    height: int | None = None
+    width: int | None = None
+    method: str = "joint"
+    imprint_ratio: float = 0.5
+    interpolate_to: InterpolationEnd | None = None
+    alpha: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError("field: reason") for the first bad field."""
+        for name in ("image_prompt", "audio_prompt", "image_negative_prompt", "audio_negative_prompt"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name}: must be text, got {type(getattr(self, name)).__name__}")
+        _integer("seed", self.seed, 0, 2**63 - 1 - MAX_VARIATIONS)
+        _integer("steps", self.steps, 1, 1000)
+        if self.scheduler not in SCHEDULERS:
+            raise ValueError(f"scheduler: unknown {self.scheduler!r}; choose one of {', '.join(SCHEDULERS)}")
+        _number("image_guidance", self.image_guidance, 0.0, 100.0)
+        _number("audio_guidance", self.audio_guidance, 0.0, 100.0)
+        _number("audio_weight", self.audio_weight, 0.0, 1.0)
+        _integer("image_start_step", self.image_start_step, 0, self.steps)
+        _integer("audio_start_step", self.audio_start_step, 0, self.steps)
+        if 0 < self.audio_weight < 1 and min(self.image_start_step, self.audio_start_step) > 0:
+            raise ValueError(f"image_start_step: one model must act from step 0, but the image model starts at "
+                             f"{self.image_start_step} and the audio model at {self.audio_start_step}")
+        _integer("variations", self.variations, 1, MAX_VARIATIONS)
+        if self.init_audio is not None and self.init_picture is not None:
+            raise ValueError("init_audio: give an init clip or an init picture, not both")
+        if isinstance(self.init_audio, np.ndarray) and (self.init_audio.ndim != 1 or self.init_audio.size == 0):
+            raise ValueError(f"init_audio: must be mono samples (1-D), got shape {self.init_audio.shape}")
+        _number("strength", self.strength, 0.0, 1.0, low_open=True)
+        for name in ("height", "width"):
+            value = getattr(self, name)
+            if value is not None:
+                _integer(name, value, 8, 4096)
+                if value % 8:
+                    raise ValueError(f"{name}: must be a multiple of 8, got {value}")
+        if self.method not in METHODS:
+            raise ValueError(f"method: unknown {self.method!r}; choose {' or '.join(METHODS)}")
+        _number("imprint_ratio", self.imprint_ratio, 0.0, 1.0)
+        _number("alpha", self.alpha, 0.0, 1.0)
+        if self.interpolate_to is not None:
+            _integer("interpolate_to", self.interpolate_to.seed, 0, 2**63 - 1 - MAX_VARIATIONS)
+
+    @property
+    def seeds(self) -> list[int]:
+        """Variation i uses seed + i, so each variation can be made again alone."""
+        return [self.seed + i for i in range(self.variations)]
+
+
+@dataclass
+class Clip:
+    """One result: its sound, its spectrogram (grey, with format metadata), its colour picture, and its record."""
+
+    index: int
+    seed: int
+    audio: np.ndarray
+    sample_rate: int
+    spectrogram: Image.Image
+    picture: Image.Image
+    record: dict
+
+
+class JointPipeline:
+    """Images that sound with an image model and an audio model (Auffusion or Riffusion). Cheap to build."""
+
+    def __init__(self, image: DiffusionModel, audio: DiffusionModel):
+        if (image.device, image.dtype) != (audio.device, audio.dtype):
+            raise ValueError(f"audio_model: on {audio.device}/{audio.dtype} but the image model is on "
+                             f"{image.device}/{image.dtype}; load both with the same device and dtype")
+        if audio.kind not in ("auffusion", "riffusion"):
+            raise ValueError(f"audio_model: must be an Auffusion or Riffusion model, got kind {audio.kind!r}")
+        self.image, self.audio = image, audio
+        self.device, self.dtype = image.device, image.dtype
+
+    @property
+    def sample_rate(self) -> int:
+        return self.audio.sample_rate or self.format(*self.audio.native_size).sample_rate
+
+    def format(self, height: int, width: int):
+        """The audio model's spectrogram format, for pictures of `height` mel rows."""
+        from .spectrogram import get_format
+
+        fmt = get_format(self.audio.kind)
+        return fmt if fmt.n_mels == height else dataclasses.replace(fmt, n_mels=height)
+
+    @torch.no_grad()
+    def __call__(self, settings: GenerateSettings, on_step: Callable[[int, int], None] | None = None) -> list[Clip]:
+        s = settings
+        height, width = s.height or self.audio.native_size[0], s.width or self.audio.native_size[1]
+        scale = self.audio.vae_scale_factor
+        if height % scale or width % scale:
+            raise ValueError(f"height: {height}x{width} is not a multiple of the VAE's {scale}")
+
+        # 1. Each model's prompt and negative prompt -> its own CFG embeddings [negative rows; prompt rows].
+        image_embeddings = self._embeddings(self.image, s.image_prompt, s.image_negative_prompt, s,
+                                            s.interpolate_to and s.interpolate_to.image_prompt)
+        audio_embeddings = self._embeddings(self.audio, s.audio_prompt, s.audio_negative_prompt, s,
+                                            s.interpolate_to and s.interpolate_to.audio_prompt)
+
+        # 2. One standard-normal latent per variation, from a CPU generator seeded with its seed (as the paper).
+        shape = (1, self.audio.unet.config.in_channels, height // scale, width // scale)
+        generators = [torch.Generator("cpu").manual_seed(seed) for seed in s.seeds]
+        noise = torch.cat([torch.randn(shape, generator=g, dtype=self.dtype) for g in generators])
+        if s.interpolate_to is not None:
+            end = [torch.Generator("cpu").manual_seed(s.interpolate_to.seed + i) for i in range(s.variations)]
+            noise = slerp(s.alpha, noise, torch.cat([torch.randn(shape, generator=g, dtype=self.dtype) for g in end]))
+        noise = noise.to(self.device)
+
+        # 3. The schedule (the image model's noise schedule, any diffusers scheduler); riffing starts part-way.
+        init = self._init_latents(s, height, width)
+        scheduler = make_scheduler(s.scheduler, self.image.scheduler_config)
+        timesteps, first = timesteps_from(scheduler, s.steps, s.strength if init is not None else 1.0)
+        if init is None:
+            latents = noise * scheduler.init_noise_sigma
+        else:
+            latents = scheduler.add_noise(init.expand_as(noise), noise, timesteps[:1])
+
+        # 4. Denoise: each model with its own guidance, mixed (1 - w) * eps_image + w * eps_audio.
+        image = GuidedDenoiser(self.image.unet, image_embeddings, s.image_guidance)
+        audio = GuidedDenoiser(self.audio.unet, audio_embeddings, s.audio_guidance)
+        if s.method == "joint":
+            denoiser = JointDenoiser(image if s.audio_weight < 1 else None, audio if s.audio_weight > 0 else None,
+                                     s.audio_weight, s.image_start_step, s.audio_start_step)
+            latents = sample(denoiser, scheduler, latents, timesteps, first, on_step, generators)
+            picture, spectrogram = self.image.decode(latents), self.audio.decode(latents).mean(dim=1)
+        else:  # the imprint baseline: each model alone from the same start, the picture multiplied into the sound
+            halves = _halves(on_step, len(timesteps))
+            image_latents = sample(JointDenoiser(image, None, 0.0, 0, 0), scheduler, latents, timesteps, first,
+                                   halves[0], generators)
+            scheduler = make_scheduler(s.scheduler, self.image.scheduler_config)
+            timesteps, first = timesteps_from(scheduler, s.steps, s.strength if init is not None else 1.0)
+            audio_latents = sample(JointDenoiser(None, audio, 1.0, 0, 0), scheduler, latents, timesteps, first,
+                                   halves[1], generators)
+            picture = self.image.decode(image_latents)
+            spectrogram = self.audio.decode(audio_latents).mean(dim=1) * (1 - s.imprint_ratio * picture.mean(dim=1))
+
+        # 5. The spectrogram becomes sound; optionally crop the last 32/1024 columns, as the paper does.
+        fmt = self.format(height, width)
+        sound = self._sound(spectrogram, fmt)
+        if s.crop_last_columns:
+            columns = width // 32
+            sound = sound[:, : sound.shape[1] - round(columns / width * sound.shape[1])]
+            picture, spectrogram = picture[..., :-columns], spectrogram[..., :-columns]
+        return [self._clip(s, i, seed, sound[i], spectrogram[i], picture[i], fmt, height, width)
+                for i, seed in enumerate(s.seeds)]
+
+    def _embeddings(self, model: DiffusionModel, prompt: str, negative: str, s: GenerateSettings,
+                    end_prompt: str | None) -> torch.Tensor:
+        negative_rows, prompt_rows = model.encode_prompts([negative, prompt]).chunk(2)
+        if end_prompt is not None:  # Riffusion's interpolation: a straight line between the two prompts
+            prompt_rows = torch.lerp(prompt_rows, model.encode_prompts([end_prompt]), s.alpha)
+        n = s.variations
+        return torch.cat([negative_rows.expand(n, -1, -1), prompt_rows.expand(n, -1, -1)])
+
+    def _init_latents(self, s: GenerateSettings, height: int, width: int) -> torch.Tensor | None:
+        """Riffing: the init clip through the audio format and VAE, or the init picture through the image VAE."""
+        if s.init_audio is not None:
+            from .audio import load_audio
+
+            fmt = self.format(height, width)
+            clip = s.init_audio if isinstance(s.init_audio, np.ndarray) else load_audio(s.init_audio, fmt.sample_rate)
+            needed = (width - 1) * fmt.hop_length + fmt.n_fft - 2 * fmt.pad
+            clip = np.pad(clip, (0, max(0, needed - len(clip))))[:needed]
+            grey = fmt.picture_from_audio(torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32)))
+            return self.audio.encode(grey[..., :width].expand(1, 3, -1, -1))
+        if s.init_picture is not None:
+            try:
+                with Image.open(s.init_picture) as img:
+                    rgb = img.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+            except (OSError, ValueError) as error:
+                raise ValueError(f"init_picture: cannot read {s.init_picture} as a picture ({error})") from error
+            pixels = torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255).permute(2, 0, 1)[None]
+            return self.image.encode(pixels)
+        return None
+
+    def _sound(self, spectrogram: torch.Tensor, fmt) -> np.ndarray:
+        """(batch, rows, columns) pictures -> (batch, samples) float32 audio at the model's rate."""
+        if self.audio.vocoder is not None:
+            mel = fmt.log_mel_from_picture(spectrogram.float()).to(self.dtype)
+            return self.audio.vocoder(mel).float().cpu().numpy()
+        return fmt.audio_from_picture(spectrogram.float()).cpu().numpy().astype(np.float32)
+
+    def _clip(self, s: GenerateSettings, index: int, seed: int, sound: np.ndarray, spectrogram: torch.Tensor,
+              picture: torch.Tensor, fmt, height: int, width: int) -> Clip:
+        rgb = (picture.permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+        record = make_record(
+            s, index=index, seed=seed, sample_rate=self.sample_rate, samples=len(sound), height=height, width=width,
+            models={"image": self.image.identity(), "audio": self.audio.identity()},
+            device=str(self.device), dtype=str(self.dtype).removeprefix("torch."),
+        )
+        return Clip(index=index, seed=seed, audio=np.ascontiguousarray(sound, dtype=np.float32),
+                    sample_rate=self.sample_rate, spectrogram=fmt.png(spectrogram), picture=Image.fromarray(rgb),
+                    record=record)
+
+
+def slerp(alpha: float, a: torch.Tensor, b: torch.Tensor, dot_threshold: float = 0.9995) -> torch.Tensor:
+    """Spherical interpolation per batch item (Riffusion's): keeps interpolated noise at the norm of noise."""
+    flat_a, flat_b = a.flatten(1).double(), b.flatten(1).double()
+    dot = (flat_a * flat_b).sum(1) / (flat_a.norm(dim=1) * flat_b.norm(dim=1))
+    theta = torch.arccos(dot.clamp(-1, 1))
+    sin = torch.sin(theta)
+    straight = dot.abs() > dot_threshold
+    wa = torch.where(straight, 1 - alpha, torch.sin((1 - alpha) * theta) / sin)
+    wb = torch.where(straight, torch.full_like(dot, alpha), torch.sin(alpha * theta) / sin)
+    view = (-1,) + (1,) * (a.dim() - 1)
+    return (wa.view(view) * a.double() + wb.view(view) * b.double()).to(a.dtype)
+
+
+def _halves(on_step: Callable[[int, int], None] | None, n: int):
+    """Progress for two passes of n steps reported as one run of 2n."""
+    if on_step is None:
+        return None, None
+    return (lambda done, _: on_step(done, 2 * n)), (lambda done, _: on_step(n + done, 2 * n))
+
+
+def _integer(name: str, value, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name}: must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name}: must be between {low} and {high}, got {value}")
+
+
+def _number(name: str, value, low: float, high: float, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(value):
+        raise ValueError(f"{name}: must be a number, got {value!r}")
+    if not (low < value if low_open else low <= value) or value > high:
+        raise ValueError(f"{name}: must be between {low} and {high}, got {value}")

@@ -1,0 +1,22 @@
+"""Shared fixtures: the tiny-random model set, built once per test session in the real on-disk layouts."""
+from __future__ import annotations
+
+import pytest
+
+from sonocanvas.engine.tiny import TinyModels, tiny_models
+
+
+@pytest.fixture(scope="session")
+def tiny_model_paths(tmp_path_factory) -> TinyModels:
+    """Folders of tiny random SD 1.5 / Auffusion / Riffusion models (image, auffusion, riffusion)."""
+    return tiny_models(root=tmp_path_factory.mktemp("tiny-random"))
+
+
+@pytest.fixture(scope="session")
+def tiny_loaded(tiny_model_paths):
+    """The tiny models loaded on CPU in fp32 through the user-facing loaders: (image, auffusion, riffusion)."""
+    from sonocanvas.engine.models import load_audio_model, load_image_model
+
+    return (load_image_model(tiny_model_paths.image, device="cpu"),
+            load_audio_model(tiny_model_paths.auffusion, device="cpu"),
+            load_audio_model(tiny_model_paths.riffusion, device="cpu"))

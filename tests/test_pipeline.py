@@ -1,0 +1,81 @@
+"""The joint pipeline on tiny random models loaded through the real loaders."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sonocanvas.engine.pipeline import Clip, GenerateSettings, JointPipeline
+
+
+@pytest.fixture(scope="module")
+def auffusion_pipe(tiny_loaded):
+    image, auffusion, _ = tiny_loaded
+    return JointPipeline(image, auffusion)
+
+
+@pytest.fixture(scope="module")
+def riffusion_pipe(tiny_loaded):
+    image, _, riffusion = tiny_loaded
+    return JointPipeline(image, riffusion)
+
+
+def quick(**overrides) -> GenerateSettings:
+    values = dict(image_prompt="a castle with bell towers", audio_prompt="bell ringing", steps=6, image_start_step=2)
+    return GenerateSettings(**{**values, **overrides})
+
+
+def test_auffusion_outputs_have_the_models_rate_shape_and_duration(auffusion_pipe):
+    steps_seen = []
+    clips = auffusion_pipe(quick(), on_step=lambda done, total: steps_seen.append((done, total)))
+    assert steps_seen == [(i, 6) for i in range(1, 7)]
+    (clip,) = clips
+    assert isinstance(clip, Clip) and clip.index == 0 and clip.seed == 0
+    assert auffusion_pipe.sample_rate == clip.sample_rate == 16000
+    # 128 spectrogram columns at Auffusion's hop of 160 samples: 1.28 s (the real 1024 columns give 10.24 s)
+    assert clip.audio.dtype == np.float32 and clip.audio.shape == (128 * 160,)
+    assert np.isfinite(clip.audio).all() and np.abs(clip.audio).max() > 0
+    assert clip.spectrogram.mode == "L" and clip.spectrogram.size == (128, 32)
+    assert clip.picture.mode == "RGB" and clip.picture.size == (128, 32)
+
+
+def test_riffusion_outputs_are_44k1_audio_from_the_riffusion_codec(riffusion_pipe):
+    (clip,) = riffusion_pipe(quick(steps=3, image_start_step=1))
+    assert riffusion_pipe.sample_rate == clip.sample_rate == 44100
+    assert clip.spectrogram.size == (64, 64) and clip.picture.size == (64, 64)
+    assert clip.audio.dtype == np.float32 and clip.audio.ndim == 1 and np.isfinite(clip.audio).all()
+    assert np.abs(clip.audio).max() > 0
+
+
+def test_same_seed_same_output_and_another_seed_differs(auffusion_pipe):
+    a, b, c = (auffusion_pipe(quick(seed=seed))[0] for seed in (7, 7, 8))
+    np.testing.assert_array_equal(a.audio, b.audio)
+    assert np.asarray(a.picture).tolist() == np.asarray(b.picture).tolist()
+    assert not np.array_equal(a.audio, c.audio)
+    assert np.asarray(a.picture).tolist() != np.asarray(c.picture).tolist()
+
+
+def test_exception_in_on_step_propagates_and_stops_the_run(auffusion_pipe):
+    calls = []
+
+    def cancel(done, total):
+        calls.append(done)
+        if done == 2:
+            raise KeyboardInterrupt("cancelled")
+
+    with pytest.raises(KeyboardInterrupt):
+        auffusion_pipe(quick(), on_step=cancel)
+    assert calls == [1, 2]
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("steps", 0, "steps: must be between 1 and 1000, got 0"),
+    ("audio_weight", 1.5, "audio_weight: must be between"),
+    ("scheduler", "nope", "scheduler: unknown 'nope'"),
+    ("variations", 0, "variations: must be between 1"),
+    ("width", 100, "width: must be a multiple of 8"),
+    ("strength", 0.0, "strength: must be between"),
+    ("seed", -1, "seed: must be between"),
+])
+def test_bad_settings_name_the_field(field, value, message):
+    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
+        quick(**{field: value})
