@@ -1,13 +1,13 @@
 """Fast Griffin-Lim (Perraudin, Balazs & Søndergaard 2013): phase from a magnitude spectrogram, in torch.
 
-Runs wherever the magnitude lives (CPU or GPU). Frames are centred (torch's `center=True`), as in
-torchaudio's and librosa's implementations; callers with other framing shift the result.
+Runs wherever the magnitude lives (CPU or GPU). Frames are centred, as torch's `center=True`
+and torchaudio's and librosa's implementations; callers with other framing shift the result.
 """
 from __future__ import annotations
 
 import math
-
 import torch
+import torch.nn.functional as F
 
 
 def griffin_lim(
@@ -20,41 +20,81 @@ def griffin_lim(
     length: int | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """A signal `(..., samples)` whose STFT magnitude approximates `magnitude` `(..., n_fft // 2 + 1, frames)`.
+    """A signal `(..., samples)` whose STFT magnitude approximates `magnitude` `(..., bins, frames)`.
 
-    Each iteration projects onto consistent spectrograms (iSTFT then STFT) and keeps the phase;
-    `momentum` (0.99 as torchaudio and librosa) extrapolates the phase and converges far faster
-    than plain Griffin-Lim. Phases start random (`generator` makes them reproducible).
+    `bins` may stop short of `n_fft // 2 + 1`: the bins left out are zero (a mel spectrogram
+    that ends below Nyquist), and skipping them saves work. Each iteration projects onto
+    consistent spectrograms (iSTFT then STFT) and keeps the phase; `momentum` (0.99, as
+    torchaudio and librosa) extrapolates the phase and converges far faster than plain
+    Griffin-Lim. Phases start random (`generator` makes them reproducible). The signal has
+    `(frames - 1) * hop_length` samples unless `length` says otherwise.
     """
-    window = torch.hann_window(win_length, device=magnitude.device, dtype=magnitude.dtype)
-    if length is None:
-        length = (magnitude.shape[-1] - 1) * hop_length
-
-    def stft(signal: torch.Tensor) -> torch.Tensor:
-        return torch.stft(signal, n_fft, hop_length, win_length, window, center=True,
-                          pad_mode="reflect", return_complex=True)
-
-    def istft(spectrum: torch.Tensor) -> torch.Tensor:
-        return torch.istft(spectrum, n_fft, hop_length, win_length, window, center=True, length=length)
-
+    frames = magnitude.shape[-1]
+    transform = ShortTimeFourier(n_fft, hop_length, win_length, magnitude.shape[-2], frames,
+                                 magnitude.device, magnitude.dtype)
+    magnitude = magnitude.transpose(-1, -2)  # (..., frames, bins): the layout torch's FFTs work along
     phase = torch.rand(magnitude.shape, generator=generator, device=magnitude.device, dtype=magnitude.dtype)
     angles = torch.polar(torch.ones_like(magnitude), phase * (2 * math.pi))
     previous = torch.zeros_like(angles)
     accelerate = momentum / (1 + momentum)
     for _ in range(n_iter):
-        rebuilt = stft(istft(magnitude * angles))
+        rebuilt = transform.forward(transform.inverse(magnitude * angles))
         angles = torch.sgn(torch.sub(rebuilt, previous, alpha=accelerate))  # unit phasors
         previous = rebuilt
-    return istft(magnitude * angles)
+    signal = transform.inverse(magnitude * angles)
+    if length is None:
+        return signal
+    return F.pad(signal, (0, max(0, length - signal.shape[-1])))[..., :length]
+
+
+class ShortTimeFourier:
+    """A centred STFT and its least-squares inverse, pared down for Griffin-Lim's inner loop.
+
+    Each frame holds only the `win_length` samples its periodic Hann window covers, zero-padded
+    to `n_fft` at the end (not centred, as torch.stft does): the magnitudes are the same, the
+    phases differ by a fixed linear term, and overlap-adding `win_length` rather than `n_fft`
+    samples per frame is much cheaper when the window is short. The window-power envelope the
+    inverse divides by is computed once.
+    """
+
+    def __init__(self, n_fft: int, hop_length: int, win_length: int, bins: int, frames: int,
+                 device: torch.device, dtype: torch.dtype) -> None:
+        self.n_fft, self.hop_length, self.win_length = n_fft, hop_length, win_length
+        self.bins, self.frames = bins, frames
+        self.lead = n_fft // 2 - (n_fft - win_length) // 2  # samples a frame reaches before its centre
+        self.samples = (frames - 1) * hop_length  # what the inverse returns, as a centred istft
+        self.window = torch.hann_window(win_length, device=device, dtype=dtype)
+        self.envelope = self._overlap_add(self.window.square().expand(frames, -1)).clamp_min(1e-11)
+
+    def forward(self, signal: torch.Tensor) -> torch.Tensor:
+        """`(..., samples)` → `(..., frames, bins)` complex."""
+        right = (self.frames - 1) * self.hop_length + self.win_length - self.lead - signal.shape[-1]
+        padded = F.pad(signal.unsqueeze(-2), (self.lead, right), mode="reflect").squeeze(-2)
+        chunks = padded.unfold(-1, self.win_length, self.hop_length) * self.window
+        return torch.fft.rfft(chunks, n=self.n_fft)[..., : self.bins]
+
+    def inverse(self, spectrum: torch.Tensor) -> torch.Tensor:
+        """`(..., frames, bins)` complex → `(..., samples)`; missing top bins count as zero."""
+        chunks = torch.fft.irfft(spectrum, n=self.n_fft)[..., : self.win_length] * self.window
+        signal = self._overlap_add(chunks) / self.envelope
+        return signal[..., self.lead : self.lead + self.samples]
+
+    def _overlap_add(self, chunks: torch.Tensor) -> torch.Tensor:
+        batch = chunks.shape[:-2]
+        total = (self.frames - 1) * self.hop_length + self.win_length
+        folded = F.fold(chunks.reshape(-1, self.frames, self.win_length).transpose(1, 2),
+                        output_size=(1, total), kernel_size=(1, self.win_length), stride=(1, self.hop_length))
+        return folded.reshape(*batch, total)
 
 
 def spectral_convergence(
     magnitude: torch.Tensor, signal: torch.Tensor, n_fft: int, hop_length: int, win_length: int
 ) -> float:
-    """‖S − |STFT(x)|‖ / ‖S‖ (Frobenius): how far a signal's magnitude is from the target; 0 is exact."""
+    """‖S − |STFT(x)|‖ / ‖S‖ (Frobenius), with torch.stft centred: 0 when x's magnitude is exactly S."""
     window = torch.hann_window(win_length, device=signal.device, dtype=signal.dtype)
     rebuilt = torch.stft(signal, n_fft, hop_length, win_length, window, center=True,
                          pad_mode="reflect", return_complex=True).abs()
-    frames = min(rebuilt.shape[-1], magnitude.shape[-1])
-    target = magnitude[..., :frames]
+    target = F.pad(magnitude, (0, 0, 0, rebuilt.shape[-2] - magnitude.shape[-2]))
+    frames = min(rebuilt.shape[-1], target.shape[-1])
+    target = target[..., :frames]
     return float(torch.linalg.norm(target - rebuilt[..., :frames]) / torch.linalg.norm(target))

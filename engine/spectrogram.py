@@ -38,6 +38,7 @@ class SpectrogramFormat:
     """
 
     name: ClassVar[str]
+    chunk_frames: ClassVar[int] = 512
     sample_rate: int
     n_fft: int
     win_length: int
@@ -64,11 +65,17 @@ class SpectrogramFormat:
                              f"(it needs more than {self.pad} at {self.sample_rate} Hz)")
         audio = self.prepare(audio.to(torch.float32))
         padded = F.pad(audio.unsqueeze(-2), (self.pad, self.pad), mode="reflect").squeeze(-2)
-        spectrum = torch.stft(padded, self.n_fft, self.hop_length, self.win_length,
-                              _window(self.win_length, audio.device), center=False, return_complex=True)
-        bank = _mel_bank(self, audio.device)
-        power = torch.view_as_real(spectrum[..., : bank.shape[-1], :]).square().sum(-1)
-        return bank @ (power + self.magnitude_floor).sqrt()
+        window, bank = _window(self.win_length, audio.device), _mel_bank(self, audio.device)
+        frames = self.frames_for(audio.shape[-1])
+        mels = []
+        for start in range(0, frames, self.chunk_frames):  # bounded memory for long audio
+            count = min(self.chunk_frames, frames - start)
+            chunk = padded[..., start * self.hop_length : (start + count - 1) * self.hop_length + self.n_fft]
+            spectrum = torch.stft(chunk, self.n_fft, self.hop_length, self.win_length, window,
+                                  center=False, return_complex=True)
+            power = torch.view_as_real(spectrum[..., : bank.shape[-1], :]).square().sum(-1)
+            mels.append(bank @ (power + self.magnitude_floor).sqrt())
+        return torch.cat(mels, dim=-1)
 
     def prepare(self, audio: torch.Tensor) -> torch.Tensor:
         """What the model's own pipeline does to audio before analysis (nothing, unless overridden)."""
@@ -95,7 +102,6 @@ class SpectrogramFormat:
         """Least-squares inverse of the mel bank (clamped non-negative), then fast Griffin-Lim."""
         inverse = _inverse_mel_bank(self, mel.device)
         linear = (inverse @ mel).clamp_(min=0)
-        linear = F.pad(linear, (0, 0, 0, self.n_fft // 2 + 1 - linear.shape[-2]))
         audio = griffin_lim(linear, self.n_fft, self.hop_length, self.win_length, n_iter=n_iter,
                             generator=generator)
         # Griffin-Lim's frames are centred; ours start `pad` samples early, which moves the centres.
