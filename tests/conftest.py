@@ -7,9 +7,15 @@ from sonocanvas.engine.tiny import TinyModels, tiny_models
 
 
 @pytest.fixture(scope="session")
-def tiny_model_paths(tmp_path_factory) -> TinyModels:
+def sonocanvas_cache(tmp_path_factory):
+    """A folder to use as $SONOCANVAS_CACHE; the tiny-random set is built in it (as `tiny-random/`)."""
+    return tmp_path_factory.mktemp("sonocanvas-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_paths(sonocanvas_cache) -> TinyModels:
     """Folders of tiny random SD 1.5 / Auffusion / Riffusion models (image, auffusion, riffusion)."""
-    return tiny_models(root=tmp_path_factory.mktemp("tiny-random"))
+    return tiny_models(root=sonocanvas_cache / "tiny-random")
 
 
 @pytest.fixture(scope="session")
