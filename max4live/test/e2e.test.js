@@ -7,6 +7,7 @@ const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const dgram = require("node:dgram");
 const { spawn } = require("node:child_process");
 const { EventEmitter, once } = require("node:events");
 const { Device, FakeLive, fakeEnv } = require("./fakes.js");
@@ -81,68 +82,118 @@ function findString(value, wanted) {
   return false;
 }
 
-test("a prompt typed in the device comes back as a complete WAV clip on the track", { timeout: START_TIMEOUT_MS + JOB_TIMEOUT_MS + 30000 }, async () => {
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "sonocanvas-e2e-"));
-  const { server, port, output } = await startServer(folder);
+async function freePort() {
+  const socket = dgram.createSocket("udp4");
+  socket.bind(0, "127.0.0.1");
+  await once(socket, "listening");
+  const { port } = socket.address();
+  socket.close();
+  return port;
+}
+
+// One device as Max runs it: its js, udpsend/udpreceive (the shim), deferral by setImmediate, a
+// Task-like heartbeat; its Live set is a FakeLive. Resolves once its connection light is on.
+async function connectedDevice(server, { live = new FakeLive(), ports = {}, values = {} } = {}) {
   const events = new EventEmitter();
-  const live = new FakeLive({ slots: [true, false] });
-  const audioPrompt = 'bells "ringing", slowly';
-  const env = fakeEnv({
-    live,
-    values: { server_port: port, image_prompt: "castle towers", audio_prompt: audioPrompt, seed: 42, seed_lock: 1, steps: 3 },
-  });
-  let udp = null;
+  const env = fakeEnv({ live, ports, values: { server_port: server.port, reply_port: await freePort(), steps: 3, seed_lock: 1, ...values } });
   let device = null;
-  try {
-    udp = new MaxUdp((address, args) => device.receive(address, args));
-    const show = env.show;
-    env.show = (name, selector, args) => {
+  const udp = new MaxUdp((address, args) => device.receive(address, args));
+  const show = env.show;
+  Object.assign(env, {
+    show(name, selector, args) {
       show(name, selector, args);
       events.emit("show", [name, selector, ...args]);
-    };
-    env.outlet = (index, atoms) => {
+    },
+    outlet(index, atoms) {
       env.outlets[index].push(atoms);
       udp.outlet(index, atoms);
-    };
-    env.defer = (fn) => setImmediate(fn);
-    env.every = (ms, fn) => {
+    },
+    defer: (fn) => setImmediate(fn),
+    every(ms, fn) {
       const timer = setInterval(fn, ms);
       return { cancel: () => clearInterval(timer) };
-    };
-    env.now = () => Date.now();
-    device = new Device(env);
+    },
+    now: () => Date.now(),
+  });
+  device = new Device(env);
+  const close = () => {
+    device.free();
+    udp.close();
+  };
+  server.closers.push(close);
+  const connected = shown(events, env, ([name, , on]) => name === "light" && on === 1, 30000, "connection light");
+  device.loaded();
+  await connected;
+  // the device's status line, once it says where the clip went (or why it could not)
+  const placed = () => shown(events, env, ([name, , line]) => name === "status" && /^(Placed|Error|Could not)/.test(line), JOB_TIMEOUT_MS, "placed clip")
+    .then(([, , line]) => line);
+  return { device, env, live, placed };
+}
 
-    const connected = shown(events, env, ([name, , on]) => name === "light" && on === 1, 30000, "connection light");
-    device.loaded();
-    await connected;
-    assert.match(env.status(), /^Connected: sonocanvas \S+ on cpu \(tiny-random/);
+let server = null;
+let folder = null;
 
-    const placed = shown(events, env, ([name, , line]) => name === "status" && /^(Placed|Error|Could not)/.test(line), JOB_TIMEOUT_MS, "placed clip");
-    assert.match(device.generate(), /^sc[0-9a-z]+-1$/);
-    const [, , line] = await placed;
-    assert.equal(line, "Placed \u201ccastle towers / bells \"ringing\", slowly s42\u201d in scene 2", output());
+test.before(async () => {
+  folder = fs.mkdtempSync(path.join(os.tmpdir(), "sonocanvas-e2e-"));
+  server = await startServer(folder);
+  server.closers = [];
+}, { timeout: START_TIMEOUT_MS + 10000 });
 
-    const progress = env.shown.filter(([name]) => name === "progress").map(([, , value]) => value);
-    assert.ok(progress.some((value) => value > 0 && value <= 1), `progress was shown: ${progress}`);
-    const create = live.changes().find((call) => call.method === "create_audio_clip");
-    const [slot1, slot2] = live.slotIds();
-    assert.equal(create.id, slot2, "the first empty clip slot");
-    assert.notEqual(create.id, slot1);
-    const wav = create.args[0];
-    assert.ok(path.isAbsolute(wav), wav);
-    assert.equal(path.dirname(fs.realpathSync(wav)), fs.realpathSync(path.join(folder, "drop")), "in the drop folder");
-    const data = wavData(wav);
-    assert.ok(data.size > 0, "the clip has audio");
-    assert.ok(data.end <= data.length, "the data chunk is all there");
-    const png = env.shown.find(([name]) => name === "picture")[2];
-    assert.equal(fs.readFileSync(png).subarray(1, 4).toString("ascii"), "PNG");
-    const record = JSON.parse(fs.readFileSync(wav.replace(/\.wav$/, ".json"), "utf8"));
-    assert.ok(findString(record, audioPrompt), "the prompt with quotes and a comma arrived as one string");
-  } finally {
-    if (device) device.free();
-    if (udp) udp.close();
-    server.kill("SIGTERM");
-    if (server.exitCode === null) await once(server, "exit");
-    fs.rmSync(folder, { recursive: true, force: true });
+test.after(async () => {
+  if (server) {
+    for (const close of server.closers) close();
+    server.server.kill("SIGTERM");
+    if (server.server.exitCode === null) await once(server.server, "exit");
+  }
+  fs.rmSync(folder, { recursive: true, force: true });
+});
+
+test("a prompt typed in the device comes back as a complete WAV clip on the track", { timeout: JOB_TIMEOUT_MS + 30000 }, async () => {
+  const audioPrompt = 'bells "ringing", slowly';
+  const { device, env, live, placed } = await connectedDevice(server, {
+    live: new FakeLive({ slots: [true, false] }),
+    values: { image_prompt: "castle towers", audio_prompt: audioPrompt, seed: 42 },
+  });
+  assert.match(env.status(), /^Connected: sonocanvas \S+ on cpu \(tiny-random/);
+
+  const line = placed();
+  assert.match(device.generate(), /^sc[0-9a-z]+-1$/);
+  assert.equal(await line, "Placed \u201ccastle towers / bells \"ringing\", slowly s42\u201d in scene 2", server.output());
+
+  const progress = env.shown.filter(([name]) => name === "progress").map(([, , value]) => value);
+  assert.ok(progress.some((value) => value > 0 && value <= 1), `progress was shown: ${progress}`);
+  const create = live.changes().find((call) => call.method === "create_audio_clip");
+  const [slot1, slot2] = live.slotIds();
+  assert.equal(create.id, slot2, "the first empty clip slot");
+  assert.notEqual(create.id, slot1);
+  const wav = create.args[0];
+  assert.ok(path.isAbsolute(wav), wav);
+  assert.equal(path.dirname(fs.realpathSync(wav)), fs.realpathSync(path.join(folder, "drop")), "in the drop folder");
+  const data = wavData(wav);
+  assert.ok(data.size > 0, "the clip has audio");
+  assert.ok(data.end <= data.length, "the data chunk is all there");
+  const png = env.shown.find(([name]) => name === "picture")[2];
+  assert.equal(fs.readFileSync(png).subarray(1, 4).toString("ascii"), "PNG");
+  const record = JSON.parse(fs.readFileSync(wav.replace(/\.wav$/, ".json"), "utf8"));
+  assert.ok(findString(record, audioPrompt), "the prompt with quotes and a comma arrived as one string");
+});
+
+test("two devices on two tracks generate at once, each getting only its own clip", { timeout: 2 * JOB_TIMEOUT_MS + 30000 }, async () => {
+  const ports = {};
+  const drums = await connectedDevice(server, { ports, values: { image_prompt: "drum kit", audio_prompt: "drums", seed: 7 } });
+  const choir = await connectedDevice(server, { ports, values: { image_prompt: "cathedral", audio_prompt: "choir", seed: 8 } });
+  assert.notEqual(drums.device.replyPort, choir.device.replyPort);
+  const lines = [drums.placed(), choir.placed()];
+  const ids = [drums.device.generate(), choir.device.generate()];
+  assert.equal(ids[0].split("-")[1], "1");
+  assert.deepEqual(await Promise.all(lines), [
+    "Placed \u201cdrum kit / drums s7\u201d in scene 1",
+    "Placed \u201ccathedral / choir s8\u201d in scene 1",
+  ]);
+  for (const [{ live }, word] of [[drums, "drum"], [choir, "cathedral"]]) {
+    const creates = live.changes().filter((call) => call.method === "create_audio_clip");
+    assert.equal(creates.length, 1, "one clip per device");
+    assert.match(path.basename(creates[0].args[0]), new RegExp(`^\\d{8}-\\d{6}_${word}`));
+    assert.ok(wavData(creates[0].args[0]).size > 0);
   }
 });
