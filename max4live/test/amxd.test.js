@@ -7,7 +7,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 const { execFileSync } = require("node:child_process");
-const { loadPatcher, SCRIPT_PATH } = require("./fakes.js");
+const { loadPatcher, SCRIPT_PATH } = require("../helpers/fakes.js");
 
 function chunks(blob) {
   const out = [];

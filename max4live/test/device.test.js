@@ -3,7 +3,7 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { Device, FakeLive, fakeEnv, loadedDevice } = require("./fakes.js");
+const { Device, FakeLive, fakeEnv, loadedDevice } = require("../helpers/fakes.js");
 const { clipName, seedOf, livePath } = require("../sonocanvas.js");
 
 const WAV = "/drop/20261121-133000_castle-towers_bells_s42.wav";

@@ -10,8 +10,8 @@ const path = require("node:path");
 const dgram = require("node:dgram");
 const { spawn } = require("node:child_process");
 const { EventEmitter, once } = require("node:events");
-const { Device, FakeLive, fakeEnv } = require("./fakes.js");
-const { MaxUdp } = require("./osc.js");
+const { Device, FakeLive, fakeEnv } = require("../helpers/fakes.js");
+const { MaxUdp } = require("../helpers/osc.js");
 
 const START_TIMEOUT_MS = 120000;
 const JOB_TIMEOUT_MS = 180000;

@@ -5,7 +5,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const acorn = require("acorn");
-const { SCRIPT_PATH } = require("./fakes.js");
+const { SCRIPT_PATH } = require("../helpers/fakes.js");
 
 test("sonocanvas.js parses as ES5", () => {
   const program = acorn.parse(fs.readFileSync(SCRIPT_PATH, "utf8"), { ecmaVersion: 5 });

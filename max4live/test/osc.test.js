@@ -6,7 +6,7 @@ const assert = require("node:assert/strict");
 const dgram = require("node:dgram");
 const { spawn, execFile } = require("node:child_process");
 const { once } = require("node:events");
-const { encode, decode } = require("./osc.js");
+const { encode, decode } = require("../helpers/osc.js");
 
 async function freePort() {
   const socket = dgram.createSocket("udp4");

@@ -5,7 +5,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const acorn = require("acorn");
-const { loadPatcher, loadedDevice, SCRIPT_PATH, OSC_DOC_PATH } = require("./fakes.js");
+const { loadPatcher, loadedDevice, SCRIPT_PATH, OSC_DOC_PATH } = require("../helpers/fakes.js");
 
 const patcher = loadPatcher();
 const boxes = new Map(patcher.boxes.map(({ box }) => [box.id, box]));
@@ -40,8 +40,9 @@ const OBJECTS = {
 
 function expectedPorts(box) {
   if (box.maxclass !== "newobj") return UI[box.maxclass];
-  const [name, ...args] = box.text.split(/\s+/);
-  return OBJECTS[name] && OBJECTS[name](args.filter((arg) => !arg.startsWith("@") && !args[args.indexOf(arg) - 1]?.startsWith("@")));
+  const [name, ...words] = box.text.split(/\s+/);
+  const attributes = words.findIndex((word) => word.startsWith("@"));
+  return OBJECTS[name] && OBJECTS[name](attributes < 0 ? words : words.slice(0, attributes));
 }
 
 function linesFrom(id, outlet) {
