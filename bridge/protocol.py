@@ -183,6 +183,15 @@ def job_id_of(args: list[Any]) -> str:
     return args[0] if args and isinstance(args[0], str) else ""
 
 
+def reply_port_of(args: list[Any]) -> int | None:
+    """The `reply_port` a generate, encode or cancel request carries, read before the rest is checked, so that
+    even its errors reach a sender (like liblo's oscsend) that uses a new source port for every message."""
+    for name, value in zip(args, args[1:]):
+        if name == "reply_port" and isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+            return value
+    return None
+
+
 def parse_job_id(args: list[Any]) -> str:
     if not args:
         raise ProtocolError("job_id", "missing: the first argument must be the job id (a string)")

@@ -264,6 +264,9 @@ class Server:
                 continue
             handler = self.handlers.get(address)
             job_id = protocol.job_id_of(args) if address in JOB_ADDRESSES else ""
+            reply_port = protocol.reply_port_of(args) if address in JOB_ADDRESSES else None
+            if reply_port and isinstance(peer, UdpPeer):  # errors too go where the request asked
+                peer = UdpPeer(self.udp, (source[0], reply_port))
             with self._dispatch_lock:
                 try:
                     if handler is None:
@@ -292,14 +295,15 @@ class Server:
     def on_generate(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         presets = self.services.presets
         request = protocol.parse_generate(args, self.services.limits, presets.get if presets else _no_presets)
-        self._submit(_reply_peer(self, peer, source, request.reply_port), "generate", request)
+        self._submit(peer, "generate", request)
 
     def on_encode(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         request = protocol.parse_encode(args, self.services.limits)
-        self._submit(_reply_peer(self, peer, source, request.reply_port), "encode", request)
+        self._submit(peer, "encode", request)
 
     def on_cancel(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
-        (job_id,) = _exactly(args, ("job_id", protocol.Key(str)))
+        job_id = protocol.parse_job_id(args)
+        protocol.parse_keys(args[1:], {"reply_port": protocol.Key(int, 1, 65535)})  # already applied to `peer`
         if not self.jobs.cancel(peer.key, job_id):
             raise ProtocolError("job_id", f"no queued or running job {job_id!r} of yours")
 
@@ -448,13 +452,6 @@ def _exactly(args: list[Any], *specs: tuple[str, protocol.Key]) -> list[Any]:
     if len(args) > len(specs):
         raise ProtocolError("arguments", f"expected {len(specs)}, got {len(args)}")
     return values
-
-
-def _reply_peer(server: Server, peer: Peer, source: tuple[str, int], reply_port: int | None) -> Peer:
-    """A UDP sender without a hello may name its job's reply port (oscsend uses a new port per message)."""
-    if reply_port and isinstance(peer, UdpPeer):
-        return UdpPeer(server.udp, (source[0], reply_port))
-    return peer
 
 
 def _no_presets(name: str) -> dict:

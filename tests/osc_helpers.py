@@ -187,17 +187,6 @@ class ServeProcess:
             if found:
                 return found.group(1), int(found.group(2))
 
-    def wait_for_line(self, pattern: str, timeout: float = TIMEOUT) -> str:
-        """The first printed line (read from the start) matching `pattern`."""
-        regex = re.compile(pattern)
-        while True:
-            for line in list(self.output):
-                if regex.search(line):
-                    return line
-            line = self.lines.get(timeout=timeout)
-            if line is None:
-                raise AssertionError("serve exited:\n" + "".join(self.output))
-
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait(10)

@@ -105,12 +105,13 @@ def run(args: argparse.Namespace) -> int:
     with server:
         host, port = server.address
         s = server.services
-        print(f"sonocanvas {s.version} listening on udp://{host}:{port} and tcp://{host}:{port} (OSC, SLIP on TCP)")
         print(f"models: {s.models} on {s.device}")
         print(f"clips go to {config.drop_dir}")
         print(f"config: {config.path}; journal: {config.journal_path}")
         if s.player is None:
             print(s.player_error)
-        sys.stdout.flush()
+        # Last, so a script that waits for this line knows the server answers.
+        print(f"sonocanvas {s.version} listening on udp://{host}:{port} and tcp://{host}:{port} (OSC, SLIP on TCP)",
+              flush=True)
         stop.wait()
     return 0

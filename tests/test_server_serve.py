@@ -1,0 +1,124 @@
+"""`sonocanvas serve --models tiny-random` as a real subprocess: liblo's oscsend/oscdump drive it, and a
+SIGKILL mid-job is reported to the job's client by the restarted server."""
+import json
+import queue
+import re
+import shlex
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from pedalboard.io import AudioFile
+
+from osc_helpers import TIMEOUT, ServeProcess, UdpClient, free_udp_port, write_config
+from sonocanvas.bridge.journal import RESTART_MESSAGE
+from sonocanvas.bridge.studio import TINY_LABEL
+
+pytestmark = pytest.mark.skipif(not shutil.which("oscsend") or not shutil.which("oscdump"),
+                                reason="liblo-tools (oscsend, oscdump) are not installed")
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    return write_config(tmp_path_factory.mktemp("serve-cli"))
+
+
+@pytest.fixture(scope="module")
+def serve(config):
+    process = ServeProcess(config)
+    yield process
+    process.stop()
+
+
+class Oscdump:
+    """liblo's oscdump on a free port; its printed lines parsed back into (address, args)."""
+
+    LINE = re.compile(r"^\S+ (/\S+) (\S*) ?(.*)$")
+
+    def __init__(self):
+        self.port = free_udp_port()
+        self.proc = subprocess.Popen(["oscdump", "-L", str(self.port)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def expect(self, address):
+        while True:
+            line = self.lines.get(timeout=TIMEOUT)
+            found = self.LINE.match(line.rstrip("\n"))
+            assert found, line
+            if found.group(1) == address:
+                return shlex.split(found.group(3))
+            assert found.group(1) != "/sonocanvas/error", line
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+def send(server, path, types, *values):
+    subprocess.run(["oscsend", server[0], str(server[1]), path, types, *map(str, values)], check=True, timeout=TIMEOUT)
+
+
+def test_serve_prints_where_it_listens_what_it_loaded_and_where_clips_go(serve, config):
+    text = "".join(serve.output)
+    assert f"listening on udp://{serve.address[0]}:{serve.address[1]} and tcp://" in text
+    assert f"models: {TINY_LABEL} on cpu" in text
+    assert f"clips go to {config.parent / 'drop'}" in text
+
+
+def test_oscsend_and_oscdump_drive_a_generation(serve):
+    dump = Oscdump()
+    try:
+        send(serve.address, "/sonocanvas/generate", "ssssssisisi", "liblo", "image_prompt", "castle towers",
+             "audio_prompt", "bell ringing", "steps", 4, "sample_rate", 22050, "reply_port", dump.port)
+        assert dump.expect("/sonocanvas/queued") == ["liblo", "1"]
+        assert dump.expect("/sonocanvas/progress") == ["liblo", "1", "4"]
+        job_id, index, wav, png, record = dump.expect("/sonocanvas/done")
+        assert (job_id, index) == ("liblo", "0") and Path(png).is_file() and Path(record).is_file()
+        with AudioFile(wav) as f:
+            rate, frames = f.samplerate, f.frames
+        info = json.loads(Path(record).read_text())
+        assert rate == 22050 and abs(frames - info["samples"] * 22050 / info["sample_rate"]) <= 1
+        send(serve.address, "/sonocanvas/generate", "ssssssisi", "long", "image_prompt", "a", "audio_prompt", "b",
+             "steps", 40, "reply_port", dump.port)
+        dump.expect("/sonocanvas/progress")
+        send(serve.address, "/sonocanvas/cancel", "ssi", "long", "reply_port", dump.port)
+        assert dump.expect("/sonocanvas/cancelled") == ["long"]
+        send(serve.address, "/sonocanvas/generate", "ssisi", "bad", "steps", 0, "reply_port", dump.port)
+        job_id, field, message = dump.expect("/sonocanvas/error")
+        assert (job_id, field) == ("bad", "steps") and message.startswith("steps: ")
+    finally:
+        dump.stop()
+
+
+def test_killed_mid_job_and_restarted_tells_the_client(serve, config):
+    client = UdpClient(serve.address)
+    restarted = None
+    try:
+        client.hello()
+        client.send("/sonocanvas/generate", "doomed", "image_prompt", "a", "audio_prompt", "b", "steps", 40)
+        client.expect("/sonocanvas/queued")
+        client.expect("/sonocanvas/progress")  # it is running now
+        serve.kill()
+        restarted = ServeProcess(config, "--port", str(serve.address[1]))
+        assert client.expect("/sonocanvas/error") == ["doomed", "job", RESTART_MESSAGE]  # at start-up
+        client.send("/sonocanvas/hello", client.port)
+        client.expect("/sonocanvas/ready")
+        assert client.expect("/sonocanvas/error") == ["doomed", "job", RESTART_MESSAGE]  # and at the next hello
+        told = len(client.seen)
+        client.send("/sonocanvas/hello", client.port)
+        client.expect("/sonocanvas/ready")
+        client.send("/sonocanvas/status")
+        assert client.expect("/sonocanvas/status") == ["", 0, "cpu"]
+        assert [r[0] for r in client.seen[told:]] == ["/sonocanvas/ready", "/sonocanvas/status"]  # told once, not forever
+    finally:
+        client.close()
+        if restarted is not None:
+            assert restarted.stop() == 0
