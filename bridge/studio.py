@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from .drop import DropFolder, clip_stem, slug
 from .jobs import Job
-from .protocol import EncodeRequest, GenerateRequest
+from .protocol import EncodeRequest, GenerateRequest, ProtocolError
 
 TINY_LABEL = "tiny-random (random weights, plumbing only)"
 Done = Callable[[int, Path, Path, Path], None]
@@ -107,5 +107,23 @@ class Studio:
             strength=request.strength,
         )
 
-    def encode(self, request: EncodeRequest):
-        raise ValueError("format: spectrogram art is not available on this server yet")
+    @staticmethod
+    def encode(request: EncodeRequest):
+        """Spectrogram art: the picture becomes a sound whose spectrogram shows it (no model involved)."""
+        from ..engine.art import load_art, sound_from_picture
+        from ..engine.audio import normalize_peak
+        from ..engine.pipeline import Clip
+        from ..engine.spectrogram import open_picture
+
+        try:
+            fmt, picture = load_art(request.picture_path, request.format, request.seconds)
+        except ValueError as error:  # the engine says "picture: ..."; the request's key is picture_path
+            field, _, reason = str(error).partition(": ")
+            raise ProtocolError("picture_path" if field == "picture" else field, reason) from None
+        audio = normalize_peak(sound_from_picture(fmt, picture), -1.0)
+        record = {
+            "sonocanvas": "art", "picture_path": str(request.picture_path), "format": fmt.name,
+            "sample_rate": fmt.sample_rate, "samples": int(audio.shape[-1]), "seconds": audio.shape[-1] / fmt.sample_rate,
+        }
+        return Clip(index=0, seed=0, audio=audio, sample_rate=fmt.sample_rate, spectrogram=fmt.png(picture),
+                    picture=open_picture(request.picture_path).convert("RGB"), record=record)

@@ -157,8 +157,9 @@ class ServeProcess:
 
     LISTEN = re.compile(r"listening on udp://([\d.]+):(\d+)")
 
-    def __init__(self, config: Path, *flags: str):
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    def __init__(self, config: Path, *flags: str, cache: Path):
+        self.cache = cache  # $SONOCANVAS_CACHE, where the tiny-random set was built
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "SONOCANVAS_CACHE": str(cache)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sonocanvas.bridge.cli", "serve", "--config", str(config),
              "--models", "tiny-random", *flags],

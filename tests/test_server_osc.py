@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from pedalboard.io import AudioFile
+from PIL import Image, ImageDraw
 
 from osc_helpers import TcpClient, UdpClient, message, write_config
 from sonocanvas.bridge.commands.serve import build_server
@@ -22,9 +23,11 @@ LONG = ("steps", 40)  # the first progress comes after 2 steps; cancelled jobs n
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
     config = load_config(write_config(tmp_path_factory.mktemp("serve"))).replace(tiny_random=True)
-    server = build_server(config).start()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SONOCANVAS_CACHE", str(sonocanvas_cache))  # the session's tiny-random set, built once
+        server = build_server(config).start()
     yield server
     server.close()
 
@@ -307,6 +310,23 @@ def test_paths_inside_the_read_dirs_are_accepted(client, server):
         f.write(np.sin(np.linspace(0, 2000, 32000, dtype=np.float32))[None] * 0.5)
     steps, done = run_job(client, "riff", *FAST, "init_audio", str(sample), "strength", 0.5)
     assert read_wav(done[2])[1] == 48000
+
+
+def test_encode_turns_a_picture_into_a_clip(client, server):
+    samples = server.services.limits.read_roots[1]
+    picture = Image.new("RGB", (200, 80), "black")
+    ImageDraw.Draw(picture).ellipse((40, 10, 160, 70), fill=(255, 200, 0))
+    picture.save(samples / "sun.png")
+    (samples / "not-a-picture.png").write_text("hello")
+    client.send("/sonocanvas/encode", "art", str(samples / "sun.png"), "seconds", 1.5, "format", "riffusion")
+    assert client.expect("/sonocanvas/queued")[0] == "art"
+    job_id, index, wav, png, record = client.expect("/sonocanvas/done")
+    assert (job_id, index) == ("art", 0) and Path(wav).name.endswith("_sun_riffusion.wav")
+    audio, rate, _ = read_wav(wav)
+    assert rate == 48000 and abs(audio.shape[1] - 1.5 * 48000) < 0.05 * 48000
+    assert np.abs(audio).max() > 0.5  # a real sound, brought to -1 dBFS
+    client.send("/sonocanvas/encode", "bad", str(samples / "not-a-picture.png"))
+    assert client.expect("/sonocanvas/error")[:2] == ["bad", "picture_path"]
 
 
 def test_fx_list_and_an_effect_chain_keeps_the_dry_clip(client):

@@ -21,13 +21,13 @@ pytestmark = pytest.mark.skipif(not shutil.which("oscsend") or not shutil.which(
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory):
+def config(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
     return write_config(tmp_path_factory.mktemp("serve-cli"))
 
 
 @pytest.fixture(scope="module")
-def serve(config):
-    process = ServeProcess(config)
+def serve(config, sonocanvas_cache):
+    process = ServeProcess(config, cache=sonocanvas_cache)
     yield process
     process.stop()
 
@@ -107,7 +107,7 @@ def test_killed_mid_job_and_restarted_tells_the_client(serve, config):
         client.expect("/sonocanvas/queued")
         client.expect("/sonocanvas/progress")  # it is running now
         serve.kill()
-        restarted = ServeProcess(config, "--port", str(serve.address[1]))
+        restarted = ServeProcess(config, "--port", str(serve.address[1]), cache=serve.cache)
         assert client.expect("/sonocanvas/error") == ["doomed", "job", RESTART_MESSAGE]  # at start-up
         client.send("/sonocanvas/hello", client.port)
         client.expect("/sonocanvas/ready")
