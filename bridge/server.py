@@ -22,11 +22,10 @@ from .jobs import Job, JobQueue
 from .journal import RESTART_MESSAGE, Journal
 from .protocol import EncodeRequest, GenerateRequest, Limits, ProtocolError
 
-PREFIX = "/sonocanvas"
 MAX_DATAGRAM = 65535
 TCP_SEND_TIMEOUT = 2.0
 POLL = 0.5
-JOB_ADDRESSES = frozenset(f"{PREFIX}/{name}" for name in ("generate", "encode", "cancel"))
+JOB_ADDRESSES = frozenset({"/sonocanvas/generate", "/sonocanvas/encode", "/sonocanvas/cancel"})
 
 
 def build_message(address: str, *args: Any) -> bytes:
@@ -153,18 +152,18 @@ class Server:
         self._connections: set[socket.socket] = set()
         self.jobs = JobQueue(self._run_job, _Replies(self))
         self.handlers: dict[str, Callable[[Peer, tuple[str, int], list[Any]], None]] = {
-            f"{PREFIX}/hello": self.on_hello,
-            f"{PREFIX}/generate": self.on_generate,
-            f"{PREFIX}/encode": self.on_encode,
-            f"{PREFIX}/cancel": self.on_cancel,
-            f"{PREFIX}/status": self.on_status,
-            f"{PREFIX}/audition": self.on_audition,
-            f"{PREFIX}/stop": self.on_stop,
-            f"{PREFIX}/preset/list": self.on_preset_list,
-            f"{PREFIX}/preset/get": self.on_preset_get,
-            f"{PREFIX}/preset/save": self.on_preset_save,
-            f"{PREFIX}/preset/delete": self.on_preset_delete,
-            f"{PREFIX}/fx/list": self.on_fx_list,
+            "/sonocanvas/hello": self.on_hello,
+            "/sonocanvas/generate": self.on_generate,
+            "/sonocanvas/encode": self.on_encode,
+            "/sonocanvas/cancel": self.on_cancel,
+            "/sonocanvas/status": self.on_status,
+            "/sonocanvas/audition": self.on_audition,
+            "/sonocanvas/stop": self.on_stop,
+            "/sonocanvas/preset/list": self.on_preset_list,
+            "/sonocanvas/preset/get": self.on_preset_get,
+            "/sonocanvas/preset/save": self.on_preset_save,
+            "/sonocanvas/preset/delete": self.on_preset_delete,
+            "/sonocanvas/fx/list": self.on_fx_list,
         }
 
     # lifecycle ---------------------------------------------------------------------------------
@@ -173,7 +172,7 @@ class Server:
         """Serve on background threads; tell the clients of jobs a dead server left behind."""
         for entry in self.services.journal.recover():
             UdpPeer(self.udp, (entry.client_host, entry.client_port)).send(
-                f"{PREFIX}/error", entry.job_id, "job", entry.message
+                "/sonocanvas/error", entry.job_id, "job", entry.message
             )
         for target in (self._serve_udp, self._serve_tcp):
             thread = threading.Thread(target=target, name=f"sonocanvas-{target.__name__}", daemon=True)
@@ -237,7 +236,7 @@ class Server:
                     break
                 for packet in decoder.feed(data):
                     if isinstance(packet, Exception):
-                        peer.send(f"{PREFIX}/error", "", "packet", "packet: a SLIP frame with a bad escape")
+                        peer.send("/sonocanvas/error", "", "packet", "packet: a SLIP frame with a bad escape")
                     else:
                         self.handle_packet(packet, peer, remote)
         except OSError:
@@ -254,13 +253,13 @@ class Server:
         try:
             messages = [timed.message for timed in OscPacket(data).messages]
         except Exception as error:  # python-osc raises more than ParseError on garbage
-            peer.send(f"{PREFIX}/error", "", "packet", f"packet: not an OSC message or bundle ({_short(error)})")
+            peer.send("/sonocanvas/error", "", "packet", f"packet: not an OSC message or bundle ({_short(error)})")
             return
         for message in messages:
             try:
                 address, args = message.address, list(message.params)
             except Exception as error:
-                peer.send(f"{PREFIX}/error", "", "packet", f"packet: unreadable message ({_short(error)})")
+                peer.send("/sonocanvas/error", "", "packet", f"packet: unreadable message ({_short(error)})")
                 continue
             handler = self.handlers.get(address)
             job_id = protocol.job_id_of(args) if address in JOB_ADDRESSES else ""
@@ -274,9 +273,9 @@ class Server:
                     handler(peer, source, args)
                 except ValueError as error:
                     field = getattr(error, "field", None) or _field_of(error)
-                    peer.send(f"{PREFIX}/error", job_id, field, str(error))
+                    peer.send("/sonocanvas/error", job_id, field, str(error))
                 except Exception as error:  # a bug must cost one reply, not the server
-                    peer.send(f"{PREFIX}/error", job_id, "server", f"server: {_short(error)}")
+                    peer.send("/sonocanvas/error", job_id, "server", f"server: {_short(error)}")
 
     # handlers: one per address -----------------------------------------------------------------
 
@@ -288,9 +287,9 @@ class Server:
         else:
             peer.address = (source[0], reply_port)
         s = self.services
-        peer.send(f"{PREFIX}/ready", s.version, s.device, s.models)
+        peer.send("/sonocanvas/ready", s.version, s.device, s.models)
         for entry in s.journal.take_untold(peer.address):
-            peer.send(f"{PREFIX}/error", entry.job_id, "job", entry.message)
+            peer.send("/sonocanvas/error", entry.job_id, "job", entry.message)
 
     def on_generate(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         presets = self.services.presets
@@ -310,22 +309,22 @@ class Server:
     def on_status(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         _exactly(args)
         running, queued = self.jobs.status()
-        peer.send(f"{PREFIX}/status", running.job_id if running else "", queued, self.services.device)
+        peer.send("/sonocanvas/status", running.job_id if running else "", queued, self.services.device)
 
     def on_audition(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         (value,) = _exactly(args, ("wav_path", protocol.Key(str)))
         path = self.services.limits.readable("wav_path", value)
         self._player().play(path)
-        peer.send(f"{PREFIX}/playing", str(path))
+        peer.send("/sonocanvas/playing", str(path))
 
     def on_stop(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         _exactly(args)
         self._player().stop()
-        peer.send(f"{PREFIX}/stopped")
+        peer.send("/sonocanvas/stopped")
 
     def on_preset_list(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         _exactly(args)
-        peer.send(f"{PREFIX}/preset/names", *self._presets().names())
+        peer.send("/sonocanvas/preset/names", *self._presets().names())
 
     def on_preset_get(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         (name,) = _exactly(args, ("name", protocol.Key(str)))
@@ -333,14 +332,14 @@ class Server:
             values = self._presets().get(name)
         except KeyError:
             raise ProtocolError("name", f"no preset {name!r}") from None
-        peer.send(f"{PREFIX}/preset", name, *[item for pair in values.items() for item in pair])
+        peer.send("/sonocanvas/preset", name, *[item for pair in values.items() for item in pair])
 
     def on_preset_save(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         if not args or not isinstance(args[0], str):
             raise ProtocolError("name", "missing: the first argument must be the preset's name")
         values = protocol.parse_keys(args[1:], protocol.PRESET_KEYS)
         self._presets().save(args[0], values)
-        peer.send(f"{PREFIX}/preset/saved", args[0])
+        peer.send("/sonocanvas/preset/saved", args[0])
 
     def on_preset_delete(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         (name,) = _exactly(args, ("name", protocol.Key(str)))
@@ -348,11 +347,11 @@ class Server:
             self._presets().delete(name)
         except KeyError:
             raise ProtocolError("name", f"no preset {name!r}") from None
-        peer.send(f"{PREFIX}/preset/deleted", name)
+        peer.send("/sonocanvas/preset/deleted", name)
 
     def on_fx_list(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         _exactly(args)
-        peer.send(f"{PREFIX}/fx/names", *sorted(self.services.limits.fx_names))
+        peer.send("/sonocanvas/fx/names", *sorted(self.services.limits.fx_names))
 
     # jobs --------------------------------------------------------------------------------------
 
@@ -364,13 +363,13 @@ class Server:
         self._peers[peer.key] = peer
         job = Job(owner=peer.key, job_id=request.job_id, request=request, journal_id=journal_id)
         position = self.jobs.submit(job)
-        peer.send(f"{PREFIX}/queued", request.job_id, position)
+        peer.send("/sonocanvas/queued", request.job_id, position)
 
     def _run_job(self, job: Job, on_step: Callable[[int, int], None]) -> None:
         peer = self._peers[job.owner]
 
         def done(index: int, wav: Path, png: Path, record: Path) -> None:
-            peer.send(f"{PREFIX}/done", job.job_id, index, str(wav), str(png), str(record))
+            peer.send("/sonocanvas/done", job.job_id, index, str(wav), str(png), str(record))
 
         self.services.run(job, on_step, done)
 
@@ -398,7 +397,7 @@ class _Replies:
         self.server.services.journal.set_state(job.journal_id, "running")
 
     def progress(self, job: Job, step: int, total: int) -> None:
-        self._peer(job).send(f"{PREFIX}/progress", job.job_id, step, total)
+        self._peer(job).send("/sonocanvas/progress", job.job_id, step, total)
 
     def finished(self, job: Job) -> None:
         self.server.services.journal.set_state(job.journal_id, "done")
@@ -406,11 +405,11 @@ class _Replies:
     def failed(self, job: Job, error: BaseException) -> None:
         field, message = _job_failure(error)
         self.server.services.journal.set_state(job.journal_id, "failed", message)
-        self._peer(job).send(f"{PREFIX}/error", job.job_id, field, message)
+        self._peer(job).send("/sonocanvas/error", job.job_id, field, message)
 
     def cancelled(self, job: Job) -> None:
         self.server.services.journal.set_state(job.journal_id, "cancelled")
-        self._peer(job).send(f"{PREFIX}/cancelled", job.job_id)
+        self._peer(job).send("/sonocanvas/cancelled", job.job_id)
 
 
 # helpers -----------------------------------------------------------------------------------------

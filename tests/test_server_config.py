@@ -1,0 +1,72 @@
+"""The server's config file (per user, written with comments on first run) and the flags that override it."""
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sonocanvas.bridge.cli import build_parser
+from sonocanvas.bridge.commands.serve import apply_flags
+from sonocanvas.bridge.config import ConfigError, default_config_path, load_config
+
+
+def test_first_run_writes_a_commented_config_at_the_per_user_place(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    path = default_config_path()
+    assert path == tmp_path / "xdg" / "sonocanvas" / "config.yaml"
+    config = load_config()
+    text = path.read_text()
+    assert text.startswith("# sonocanvas server config") and text.count("\n#") > 5
+    assert (config.host, config.port, config.sample_rate, config.bit_depth) == ("127.0.0.1", 9010, 48000, 24)
+    assert config.audio_models == {"auffusion": "auffusion/auffusion-full-no-adapter",
+                                   "riffusion": "riffusion/riffusion-model-v1"}
+    assert config.journal_path == path.parent / "journal.sqlite3" and config.presets_dir == path.parent / "presets"
+    path.write_text(text.replace("port: 9010", "port: 9123"))
+    assert load_config().port == 9123  # an existing file is read, never rewritten
+
+
+def test_values_are_checked_and_named(tmp_path):
+    path = tmp_path / "c.yaml"
+    for text, field in [("colour: red", "colour"), ("port: 99999", "port"), ("bit_depth: 16", "bit_depth"),
+                        ("device: tpu", "device"), ("audio_models: {musicgen: x}", "audio_models"),
+                        ("read_dirs: /tmp", "read_dirs"), ("- a list", "config")]:
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=f"^{field}: "):
+            load_config(path)
+
+
+def test_riffusion_can_be_left_unloaded_and_folders_are_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"audio_models": {"auffusion": "/models/auf", "riffusion": None},
+                                    "drop_dir": "drops", "read_dirs": ["samples"]}))
+    config = load_config(path)
+    assert config.audio_models == {"auffusion": "/models/auf"}
+    assert config.drop_dir == tmp_path / "drops" and config.read_dirs == (tmp_path / "samples",)
+
+
+def test_flags_override_the_file(tmp_path):
+    config = load_config(tmp_path / "c.yaml")
+    args = build_parser().parse_args([
+        "serve", "--config", str(tmp_path / "c.yaml"), "--host", "0.0.0.0", "--port", "0", "--drop-dir",
+        str(tmp_path / "d"), "--image-model", "/m/sd", "--audio-model", "riffusion=/m/riff", "--device", "cpu",
+        "--models", "tiny-random"])
+    changed = apply_flags(config, args)
+    assert (changed.host, changed.port, changed.drop_dir, changed.image_model, changed.device, changed.tiny_random) \
+        == ("0.0.0.0", 0, tmp_path / "d", "/m/sd", "cpu", True)
+    assert changed.audio_models["riffusion"] == "/m/riff" and changed.audio_models["auffusion"] == config.audio_models["auffusion"]
+    unchanged = apply_flags(config, build_parser().parse_args(["serve"]))
+    assert unchanged == config
+    with pytest.raises(ValueError, match="^audio_model: "):
+        apply_flags(config, build_parser().parse_args(["serve", "--audio-model", "musicgen"]))
+    with pytest.raises(ValueError, match="^port: "):
+        apply_flags(config, build_parser().parse_args(["serve", "--port", "70000"]))
+
+
+def test_every_address_is_documented_and_every_documented_request_is_handled():
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "osc.md").read_text()
+    requests = doc.split("## Requests")[1].split("### Keys")[0]
+    documented = set(re.findall(r"^\| `(/sonocanvas/[a-z/]+)`", requests, re.M))
+    handled = set(re.findall(r'"(/sonocanvas/[a-z/]+)": self\.on_', (root / "bridge" / "server.py").read_text()))
+    assert documented == handled and len(handled) == 12
