@@ -83,8 +83,8 @@ class GenerateSettings:
         _number("image_guidance", self.image_guidance, 0.0, 100.0)
         _number("audio_guidance", self.audio_guidance, 0.0, 100.0)
         _number("audio_weight", self.audio_weight, 0.0, 1.0)
-        _integer("image_start_step", self.image_start_step, 0, self.steps)
-        _integer("audio_start_step", self.audio_start_step, 0, self.steps)
+        _integer("image_start_step", self.image_start_step, 0, 1000)
+        _integer("audio_start_step", self.audio_start_step, 0, 1000)
         if 0 < self.audio_weight < 1 and min(self.image_start_step, self.audio_start_step) > 0:
             raise ValueError(f"image_start_step: one model must act from step 0, but the image model starts at "
                              f"{self.image_start_step} and the audio model at {self.audio_start_step}")
@@ -212,7 +212,7 @@ class JointPipeline:
 
     def _embeddings(self, model: DiffusionModel, prompt: str, negative: str, s: GenerateSettings,
                     end_prompt: str | None) -> torch.Tensor:
-        negative_rows, prompt_rows = model.encode_prompts([negative, prompt]).chunk(2)
+        negative_rows, prompt_rows = model.encode_prompts([negative]), model.encode_prompts([prompt])
         if end_prompt is not None:  # Riffusion's interpolation: a straight line between the two prompts
             prompt_rows = torch.lerp(prompt_rows, model.encode_prompts([end_prompt]), s.alpha)
         n = s.variations
