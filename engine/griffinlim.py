@@ -34,14 +34,14 @@ def griffin_lim(
                                  magnitude.device, magnitude.dtype)
     magnitude = magnitude.transpose(-1, -2)  # (..., frames, bins): the layout torch's FFTs work along
     phase = torch.rand(magnitude.shape, generator=generator, device=magnitude.device, dtype=magnitude.dtype)
-    angles = torch.polar(torch.ones_like(magnitude), phase * (2 * math.pi))
-    previous = torch.zeros_like(angles)
+    spectrum = torch.polar(magnitude.contiguous(), phase * (2 * math.pi))
+    previous = torch.zeros_like(spectrum)
     accelerate = momentum / (1 + momentum)
     for _ in range(n_iter):
-        rebuilt = transform.forward(transform.inverse(magnitude * angles))
-        angles = torch.sgn(torch.sub(rebuilt, previous, alpha=accelerate))  # unit phasors
+        rebuilt = transform.forward(transform.inverse(spectrum))
+        spectrum = _with_magnitude(torch.sub(rebuilt, previous, alpha=accelerate), magnitude)
         previous = rebuilt
-    signal = transform.inverse(magnitude * angles)
+    signal = transform.inverse(spectrum)
     if length is None:
         return signal
     return F.pad(signal, (0, max(0, length - signal.shape[-1])))[..., :length]
@@ -80,11 +80,23 @@ class ShortTimeFourier:
         return signal[..., self.lead : self.lead + self.samples]
 
     def _overlap_add(self, chunks: torch.Tensor) -> torch.Tensor:
-        batch = chunks.shape[:-2]
+        """Sum `(..., frames, win_length)` chunks `hop_length` apart: each chunk is cut into hop-long
+        pieces, and piece j of every frame lands j hops later, so it is a few whole-array adds."""
+        pieces = -(-self.win_length // self.hop_length)
+        chunks = F.pad(chunks, (0, pieces * self.hop_length - self.win_length))
+        chunks = chunks.reshape(*chunks.shape[:-1], pieces, self.hop_length)
+        out = chunks.new_zeros(*chunks.shape[:-3], self.frames + pieces - 1, self.hop_length)
+        for j in range(pieces):
+            out[..., j : j + self.frames, :] += chunks[..., j, :]
         total = (self.frames - 1) * self.hop_length + self.win_length
-        folded = F.fold(chunks.reshape(-1, self.frames, self.win_length).transpose(1, 2),
-                        output_size=(1, total), kernel_size=(1, self.win_length), stride=(1, self.hop_length))
-        return folded.reshape(*batch, total)
+        return out.flatten(-2)[..., :total]
+
+
+def _with_magnitude(spectrum: torch.Tensor, magnitude: torch.Tensor) -> torch.Tensor:
+    """`magnitude * spectrum / |spectrum|`, in place, in real arithmetic (torch's complex abs is slow on CPU)."""
+    parts = torch.view_as_real(spectrum)
+    scale = (parts[..., 0].square() + parts[..., 1].square()).add_(1e-32).rsqrt_().mul_(magnitude)
+    return torch.view_as_complex(parts.mul_(scale.unsqueeze(-1)))
 
 
 def spectral_convergence(

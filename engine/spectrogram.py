@@ -65,7 +65,7 @@ class SpectrogramFormat:
                              f"(it needs more than {self.pad} at {self.sample_rate} Hz)")
         audio = self.prepare(audio.to(torch.float32))
         padded = F.pad(audio.unsqueeze(-2), (self.pad, self.pad), mode="reflect").squeeze(-2)
-        window, bank = _window(self.win_length, audio.device), _mel_bank(self, audio.device)
+        window, bank = _window(self.win_length, audio.device), mel_bank(self, audio.device)
         frames = self.frames_for(audio.shape[-1])
         mels = []
         for start in range(0, frames, self.chunk_frames):  # bounded memory for long audio
@@ -291,8 +291,11 @@ def _window(win_length: int, device: torch.device) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=8)
-def _mel_bank(fmt: SpectrogramFormat, device: torch.device) -> torch.Tensor:
-    """`(n_mels, bins)`, cut after the last frequency bin any band uses (the rest would multiply zeros)."""
+def mel_bank(fmt: SpectrogramFormat, device: torch.device = torch.device("cpu")) -> torch.Tensor:
+    """The format's filter bank `(n_mels, bins)` (transformers' `mel_filter_bank`), float32.
+
+    Cut after the last frequency bin any band uses: the bins above would only multiply zeros.
+    """
     bank = mel_filter_bank(num_frequency_bins=fmt.n_fft // 2 + 1, num_mel_filters=fmt.n_mels,
                            min_frequency=fmt.f_min, max_frequency=fmt.f_max, sampling_rate=fmt.sample_rate,
                            norm=fmt.mel_norm, mel_scale=fmt.mel_scale).T
@@ -303,4 +306,4 @@ def _mel_bank(fmt: SpectrogramFormat, device: torch.device) -> torch.Tensor:
 @functools.lru_cache(maxsize=8)
 def _inverse_mel_bank(fmt: SpectrogramFormat, device: torch.device) -> torch.Tensor:
     """Moore-Penrose pseudo-inverse `(bins, n_mels)`: the least-squares (minimum-norm) linear spectrum."""
-    return torch.linalg.pinv(_mel_bank(fmt, torch.device("cpu")).double()).float().to(device)
+    return torch.linalg.pinv(mel_bank(fmt, torch.device("cpu")).double()).float().to(device)
