@@ -28,11 +28,7 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None) -> 
         raise ValueError(f"audio: no such file '{path}'")
     try:
         with AudioFile(str(path)) as f:
-            if sample_rate is not None and f.samplerate != sample_rate:
-                with f.resampled_to(float(sample_rate)) as r:
-                    samples = r.read(r.frames)
-            else:
-                samples = f.read(f.frames)
+            samples = _read_all(f, sample_rate)
     except (ValueError, RuntimeError, OSError) as e:
         raise ValueError(f"audio: '{path}' is not an audio file pedalboard can read ({e})") from e
     if samples.size == 0:
@@ -43,6 +39,15 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None) -> 
     if np.abs(mono).max() < SILENCE_PEAK:
         raise ValueError(f"audio: '{path}' is silent")
     return mono
+
+
+def _read_all(f: AudioFile, sample_rate: int | None) -> np.ndarray:
+    if f.frames == 0:  # read(0) would mean "everything"
+        return np.zeros((f.num_channels, 0), dtype=np.float32)
+    if sample_rate is None or f.samplerate == sample_rate:
+        return f.read(f.frames)
+    with f.resampled_to(float(sample_rate)) as r:
+        return r.read(r.frames)
 
 
 def resample(audio: np.ndarray, from_rate: float, to_rate: float) -> np.ndarray:
