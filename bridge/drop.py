@@ -11,6 +11,7 @@ import dataclasses
 import io
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -70,10 +71,13 @@ class DropFolder:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.effects = effects
+        # PNG encoding, resampling and fsync release the GIL: the pictures are made while the sound is.
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sonocanvas-drop")
 
     def drop(self, clip: Any, output: Output, stem: str, record: dict) -> Dropped:
         """Finish `clip` (a pipeline `Clip`: audio, sample_rate, spectrogram, picture) and write its files
         under `stem` (or `stem-2`, ... if taken). `record` is completed with the files and output and saved."""
+        pngs = [self._pool.submit(_png_bytes, clip.spectrogram), self._pool.submit(_png_bytes, clip.picture)]
         dry = finish(clip.audio, clip.sample_rate, output)
         wet = self.effects.apply(output.fx, dry, output.sample_rate) if output.fx else None
         main = _within_full_scale(wet if wet is not None else dry)
@@ -89,10 +93,6 @@ class DropFolder:
             break
         else:
             raise FileExistsError(f"{stem}: {MAX_TRIES} clips of this name already exist in {self.folder}")
-        if wet is not None:
-            write_wav(paths[".dry.wav"], _within_full_scale(dry), output.sample_rate, output.bit_depth, exclusive=True)
-        _write_png(paths[".png"], clip.spectrogram)
-        _write_png(paths[".picture.png"], clip.picture)
         dropped = Dropped(
             wav=paths[".wav"], png=paths[".png"], picture=paths[".picture.png"], json=paths[".json"],
             dry=paths[".dry.wav"] if wet is not None else None,
@@ -103,7 +103,16 @@ class DropFolder:
             "files": {k: v.name for k, v in dataclasses.asdict(dropped).items() if v is not None},
         }
         text = json.dumps(full, indent=2, default=str).encode()
-        atomic_write(dropped.json, lambda f: f.write(text), exclusive=True)
+        writes = [
+            self._pool.submit(_write_bytes, dropped.png, pngs[0].result()),
+            self._pool.submit(_write_bytes, dropped.picture, pngs[1].result()),
+            self._pool.submit(_write_bytes, dropped.json, text),
+        ]
+        if wet is not None:
+            writes.append(self._pool.submit(write_wav, dropped.dry, _within_full_scale(dry), output.sample_rate,
+                                            output.bit_depth, exclusive=True))
+        for write in writes:
+            write.result()  # raises the first failure
         return dropped
 
 
@@ -112,13 +121,16 @@ def _within_full_scale(audio: np.ndarray) -> np.ndarray:
     return normalize_peak(audio, -1.0) if np.abs(audio).max(initial=0.0) > 1.0 else audio
 
 
-def _write_png(path: Path, image: Image.Image) -> None:
-    """Save as PNG keeping the picture's text metadata (a spectrogram's format travels with it)."""
+def _png_bytes(image: Image.Image) -> bytes:
+    """PNG bytes keeping the picture's text metadata (a spectrogram's format travels with it)."""
     info = PngImagePlugin.PngInfo()
     for key, value in image.info.items():
         if isinstance(value, str):
             info.add_text(key, value)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", pnginfo=info)
-    data = buffer.getvalue()
+    image.save(buffer, format="PNG", pnginfo=info, compress_level=1)  # lossless all the same; twice as fast
+    return buffer.getvalue()
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda f: f.write(data), exclusive=True)

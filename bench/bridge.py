@@ -1,0 +1,201 @@
+"""Benchmark of the engine server (issue 4): OSC round trip of /sonocanvas/status, and the time from the
+sampler's last step to /sonocanvas/done for a 10.24 s clip (resample to 48 kHz, effect chain, WAV, PNGs, JSON).
+
+    python3 bench/bridge.py [--requests 5000] [--clips 20]
+
+The server runs in this process on a free port with its real handlers, journal and drop folder; the
+clients are real sockets on 127.0.0.1. The finish stage is fed a 10.24 s 16 kHz clip straight from
+memory (as the pipeline hands it over), so the model's own speed does not enter the number.
+Targets: status p99 <= 5 ms, last step -> done <= 100 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import os
+import platform
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from pythonosc import slip
+from pythonosc.osc_message import OscMessage
+
+from sonocanvas.bridge.drop import DropFolder, _png_bytes, finish
+from sonocanvas.bridge.effects import EffectChains
+from sonocanvas.bridge.journal import Journal
+from sonocanvas.bridge.paths import shipped_presets_dir
+from sonocanvas.bridge.protocol import Limits, Output
+from sonocanvas.bridge.server import Server, Services, build_message
+from sonocanvas.engine.audio import write_wav
+from sonocanvas.engine.pipeline import Clip
+from sonocanvas.engine.spectrogram import get_format
+
+SECONDS = 10.24
+RATE = 16000
+
+
+def make_clip() -> Clip:
+    """A 10.24 s 16 kHz clip with its real Auffusion spectrogram (256 x 1024) and a colour picture of that size."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(SECONDS * RATE)) / RATE
+    audio = (0.3 * np.sin(2 * np.pi * 220 * t) * np.exp(-(t % 1.0) * 3) + 0.02 * rng.standard_normal(t.size))
+    audio = audio.astype(np.float32)
+    fmt = get_format("auffusion")
+    spectrogram = fmt.png(fmt.picture_from_audio(torch.from_numpy(audio)))
+    picture = Image.fromarray(rng.integers(0, 256, (spectrogram.height, spectrogram.width, 3), dtype=np.uint8))
+    return Clip(index=0, seed=1, audio=audio, sample_rate=RATE, spectrogram=spectrogram, picture=picture,
+                record={"sonocanvas": "bench", "samples": audio.size, "sample_rate": RATE})
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    ms = np.array(values) * 1000
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.max())
+
+
+def udp_status(address, n: int) -> list[float]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(2.0)
+    request = build_message("/sonocanvas/status")
+    times = []
+    for i in range(n + 50):
+        start = time.perf_counter()
+        sock.sendto(request, address)
+        data = sock.recv(65536)
+        elapsed = time.perf_counter() - start
+        assert OscMessage(data).address == "/sonocanvas/status"
+        if i >= 50:  # warm-up
+            times.append(elapsed)
+    sock.close()
+    return times
+
+
+def tcp_status(address, n: int) -> list[float]:
+    sock = socket.create_connection(address, timeout=2.0)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    frame = slip.encode(build_message("/sonocanvas/status"))
+    times, buffer = [], b""
+    for i in range(n + 50):
+        start = time.perf_counter()
+        sock.sendall(frame)
+        while buffer.count(slip.END) < 2:
+            buffer += sock.recv(65536)
+        packet, _, buffer = buffer[1:].partition(slip.END)
+        elapsed = time.perf_counter() - start
+        assert OscMessage(slip.decode(packet)).address == "/sonocanvas/status"
+        if i >= 50:
+            times.append(elapsed)
+    sock.close()
+    return times
+
+
+def finish_times(server: Server, drop: DropFolder, clip: Clip, fx: str, n: int) -> list[float]:
+    """From the runner's last step to the /done datagram arriving at the client, through the server."""
+    last_step: dict[str, float] = {}
+
+    def run(job, on_step, done):
+        on_step(100, 100)
+        last_step[job.job_id] = time.perf_counter()
+        dropped = drop.drop(clip, job.request.output, f"bench_{job.job_id}", dict(clip.record))
+        done(0, dropped.wav, dropped.png, dropped.json)
+
+    server.services.run = run
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(30)
+    times = []
+    for i in range(n + 2):
+        job_id = f"{fx or 'dry'}-{i}"
+        keys = ["sample_rate", 48000] + (["fx", fx] if fx else [])
+        sock.sendto(build_message("/sonocanvas/generate", job_id, "image_prompt", "a", "audio_prompt", "b",
+                                  "steps", 100, *keys), server.address)
+        while True:
+            message = OscMessage(sock.recv(65536))
+            if message.address == "/sonocanvas/done":
+                arrived = time.perf_counter()
+                break
+            assert message.address != "/sonocanvas/error", message.params
+        if i >= 2:
+            times.append(arrived - last_step[job_id])
+    sock.close()
+    return times
+
+
+def stage_times(clip: Clip, chains: EffectChains, folder: Path, n: int) -> list[tuple[str, list[float]]]:
+    """Each part of the finish stage alone, one after the other (where the time goes)."""
+    output = Output(sample_rate=48000)
+    stages: dict[str, list[float]] = {k: [] for k in (
+        "resample 16 -> 48 kHz (pedalboard)", "fx space", "WAV 24-bit (atomic, fsync)", "spectrogram PNG bytes",
+        "picture PNG bytes")}
+    for i in range(n):
+        t0 = time.perf_counter()
+        audio = finish(clip.audio, clip.sample_rate, output)
+        t1 = time.perf_counter()
+        chains.apply("space", audio, 48000)
+        t2 = time.perf_counter()
+        write_wav(folder / f"stage-{i}.wav", audio, 48000, 24, exclusive=True)
+        t3 = time.perf_counter()
+        _png_bytes(clip.spectrogram)
+        t4 = time.perf_counter()
+        _png_bytes(clip.picture)
+        t5 = time.perf_counter()
+        for key, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            stages[key].append(seconds)
+    return list(stages.items())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--clips", type=int, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        chains = EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml")
+        drop = DropFolder(folder / "drop", chains)
+        services = Services(
+            run=lambda *a: None,
+            limits=Limits((drop.folder,), frozenset(chains.names()), frozenset({"auffusion"})),
+            journal=Journal(folder / "journal.sqlite3"), version=importlib.metadata.version("sonocanvas"),
+            device="cpu", models="bench",
+        )
+        clip = make_clip()
+        with Server(services, port=0) as server:
+            rows = [
+                ("/status round trip, UDP", percentiles(udp_status(server.address, args.requests)), 5.0, args.requests),
+                ("/status round trip, TCP+SLIP", percentiles(tcp_status(server.address, args.requests)), 5.0,
+                 args.requests),
+            ]
+            for fx in ("", "space", "tape"):
+                label = f"last step -> /done, 10.24 s, 48 kHz, {'fx ' + fx if fx else 'no fx'}"
+                rows.append((label, percentiles(finish_times(server, drop, clip, fx, args.clips)), 100.0, args.clips))
+        stages = stage_times(clip, chains, folder, args.clips)
+    print(f"# sonocanvas bridge benchmark  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"# {platform.platform()}, {platform.processor() or platform.machine()}, "
+          f"{len(os.sched_getaffinity(0))} cores (load average {os.getloadavg()[0]:.1f} at the end: shared), "
+          f"Python {platform.python_version()}")
+    print(f"# command: python3 bench/bridge.py --requests {args.requests} --clips {args.clips}")
+    print()
+    print("| measure | n | p50 ms | p99 ms | max ms | target p99 ms | met |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for label, (p50, p99, worst), target, n in rows:
+        print(f"| {label} | {n} | {p50:.2f} | {p99:.2f} | {worst:.2f} | {target:g} | {'yes' if p99 <= target else 'NO'} |")
+    print()
+    print("Where the time goes (each part alone, in sequence; the drop runs the PNGs and the side files in parallel):")
+    print()
+    print("| part | p50 ms |")
+    print("| --- | ---: |")
+    for label, times in stages:
+        print(f"| {label} | {statistics.median(times) * 1000:.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
