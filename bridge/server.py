@@ -362,7 +362,11 @@ class Server:
         journal_id = self.services.journal.add(request.job_id, peer.address, kind, record)
         self._peers[peer.key] = peer
         job = Job(owner=peer.key, job_id=request.job_id, request=request, journal_id=journal_id)
-        position = self.jobs.submit(job)
+        try:
+            position = self.jobs.submit(job)
+        except Exception as error:  # never leave a journalled job "queued" that never was
+            self.services.journal.set_state(journal_id, "failed", str(error))
+            raise
         peer.send("/sonocanvas/queued", request.job_id, position)
 
     def _run_job(self, job: Job, on_step: Callable[[int, int], None]) -> None:

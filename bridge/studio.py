@@ -70,7 +70,13 @@ class Studio:
         request = job.request
         when = datetime.fromtimestamp(job.queued_at)  # the name says when it was asked for
         if isinstance(request, GenerateRequest):
-            clips = self.pipelines[request.audio_model](self.settings(request), on_step=on_step)
+            try:
+                clips = self.pipelines[request.audio_model](self.settings(request), on_step=on_step)
+            except ValueError as error:  # the engine names its own argument; the request's key is init_audio
+                field, _, reason = str(error).partition(": ")
+                if field == "audio" and request.init_audio is not None:
+                    raise ProtocolError("init_audio", reason) from None
+                raise
             stems = [
                 clip_stem(when, request.image_prompt, request.audio_prompt, clip.seed,
                           clip.index if request.variations > 1 else None)

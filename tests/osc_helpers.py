@@ -51,6 +51,14 @@ class Replies:
             if got == "/sonocanvas/error" and address != got:
                 raise AssertionError(f"expected {address}, got error {args}")
 
+    def expect_error(self, timeout: float = TIMEOUT) -> list:
+        """The arguments of the next /sonocanvas/error; anything else on the way (progress) passes by."""
+        while True:
+            address, args = self.next(timeout)
+            if address == "/sonocanvas/error":
+                return args
+            assert address == "/sonocanvas/progress", (address, args)
+
     def empty(self) -> bool:
         return self.q.empty()
 

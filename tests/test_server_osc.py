@@ -310,6 +310,11 @@ def test_paths_inside_the_read_dirs_are_accepted(client, server):
         f.write(np.sin(np.linspace(0, 2000, 32000, dtype=np.float32))[None] * 0.5)
     steps, done = run_job(client, "riff", *FAST, "init_audio", str(sample), "strength", 0.5)
     assert read_wav(done[2])[1] == 48000
+    (samples := server.services.limits.read_roots[1] / "text.wav").write_text("not audio")
+    client.send("/sonocanvas/generate", "riff2", "image_prompt", "a", "audio_prompt", "b", *FAST, "init_audio", str(samples))
+    client.expect("/sonocanvas/queued")
+    job_id, field, text = client.expect_error()
+    assert (job_id, field) == ("riff2", "init_audio") and "text.wav" in text
 
 
 def test_encode_turns_a_picture_into_a_clip(client, server):
