@@ -172,20 +172,21 @@ def test_too_short_audio_is_refused():
         RiffusionFormat().picture_from_audio(torch.randn(100))
 
 
-def smooth_picture(fmt) -> torch.Tensor:
+def smooth_picture(fmt, width: int) -> torch.Tensor:
     """A picture with large shapes, as art and generated spectrograms have: a lit ellipse over a dim gradient."""
-    rows, cols = torch.meshgrid(torch.linspace(-1, 1, fmt.n_mels), torch.linspace(-1, 1, fmt.frames), indexing="ij")
+    rows, cols = torch.meshgrid(torch.linspace(-1, 1, fmt.n_mels), torch.linspace(-1, 1, width), indexing="ij")
     ellipse = ((cols / 0.8) ** 2 + (rows / 0.6) ** 2 < 1).float()
     return 0.15 + 0.25 * (1 - rows) / 2 + 0.5 * ellipse
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
 def test_picture_to_audio_to_picture(fmt):
-    picture = smooth_picture(fmt)
+    width = 256  # any width will do; a quarter or half of the model's keeps the test quick
+    picture = smooth_picture(fmt, width)
     if fmt.inverted:
         picture = 1 - picture
     audio = fmt.audio_from_picture(picture, n_iter=32, generator=torch.Generator().manual_seed(0))
-    assert audio.shape == ((fmt.frames - 1) * fmt.hop_length + fmt.n_fft - 2 * fmt.pad,)
+    assert audio.shape == ((width - 1) * fmt.hop_length + fmt.n_fft - 2 * fmt.pad,)
     again = fmt.picture_from_audio(audio)
     assert again.shape == picture.shape
     assert pearson(again, picture) >= 0.9
