@@ -19,10 +19,11 @@ from pythonosc.osc_packet import OscPacket
 
 from . import protocol
 from .jobs import Job, JobQueue
-from .journal import RESTART_MESSAGE, Journal
+from .journal import Journal
 from .protocol import EncodeRequest, GenerateRequest, Limits, ProtocolError
 
 MAX_DATAGRAM = 65535
+MAX_FRAME = 1 << 20
 TCP_SEND_TIMEOUT = 2.0
 POLL = 0.5
 JOB_ADDRESSES = frozenset({"/sonocanvas/generate", "/sonocanvas/encode", "/sonocanvas/cancel"})
@@ -108,6 +109,9 @@ class SlipDecoder:
         *frames, rest = self._buffer.split(slip.END)
         self._buffer = bytearray(rest)
         packets: list = []
+        if len(self._buffer) > MAX_FRAME:  # a frame that never ends: drop it rather than grow without bound
+            self._buffer.clear()
+            packets.append(slip.ProtocolError(b"frame too long"))
         for frame in frames:
             if frame:
                 try:
@@ -132,7 +136,6 @@ class Services:
     device: str
     models: str
     presets: Any = None  # PresetStore
-    effects: Any = None  # EffectChains
     player: Any = None  # audition Player
     player_error: str = ""  # why there is no player
 
@@ -236,7 +239,7 @@ class Server:
                     break
                 for packet in decoder.feed(data):
                     if isinstance(packet, Exception):
-                        peer.send("/sonocanvas/error", "", "packet", "packet: a SLIP frame with a bad escape")
+                        peer.send("/sonocanvas/error", "", "packet", "packet: a bad SLIP frame (a wrong escape, or over 1 MiB)")
                     else:
                         self.handle_packet(packet, peer, remote)
         except OSError:

@@ -11,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
+
 from .drop import DropFolder, clip_stem, slug
 from .jobs import Job
 from .protocol import EncodeRequest, GenerateRequest, ProtocolError
@@ -76,6 +78,9 @@ class Studio:
                 field, _, reason = str(error).partition(": ")
                 if field == "audio" and request.init_audio is not None:
                     raise ProtocolError("init_audio", reason) from None
+                raise
+            except torch.OutOfMemoryError:
+                torch.cuda.empty_cache()  # give the failed job's memory back before the next one
                 raise
             stems = [
                 clip_stem(when, request.image_prompt, request.audio_prompt, clip.seed,

@@ -211,6 +211,10 @@ def test_slip_decoder_frames_and_escapes():
     assert out == packets[1:]  # an empty frame is no packet
     assert slip.encode(b"\xc0\xdb") == b"\xc0\xdb\xdc\xdb\xdd\xc0"
     assert isinstance(SlipDecoder().feed(b"\xc0ab\xdb\xc0")[0], slip.ProtocolError)
+    endless = SlipDecoder()
+    assert endless.feed(b"\xc0" + b"x" * (1 << 20)) == []
+    assert isinstance(endless.feed(b"y")[0], slip.ProtocolError)  # over 1 MiB without an END: dropped
+    assert endless.feed(slip.encode(b"ok")) == [b"ok"]
 
 
 @pytest.mark.parametrize("args, field", [

@@ -75,7 +75,6 @@ def build_server(config: Config):
         device=studio.device,
         models=studio.label,
         presets=PresetStore(shipped_presets_dir(), config.presets_dir),
-        effects=effects,
         player=player,
         player_error=player_error,
     )
