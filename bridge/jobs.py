@@ -82,7 +82,7 @@ class JobQueue:
         self._worker.start()
 
     def submit(self, job: Job) -> int:
-        """Queue `job`; returns its position (1: next to run). A job with the same owner and id
+        """Queue `job`; returns its position, counting the running job (1: runs at once). A job with the same owner and id
         that is still queued or running -> ValueError("job_id: ...")."""
         with self._lock:
             if self._closed:
@@ -161,8 +161,7 @@ class JobQueue:
         try:
             job.check()
             self._listener.started(job)
-            self._run(job, on_step)
-            job.check()
+            self._run(job, on_step)  # once it returns, every clip was delivered: a late cancel changes nothing
         except JobCancelled:
             self._listener.cancelled(job)
         except BaseException as error:  # noqa: BLE001 - one job's failure must never stop the worker
