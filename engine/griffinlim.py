@@ -54,7 +54,7 @@ class ShortTimeFourier:
     to `n_fft` at the end (not centred, as torch.stft does): the magnitudes are the same, the
     phases differ by a fixed linear term, and overlap-adding `win_length` rather than `n_fft`
     samples per frame is much cheaper when the window is short. The window-power envelope the
-    inverse divides by is computed once.
+    inverse divides by is computed once. Not safe to share between threads (work buffers).
     """
 
     def __init__(self, n_fft: int, hop_length: int, win_length: int, bins: int, frames: int,
@@ -65,19 +65,34 @@ class ShortTimeFourier:
         self.samples = (frames - 1) * hop_length  # what the inverse returns, as a centred istft
         self.window = torch.hann_window(win_length, device=device, dtype=dtype)
         self.envelope = self._overlap_add(self.window.square().expand(frames, -1)).clamp_min(1e-11)
+        self._buffers: dict[str, torch.Tensor] = {}
 
     def forward(self, signal: torch.Tensor) -> torch.Tensor:
         """`(..., samples)` → `(..., frames, bins)` complex."""
         right = (self.frames - 1) * self.hop_length + self.win_length - self.lead - signal.shape[-1]
         padded = F.pad(signal.unsqueeze(-2), (self.lead, right), mode="reflect").squeeze(-2)
-        chunks = padded.unfold(-1, self.win_length, self.hop_length) * self.window
-        return torch.fft.rfft(chunks, n=self.n_fft)[..., : self.bins]
+        chunks = padded.unfold(-1, self.win_length, self.hop_length)
+        frames = self._zeros("frames", (*chunks.shape[:-1], self.n_fft), signal.dtype)
+        torch.mul(chunks, self.window, out=frames[..., : self.win_length])  # the rest stays zero
+        return torch.fft.rfft(frames)[..., : self.bins]
 
     def inverse(self, spectrum: torch.Tensor) -> torch.Tensor:
         """`(..., frames, bins)` complex → `(..., samples)`; missing top bins count as zero."""
+        if self.bins < self.n_fft // 2 + 1:
+            full = self._zeros("spectrum", (*spectrum.shape[:-1], self.n_fft // 2 + 1), spectrum.dtype)
+            full[..., : self.bins] = spectrum  # the top bins stay zero
+            spectrum = full
         chunks = torch.fft.irfft(spectrum, n=self.n_fft)[..., : self.win_length] * self.window
         signal = self._overlap_add(chunks) / self.envelope
         return signal[..., self.lead : self.lead + self.samples]
+
+    def _zeros(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        """A zeroed work buffer kept between calls: torch's FFTs zero-pad short input slowly, and
+        re-zeroing a fresh buffer each time costs as much, so only the live part is rewritten."""
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._buffers[name] = torch.zeros(shape, dtype=dtype, device=self.window.device)
+        return buffer
 
     def _overlap_add(self, chunks: torch.Tensor) -> torch.Tensor:
         """Sum `(..., frames, win_length)` chunks `hop_length` apart: each chunk is cut into hop-long
@@ -95,7 +110,8 @@ class ShortTimeFourier:
 def _with_magnitude(spectrum: torch.Tensor, magnitude: torch.Tensor) -> torch.Tensor:
     """`magnitude * spectrum / |spectrum|`, in place, in real arithmetic (torch's complex abs is slow on CPU)."""
     parts = torch.view_as_real(spectrum)
-    scale = (parts[..., 0].square() + parts[..., 1].square()).add_(1e-32).rsqrt_().mul_(magnitude)
+    real, imag = parts[..., 0], parts[..., 1]
+    scale = torch.mul(real, real).addcmul_(imag, imag).add_(1e-32).rsqrt_().mul_(magnitude)
     return torch.view_as_complex(parts.mul_(scale.unsqueeze(-1)))
 
 

@@ -99,14 +99,17 @@ class SpectrogramFormat:
     def audio_from_mel(
         self, mel: torch.Tensor, n_iter: int = 32, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """Least-squares inverse of the mel bank (clamped non-negative), then fast Griffin-Lim."""
-        inverse = _inverse_mel_bank(self, mel.device)
-        linear = (inverse @ mel).clamp_(min=0)
-        audio = griffin_lim(linear, self.n_fft, self.hop_length, self.win_length, n_iter=n_iter,
-                            generator=generator)
+        """The linear magnitude the mel spectrogram most likely came from, then fast Griffin-Lim."""
+        audio = griffin_lim(self.linear_from_mel(mel), self.n_fft, self.hop_length, self.win_length,
+                            n_iter=n_iter, generator=generator)
         # Griffin-Lim's frames are centred; ours start `pad` samples early, which moves the centres.
         shift = self.n_fft // 2 - self.pad
         return F.pad(audio, (shift, shift))
+
+    def linear_from_mel(self, mel: torch.Tensor) -> torch.Tensor:
+        """Least-squares inverse of the mel bank, clamped non-negative (as torchaudio's InverseMelScale):
+        `(..., bins, frames)` up to the last bin the bank uses; the bins above are zero."""
+        return (_inverse_mel_bank(self, mel.device) @ mel).clamp_(min=0)
 
     # pictures as files -----------------------------------------------------------------------
     def frames_for(self, samples: int) -> int:
