@@ -13,7 +13,7 @@ import os
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .spectrogram import SpectrogramFormat, get_format, open_picture, picture_from_png
 
@@ -75,6 +75,13 @@ def _spectrogram_of(image: Image.Image) -> tuple[SpectrogramFormat | None, torch
 
 
 def _grey(image: Image.Image) -> torch.Tensor:
+    """Brightness in [0, 1], the right way up (phone photos are stored sideways with an EXIF note),
+    transparent as black; 16-bit and float greys keep their depth rather than saturate in 8 bits."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16L", "I;16B", "I", "F"):
+        values = np.asarray(image, dtype=np.float32)
+        full = 65535.0 if image.mode.startswith("I;16") else max(float(values.max()), 1e-12)
+        return torch.from_numpy(np.clip(values / full, 0, 1))
     rgba = image.convert("RGBA")
     flat = Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba).convert("L")
     return torch.from_numpy(np.asarray(flat, dtype=np.float32) / 255)

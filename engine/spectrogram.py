@@ -53,6 +53,25 @@ class SpectrogramFormat:
     inverted: bool
     magnitude_floor: float
 
+    def __post_init__(self) -> None:
+        """Refuse parameters no STFT can use (they may come from a PNG's metadata, so from anyone)."""
+        problems = [
+            (not 1000 <= self.sample_rate <= 384000, f"sample_rate {self.sample_rate} is not 1000 to 384000 Hz"),
+            (not 16 <= self.n_fft <= 65536, f"n_fft {self.n_fft} is not 16 to 65536"),
+            (not 0 < self.hop_length <= self.win_length <= self.n_fft,
+             f"need 0 < hop_length ({self.hop_length}) <= win_length ({self.win_length}) <= n_fft"),
+            (not 0 <= self.pad <= self.n_fft // 2, f"pad {self.pad} is not 0 to n_fft / 2"),
+            (not 1 <= self.n_mels <= 2048, f"n_mels {self.n_mels} is not 1 to 2048"),
+            (not 0 <= self.f_min < self.f_max <= self.sample_rate / 2,
+             f"need 0 <= f_min ({self.f_min}) < f_max ({self.f_max}) <= sample_rate / 2"),
+            (self.mel_scale not in ("slaney", "htk"), f"mel_scale {self.mel_scale!r} is not slaney or htk"),
+            (self.mel_norm not in ("slaney", None), f"mel_norm {self.mel_norm!r} is not slaney or None"),
+            (not 1 <= self.frames <= 1_000_000, f"frames {self.frames} is not 1 to 1000000"),
+        ]
+        for bad, reason in problems:
+            if bad:
+                raise ValueError(f"format: {self.name} {reason}")
+
     # audio → picture -------------------------------------------------------------------------
     def picture_from_audio(self, audio: torch.Tensor) -> torch.Tensor:
         """Mono `(samples,)` or `(batch, samples)` at `sample_rate` → `(..., n_mels, frames)` in [0, 1]."""

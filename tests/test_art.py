@@ -8,6 +8,7 @@ from pedalboard.io import AudioFile
 from PIL import Image, ImageDraw
 
 from sonocanvas.bridge.cli import main
+from sonocanvas.engine.art import load_art
 from sonocanvas.engine.spectrogram import AuffusionFormat, RiffusionFormat, mel_bank, picture_from_png
 
 
@@ -92,6 +93,23 @@ def test_transparent_is_silent(tmp_path):
     audio, _ = read_wav(tmp_path / "half.wav")
     left, right = audio[2000:14000], audio[18000:30000]
     assert np.sqrt(np.mean(left**2)) < 1e-3 * np.sqrt(np.mean(right**2))
+
+
+def test_phone_photos_are_upright_and_16_bit_greys_keep_their_range(tmp_path):
+    upright = Image.new("L", (64, 32), 0)
+    upright.paste(255, (0, 0, 32, 32))  # left half bright: loud first, then quiet
+    upright.save(tmp_path / "upright.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display", as phones write
+    upright.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    _, expected = load_art(tmp_path / "upright.png", seconds=1)
+    _, phone = load_art(tmp_path / "phone.jpg", seconds=1)
+    assert pearson(phone, expected) > 0.95
+
+    ramp = np.repeat(np.linspace(0, 65535, 256).astype(np.uint16)[:, None], 64, axis=1)
+    Image.fromarray(ramp).save(tmp_path / "deep.png")
+    _, deep = load_art(tmp_path / "deep.png", seconds=1)
+    assert deep.min() < 0.01 and deep.max() > 0.99 and 0.45 < deep.mean() < 0.55  # not saturated to white
 
 
 def test_a_decoded_picture_encodes_back_in_its_own_format(tmp_path, capsys):

@@ -2,6 +2,8 @@
 Riffusion's own converter made of a real clip."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from pedalboard.io import AudioFile
 from PIL import Image
 
 from sonocanvas.engine.spectrogram import (
+    PNG_KEY,
     AuffusionFormat,
     RiffusionFormat,
     get_format,
@@ -218,6 +221,27 @@ def test_png_carries_the_format(fmt, tmp_path):
     read_fmt, read = picture_from_png(tmp_path / "p.png")
     assert read_fmt == fmt
     assert (read - picture).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_png_picture_knows_its_format_before_it_is_saved():
+    fmt = RiffusionFormat(inverted=False)
+    picture = torch.rand(512, 10)
+    read_fmt, read = picture_from_png(fmt.png(picture))
+    assert read_fmt == fmt and (read - picture).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_metadata_that_no_stft_can_use_is_refused(tmp_path):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    params = dataclasses.asdict(AuffusionFormat()) | {"n_fft": 10**9}
+    info.add_text(PNG_KEY, json.dumps({"format": "auffusion", "params": params}))
+    Image.new("L", (8, 256)).save(tmp_path / "huge.png", pnginfo=info)
+    with pytest.raises(ValueError, match="^picture: its 'sonocanvas.spectrogram' metadata is malformed "
+                                         r"\(format: auffusion n_fft 1000000000 is not 16 to 65536\)"):
+        picture_from_png(tmp_path / "huge.png")
+    with pytest.raises(ValueError, match="^format: riffusion need 0 <= f_min"):
+        RiffusionFormat(f_max=30000.0)
 
 
 def test_png_without_parameters_is_refused(tmp_path):
