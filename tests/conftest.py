@@ -26,3 +26,16 @@ def tiny_loaded(tiny_model_paths):
     return (load_image_model(tiny_model_paths.image, device="cpu"),
             load_audio_model(tiny_model_paths.auffusion, device="cpu"),
             load_audio_model(tiny_model_paths.riffusion, device="cpu"))
+
+
+@pytest.fixture
+def single_thread_torch():
+    """torch on one thread for the test: on oversubscribed cores (CI, a shared VM) its intra-op pool waits
+    for descheduled workers at every operation, which made the Griffin-Lim tests ten times slower. The
+    results do not depend on the thread count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

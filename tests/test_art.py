@@ -11,6 +11,8 @@ from sonocanvas.bridge.cli import main
 from sonocanvas.engine.art import load_art
 from sonocanvas.engine.spectrogram import AuffusionFormat, RiffusionFormat, mel_bank, picture_from_png
 
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
+
 
 def drawing(size: tuple[int, int] = (400, 200)) -> Image.Image:
     """A colour picture with large shapes: a lit ellipse and a bar over a dim background."""

@@ -8,6 +8,8 @@ import torch
 
 from sonocanvas.engine.griffinlim import ShortTimeFourier, griffin_lim, spectral_convergence
 
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
+
 N_FFT, HOP, WIN = 1024, 128, 512
 
 

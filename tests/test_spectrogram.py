@@ -23,6 +23,8 @@ from sonocanvas.engine.spectrogram import (
     picture_from_png,
 )
 
+pytestmark = pytest.mark.usefixtures("single_thread_torch")
+
 PEERS = Path(__file__).parents[1].parent / "shared" / "peers" / "riffusion"
 FORMATS = [AuffusionFormat(), RiffusionFormat()]
 
