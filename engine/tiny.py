@@ -79,7 +79,7 @@ def _build(folder: Path) -> None:
 
     quiet_progress_bars()
     with torch.random.fork_rng(devices=[]):
-        tokenizer = _tokenizer(folder / ".tokenizer")
+        tokenizer = byte_tokenizer(folder / ".tokenizer")
         torch.manual_seed(0)
         vae = AutoencoderKL(  # 4 blocks: 8x downsampling and 4 latent channels, as Stable Diffusion's
             in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 8, 8, 8), layers_per_block=1,
@@ -125,7 +125,7 @@ def _save_vocoder(vocoder: HifiGan, folder: Path) -> None:
     torch.save({"generator": to_legacy_weight_norm(vocoder.state_dict())}, folder / "vocoder.pt")
 
 
-def _tokenizer(folder: Path):
+def byte_tokenizer(folder: Path):
     """A CLIP tokenizer over the 256 byte symbols alone (no merges): real code, tiny vocabulary."""
     from transformers import CLIPTokenizer
 

@@ -79,3 +79,46 @@ def test_exception_in_on_step_propagates_and_stops_the_run(auffusion_pipe):
 def test_bad_settings_name_the_field(field, value, message):
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
         quick(**{field: value})
+
+
+def test_crop_removes_the_last_32_of_1024_columns_from_picture_spectrogram_and_audio(auffusion_pipe):
+    (full,) = auffusion_pipe(quick())
+    (crop,) = auffusion_pipe(quick(crop_last_columns=True))
+    assert crop.picture.size == crop.spectrogram.size == (124, 32)  # 128 - 128/32
+    assert crop.audio.shape == (128 * 160 - 4 * 160,)
+    np.testing.assert_array_equal(crop.audio, full.audio[: 124 * 160])
+    assert np.asarray(crop.picture).tolist() == np.asarray(full.picture)[:, :124].tolist()
+
+
+def test_an_init_picture_is_riffed(auffusion_pipe, tmp_path):
+    from PIL import Image
+
+    y, x = np.mgrid[0:32, 0:128]
+    Image.fromarray(((x + y) % 32 * 8).astype(np.uint8)).convert("RGB").save(tmp_path / "stripes.png")
+    seen = []
+    (riff,) = auffusion_pipe(quick(init_picture=tmp_path / "stripes.png", strength=0.5),
+                             on_step=lambda d, n: seen.append(n))
+    assert seen == [3, 3, 3]
+    (plain,) = auffusion_pipe(quick())
+    assert not np.allclose(riff.audio, plain.audio)
+    with pytest.raises(ValueError, match="^init_picture: cannot read"):
+        auffusion_pipe(quick(init_picture=tmp_path / "missing.png"))
+
+
+def test_the_record_holds_what_reproduces_the_clip(auffusion_pipe):
+    import json
+
+    (clip,) = auffusion_pipe(quick(seed=4, scheduler="dpm++", audio_weight=0.25))
+    record = json.loads(json.dumps(clip.record))  # JSON-serialisable
+    assert record["seed"] == 4 and record["sample_rate"] == 16000 and record["samples"] == 128 * 160
+    settings = record["settings"]
+    assert (settings["image_prompt"], settings["audio_prompt"]) == ("a castle with bell towers", "bell ringing")
+    assert (settings["steps"], settings["scheduler"], settings["audio_weight"]) == (6, "dpm++", 0.25)
+    assert (settings["image_start_step"], settings["audio_start_step"]) == (2, 0)
+    assert (settings["image_guidance"], settings["audio_guidance"]) == (10.0, 10.0)
+    for role in ("image", "audio"):
+        assert len(record["models"][role]["sha256"]) == 64
+    assert record["models"]["audio"]["kind"] == "auffusion"
+    assert {"python", "torch", "diffusers", "transformers"} <= set(record["versions"])
+    again = auffusion_pipe(GenerateSettings(**settings))[0]  # the record's settings make the same clip again
+    np.testing.assert_array_equal(again.audio, clip.audio)

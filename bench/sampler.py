@@ -1,0 +1,263 @@
+"""Benchmark of the joint sampler: the paper's loop and the engine's loops side by side, in one run.
+
+    python bench/sampler.py                                    # CPU, tiny-random models (plumbing, loop overhead)
+    python bench/sampler.py --full-size --device cuda --dtype fp16   # SD 1.5 / Auffusion architectures, random weights
+
+Rows, all for one 10.24 s clip (Auffusion: 1024 spectrogram columns at 16 kHz):
+  paper loop   each model's guidance as two separate UNet passes (uncond, cond), DDIM 100 steps
+  engine       one batched (uncond + cond) UNet call per model per step, any diffusers scheduler
+Per row: time per step, time per clip (prompts, sampling, both VAE decodes, vocoder), real-time factor
+(clip time / 10.24 s; below 1 is faster than real time), clips per second, peak memory.
+On CPU it also measures the loop's own overhead over the raw UNet calls it makes.
+
+Full size builds the real architectures from their configs in code (SD 1.5's UNet, VAE and CLIP ViT-L/14 text
+encoder; a HiFi-GAN with 256 mels and a hop of 160) with random weights: the same arithmetic as the real models,
+with no download.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from sonocanvas.engine.denoisers import GuidedDenoiser, JointDenoiser
+from sonocanvas.engine.devices import choose_device, choose_dtype
+from sonocanvas.engine.models import DiffusionModel
+from sonocanvas.engine.pipeline import GenerateSettings, JointPipeline
+from sonocanvas.engine.sampler import make_scheduler, sample, timesteps_from
+from sonocanvas.engine.tiny import SD_SCHEDULER, byte_tokenizer
+from sonocanvas.engine.vocoder import HifiGan, VocoderConfig
+
+SECONDS = 10.24  # the clip: 1024 columns x 160 samples at 16 kHz
+
+
+@dataclass
+class Row:
+    name: str
+    steps: int
+    batch: int
+    step_s: float
+    clip_s: float
+    peak_mib: float | None
+
+    def cells(self) -> list[str]:
+        return [self.name, str(self.steps), str(self.batch), f"{self.step_s * 1000:.1f}", f"{self.clip_s:.3f}",
+                f"{self.clip_s / SECONDS:.3f}", f"{1 / self.clip_s:.2f}",
+                "-" if self.peak_mib is None else f"{self.peak_mib:.0f}"]
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def measure(name: str, run, steps: int, batch: int, device: torch.device, repeats: int) -> Row:
+    """Best of `repeats` (after one warm-up): per-step time from the step callbacks, per-clip from the whole run."""
+    best_clip, best_step = float("inf"), float("inf")
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    for repeat in range(repeats + 1):
+        stamps: list[float] = []
+
+        def on_step(done: int, total: int) -> None:
+            sync(device)
+            stamps.append(time.perf_counter())
+
+        sync(device)
+        start = time.perf_counter()
+        run(on_step)
+        sync(device)
+        elapsed = time.perf_counter() - start
+        if repeat:  # the first run warms up kernels and caches
+            best_clip = min(best_clip, elapsed / batch)
+            best_step = min(best_step, (stamps[-1] - stamps[0]) / (len(stamps) - 1))
+    peak = torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else None
+    return Row(name, steps, batch, best_step, best_clip, peak)
+
+
+@torch.no_grad()
+def paper_clip(image: DiffusionModel, audio: DiffusionModel, s: GenerateSettings, height: int, width: int, on_step):
+    """The paper's denoise() with each guidance pass run separately: 4 UNet calls of batch 1 per joint step."""
+    def embeds(model, prompt, negative):
+        return model.encode_prompts([negative]), model.encode_prompts([prompt])
+
+    def estimate(model, x, t, pair, guidance):
+        uncond = model.unet(x, t, encoder_hidden_states=pair[0]).sample
+        cond = model.unet(x, t, encoder_hidden_states=pair[1]).sample
+        return uncond + guidance * (cond - uncond)
+
+    image_pair = embeds(image, s.image_prompt, s.image_negative_prompt)
+    audio_pair = embeds(audio, s.audio_prompt, s.audio_negative_prompt)
+    scheduler = make_scheduler("ddim", image.scheduler_config)
+    scheduler.set_timesteps(s.steps)
+    latents = torch.randn((1, 4, height // 8, width // 8), generator=torch.manual_seed(s.seed),
+                          dtype=image.dtype).to(image.device)
+    for i, t in enumerate(scheduler.timesteps):
+        audio_noise = estimate(audio, latents, t, audio_pair, s.audio_guidance)
+        if i >= s.image_start_step:
+            image_noise = estimate(image, latents, t, image_pair, s.image_guidance)
+            noise = (1 - s.audio_weight) * image_noise + s.audio_weight * audio_noise
+        else:
+            noise = audio_noise
+        latents = scheduler.step(noise, t, latents).prev_sample
+        on_step(i + 1, s.steps)
+    image.decode(latents)
+    spectrogram = audio.decode(latents).mean(dim=1)
+    fmt = JointPipeline(image, audio).format(height, width)
+    return audio.vocoder(fmt.log_mel_from_picture(spectrogram).to(audio.dtype))
+
+
+@torch.no_grad()
+def loop_overhead(image: DiffusionModel, audio: DiffusionModel, height: int, width: int, steps: int,
+                  repeats: int) -> tuple[float, float]:
+    """(loop seconds, seconds inside UNet forward calls) of the engine's sampling loop, timed in the same run by
+    hooks on the UNets, so load from other processes hits both alike. The median run of `repeats`."""
+    e_image = image.encode_prompts(["", "a castle"])
+    e_audio = audio.encode_prompts(["", "bells"])
+    denoiser = JointDenoiser(GuidedDenoiser(image.unet, e_image, 10.0), GuidedDenoiser(audio.unet, e_audio, 10.0),
+                             0.5, 0, 0)
+    x = torch.randn((1, 4, height // 8, width // 8), generator=torch.manual_seed(0)).to(image.device, image.dtype)
+    scheduler = make_scheduler("ddim", image.scheduler_config)
+    inside = [0.0]
+    started = [0.0]
+
+    def before(module, args):
+        sync(image.device)
+        started[0] = time.perf_counter()
+
+    def after(module, args, output):
+        sync(image.device)
+        inside[0] += time.perf_counter() - started[0]
+
+    hooks = [h for unet in (image.unet, audio.unet)
+             for h in (unet.register_forward_pre_hook(before), unet.register_forward_hook(after))]
+    runs = []
+    try:
+        for repeat in range(repeats + 1):
+            inside[0] = 0.0
+            start = time.perf_counter()
+            timesteps, _ = timesteps_from(scheduler, steps)
+            sample(denoiser, scheduler, x, timesteps)
+            sync(image.device)
+            if repeat:
+                runs.append((time.perf_counter() - start, inside[0]))
+    finally:
+        for h in hooks:
+            h.remove()
+    runs.sort(key=lambda run: run[0] / run[1])
+    return runs[len(runs) // 2]
+
+
+def full_size_models(device: torch.device, dtype: torch.dtype) -> tuple[DiffusionModel, DiffusionModel]:
+    """SD 1.5 and Auffusion architectures with random weights, built in code (no download)."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tokenizer = byte_tokenizer(Path(tempfile.mkdtemp()) / "tokenizer")  # token ids only; the encoder is full size
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(128, 256, 512, 512), layers_per_block=2,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=32,
+        sample_size=512).to(device, dtype).eval()
+
+    def model(kind: str, vocoder: HifiGan | None) -> DiffusionModel:
+        unet = UNet2DConditionModel(
+            sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+            block_out_channels=(320, 640, 1280, 1280),
+            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+            cross_attention_dim=768, attention_head_dim=8, norm_num_groups=32).to(device, dtype).eval()
+        text = CLIPTextModel(CLIPTextConfig(
+            vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+            max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768)).to(device, dtype).eval()
+        return DiffusionModel(name=f"full-size-random/{kind}", kind=kind, path=Path("."), revision=None,
+                              content_hash="random", tokenizer=tokenizer, text_encoder=text, unet=unet, vae=vae,
+                              scheduler_config=dict(SD_SCHEDULER), device=device, dtype=dtype, vocoder=vocoder)
+
+    vocoder = HifiGan(VocoderConfig(
+        num_mels=256, upsample_rates=(5, 4, 2, 2, 2), upsample_kernel_sizes=(11, 8, 4, 4, 4),
+        upsample_initial_channel=1024, resblock="1", resblock_kernel_sizes=(3, 7, 11),
+        resblock_dilation_sizes=((1, 3, 5),) * 3, sampling_rate=16000, hop_size=160,
+    )).fold_weight_norm().to(device, dtype).eval()
+    return model("image", None), model("auffusion", vocoder)
+
+
+def tiny_size_models(device: torch.device, dtype: torch.dtype) -> tuple[DiffusionModel, DiffusionModel]:
+    from sonocanvas.engine.models import load_audio_model, load_image_model
+    from sonocanvas.engine.tiny import tiny_models
+
+    paths = tiny_models()
+    return (load_image_model(paths.image, device=device, dtype=dtype),
+            load_audio_model(paths.auffusion, device=device, dtype=dtype))
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full-size", action="store_true", help="real architectures with random weights")
+    parser.add_argument("--device", help="cpu, cuda or mps (default: the best present)")
+    parser.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), help="default: fp16 on GPUs, fp32 on CPU")
+    parser.add_argument("--repeats", type=int, default=3, choices=range(1, 101), metavar="N",
+                        help="timed runs per row, after one warm-up (default 3)")
+    parser.add_argument("--paper-steps", type=int, default=100, help="steps of the DDIM rows (the paper's 100)")
+    parser.add_argument("--fast-steps", type=int, default=25, help="steps of the DPM-Solver++ rows")
+    parser.add_argument("--batch", type=int, default=8, help="variations in the batched row")
+    parser.add_argument("--overhead-steps", type=int, default=50, help="steps of the loop-overhead measurement")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    args = parser.parse_args()
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = choose_device(args.device)
+    dtype = choose_dtype(device, args.dtype)
+    torch.set_grad_enabled(False)
+    image, audio = (full_size_models if args.full_size else tiny_size_models)(device, dtype)
+    height = 256 if args.full_size else audio.native_size[0]  # tiny: 32 mel rows; both: 1024 columns = 10.24 s
+    width = 1024
+    pipe = JointPipeline(image, audio)
+    base = dict(image_prompt="a castle with bell towers, grayscale, lithograph style", audio_prompt="bell ringing",
+                height=height, width=width)
+    paper = GenerateSettings(**base, steps=args.paper_steps,  # the paper's defaults: DDIM 100, guidance 10, w 0.5,
+                             image_start_step=args.paper_steps // 10)  # image from step 10
+    fast = GenerateSettings(**base, scheduler="dpm++", steps=args.fast_steps, image_start_step=args.fast_steps // 10)
+    batched = GenerateSettings(**{**base, "variations": args.batch}, scheduler="dpm++", steps=args.fast_steps,
+                               image_start_step=args.fast_steps // 10)
+    rows = [
+        measure("paper loop (separate CFG passes), DDIM", lambda cb: paper_clip(image, audio, paper, height, width, cb),
+                args.paper_steps, 1, device, args.repeats),
+        measure("engine (batched CFG), DDIM", lambda cb: pipe(paper, on_step=cb), args.paper_steps, 1, device,
+                args.repeats),
+        measure("engine (batched CFG), DPM++", lambda cb: pipe(fast, on_step=cb), args.fast_steps, 1, device,
+                args.repeats),
+        measure("engine (batched CFG), DPM++, variations", lambda cb: pipe(batched, on_step=cb), args.fast_steps,
+                args.batch, device, args.repeats),
+    ]
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"{device.type}, {torch.get_num_threads()} threads"
+    print(f"sonocanvas joint sampler, {'full-size' if args.full_size else 'tiny-random'} models, {height}x{width} "
+          f"({SECONDS} s clip), {name}, {str(dtype).removeprefix('torch.')}, torch {torch.__version__}")
+    print(table(["loop", "steps", "batch", "ms/step", "s/clip", "RTF", "clips/s", "peak MiB"],
+                [row.cells() for row in rows]))
+    p, e, f, b = rows
+    print(f"engine DDIM vs paper loop: {p.clip_s / e.clip_s:.2f}x faster per clip; "
+          f"batch {args.batch} vs batch 1: {f.clip_s / b.clip_s:.2f}x the clips per second")
+    if device.type == "cpu":
+        print(f"CPU process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+        loop_s, unet_s = loop_overhead(image, audio, height, width, args.overhead_steps, args.repeats)
+        print(table(["measure (median run)", "seconds"], [
+            [f"engine sampling loop, DDIM {args.overhead_steps}, both models every step", f"{loop_s:.4f}"],
+            ["of which inside the raw UNet calls", f"{unet_s:.4f}"],
+            ["loop overhead over the UNet calls", f"{100 * (loop_s / unet_s - 1):.2f} %"],
+        ]))
+
+
+if __name__ == "__main__":
+    main()
