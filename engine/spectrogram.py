@@ -271,7 +271,7 @@ def open_picture(path: str | os.PathLike[str]) -> Image.Image:
         with Image.open(path) as image:
             image.load()
             return image
-    except (UnidentifiedImageError, OSError) as e:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
         raise ValueError(f"picture: '{path}' is not a picture Pillow can read ({e})") from e
 
 
@@ -294,13 +294,17 @@ def _format_from_metadata(image: Image.Image) -> SpectrogramFormat | None:
     tags = {field: exif.get(tag) for field, tag in _RIFFUSION_EXIF.items()}
     if tags["stereo"]:
         raise ValueError("picture: stereo Riffusion pictures are not supported")
-    rate = int(tags["sample_rate"])
-    samples = lambda ms: int(ms / 1000 * rate)  # noqa: E731 (riffusion-hobby's rounding)
-    return RiffusionFormat(sample_rate=rate, hop_length=samples(tags["step_size_ms"]),
-                           win_length=samples(tags["window_duration_ms"]),
-                           n_fft=samples(tags["padded_duration_ms"]), pad=samples(tags["padded_duration_ms"]) // 2,
-                           n_mels=int(tags["num_frequencies"]), f_min=float(tags["min_frequency"]),
-                           f_max=float(tags["max_frequency"]), power=float(tags["power_for_image"]))
+    try:
+        rate = int(tags["sample_rate"])
+        samples = lambda ms: int(float(ms) / 1000 * rate)  # noqa: E731 (riffusion-hobby's rounding)
+        return RiffusionFormat(sample_rate=rate, hop_length=samples(tags["step_size_ms"]),
+                               win_length=samples(tags["window_duration_ms"]),
+                               n_fft=samples(tags["padded_duration_ms"]),
+                               pad=samples(tags["padded_duration_ms"]) // 2, n_mels=int(tags["num_frequencies"]),
+                               f_min=float(tags["min_frequency"]), f_max=float(tags["max_frequency"]),
+                               power=float(tags["power_for_image"]))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"picture: its Riffusion EXIF tags are malformed ({e})") from e
 
 
 def _describe(source: object) -> str:
@@ -329,8 +333,8 @@ def mel_bank(fmt: SpectrogramFormat, device: torch.device = torch.device("cpu"))
 def _inverse_mel_bank(fmt: SpectrogramFormat, device: torch.device) -> torch.Tensor:
     """Moore-Penrose pseudo-inverse `(bins, n_mels)`: the least-squares (minimum-norm) linear spectrum.
 
-    Every band has bins of its own, so the bank has full row rank and the pseudo-inverse is
-    Bᵀ(BBᵀ)⁻¹: one small solve (BBᵀ is n_mels square and well conditioned), far cheaper than an SVD.
+    Computed as Bᵀ(BBᵀ)⁺, which is the same matrix: BBᵀ is only n_mels square, so this is far
+    cheaper than an SVD of the whole bank, and still right if a band catches no bin at all.
     """
     bank = mel_bank(fmt, torch.device("cpu")).double()
-    return torch.linalg.solve(bank @ bank.T, bank).T.float().to(device)
+    return (bank.T @ torch.linalg.pinv(bank @ bank.T, hermitian=True)).float().to(device)
