@@ -6,6 +6,7 @@ and torchaudio's and librosa's implementations; callers with other framing shift
 from __future__ import annotations
 
 import math
+
 import torch
 import torch.nn.functional as F
 
@@ -70,7 +71,8 @@ class ShortTimeFourier:
     def forward(self, signal: torch.Tensor) -> torch.Tensor:
         """`(..., samples)` → `(..., frames, bins)` complex."""
         right = (self.frames - 1) * self.hop_length + self.win_length - self.lead - signal.shape[-1]
-        padded = F.pad(signal.unsqueeze(-2), (self.lead, right), mode="reflect").squeeze(-2)
+        mode = "reflect" if signal.shape[-1] > max(self.lead, right) else "constant"  # reflect needs that much
+        padded = F.pad(signal.unsqueeze(-2), (self.lead, right), mode=mode).squeeze(-2)
         chunks = padded.unfold(-1, self.win_length, self.hop_length)
         frames = self._zeros("frames", (*chunks.shape[:-1], self.n_fft), signal.dtype)
         torch.mul(chunks, self.window, out=frames[..., : self.win_length])  # the rest stays zero

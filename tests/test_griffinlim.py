@@ -66,6 +66,12 @@ def test_missing_top_bins_count_as_zero():
     assert spectral_convergence(magnitude, signal, N_FFT, HOP, WIN) < 0.1
 
 
+def test_a_few_frames_are_enough():
+    """Shorter than half a window, the signal cannot be reflect-padded; it is zero-padded instead."""
+    magnitude = torch.rand(N_FFT // 2 + 1, 3, generator=torch.Generator().manual_seed(4))
+    assert griffin_lim(magnitude, N_FFT, HOP, WIN, n_iter=4).shape == (2 * HOP,)
+
+
 def test_seeded_runs_repeat_and_length_is_honoured():
     magnitude = target(chirp_and_tones(4096))
     natural = (magnitude.shape[-1] - 1) * HOP  # as a centred istft
