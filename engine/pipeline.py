@@ -188,7 +188,9 @@ class JointPipeline:
             denoiser = JointDenoiser(image if s.audio_weight < 1 else None, audio if s.audio_weight > 0 else None,
                                      s.audio_weight, s.image_start_step, s.audio_start_step)
             latents = sample(denoiser, scheduler, latents, timesteps, first, on_step, generators)
-            picture, spectrogram = self.image.decode(latents), self.audio.decode(latents).mean(dim=1)
+            picture = self.image.decode(latents)
+            shared_vae = self.audio.vae is self.image.vae  # one decode serves both (SD, Auffusion, Riffusion share it)
+            spectrogram = (picture if shared_vae else self.audio.decode(latents)).mean(dim=1)
         else:  # the imprint baseline: each model alone from the same start, the picture multiplied into the sound
             halves = _halves(on_step, len(timesteps))
             image_latents = sample(JointDenoiser(image, None, 0.0, 0, 0), scheduler, latents, timesteps, first,

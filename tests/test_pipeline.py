@@ -122,3 +122,27 @@ def test_the_record_holds_what_reproduces_the_clip(auffusion_pipe):
     assert {"python", "torch", "diffusers", "transformers"} <= set(record["versions"])
     again = auffusion_pipe(GenerateSettings(**settings))[0]  # the record's settings make the same clip again
     np.testing.assert_array_equal(again.audio, clip.audio)
+
+
+def test_an_audio_model_with_its_own_vae_decodes_the_spectrogram_with_it(tiny_model_paths, tiny_loaded, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from sonocanvas.engine.models import load_audio_model
+
+    image, auffusion, _ = tiny_loaded
+    folder = tmp_path / "auffusion-own-vae"
+    shutil.copytree(tiny_model_paths.auffusion, folder)
+    weights = folder / "vae" / "diffusion_pytorch_model.safetensors"
+    state = load_file(weights)
+    for key in ("decoder.conv_out.weight", "decoder.conv_out.bias"):  # negated output: pictures become 1 - x
+        state[key] = -state[key]
+    save_file(state, weights)
+    own = load_audio_model(folder, device="cpu")
+    assert own.vae is not image.vae and own.unet is auffusion.unet
+    (shared,) = JointPipeline(image, auffusion)(quick())
+    (separate,) = JointPipeline(image, own)(quick())
+    assert np.asarray(separate.picture).tolist() == np.asarray(shared.picture).tolist()
+    inverted = 255 - np.asarray(shared.spectrogram, int)
+    assert np.abs(np.asarray(separate.spectrogram, int) - inverted).max() <= 1
