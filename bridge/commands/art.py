@@ -71,7 +71,8 @@ def run_decode(args: argparse.Namespace) -> int:
         fmt = get_format(args.format)
         audio = load_audio(args.audio, sample_rate=fmt.sample_rate)
         image = art.picture_from_sound(fmt, audio)
-        atomic_write(args.output, lambda f: image.save(f, format="PNG"), exclusive=not args.overwrite)
+        atomic_write(args.output, lambda f: image.save(f, format="PNG", **image.encoderinfo),  # the metadata
+                     exclusive=not args.overwrite)
     except (ValueError, FileExistsError) as error:
         return _fail("decode", error)
     print(f"{args.output}: {image.width}x{image.height} ({fmt.name})")
