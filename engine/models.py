@@ -26,7 +26,11 @@ AUDIO_KINDS = tuple(DEFAULT_AUDIO_MODELS)
 # (the tiny-random set does) uses that instead.
 NATIVE_SIZES = {"image": (512, 512), "auffusion": (256, 1024), "riffusion": (512, 512)}
 COMPONENTS = ("tokenizer", "text_encoder", "unet", "vae", "scheduler")
-_DOWNLOAD = ["model_index.json", "*/*.json", "*/*.txt", "*/*.safetensors", "vocoder/*"]
+WEIGHTED = ("text_encoder", "unet", "vae")
+# Only what sonocanvas loads: no safety checker, no fp16/EMA variants, no single-file checkpoints.
+_DOWNLOAD = ["model_index.json", "vocoder/*",
+             *(f"{component}/*.{ext}" for component in COMPONENTS for ext in ("json", "txt", "safetensors"))]
+_DOWNLOAD_BIN = [f"{component}/*.bin" for component in WEIGHTED]  # for repos without safetensors
 _SKIP = ["*.fp16.*", "*non_ema*", "*.ckpt", "*.onnx", "*.msgpack"]
 
 
@@ -127,8 +131,8 @@ def resolve_model(name: str, field_name: str) -> tuple[Path, str | None]:
 
     try:
         snapshot = Path(snapshot_download(name, allow_patterns=_DOWNLOAD, ignore_patterns=_SKIP))
-        if not any(snapshot.glob("unet/*.safetensors")):  # older repos hold only PyTorch .bin weights
-            snapshot = Path(snapshot_download(name, allow_patterns=[*_DOWNLOAD, "*/*.bin"], ignore_patterns=_SKIP))
+        if not all(any((snapshot / component).glob("*.safetensors")) for component in WEIGHTED):
+            snapshot = Path(snapshot_download(name, allow_patterns=[*_DOWNLOAD, *_DOWNLOAD_BIN], ignore_patterns=_SKIP))
     except Exception as error:  # huggingface_hub raises many types: offline, unknown repo, network, gated
         raise ModelNotFoundError(
             f"{field_name}: model {name!r} was not found: it is not a folder, and it is not in the Hugging Face "
