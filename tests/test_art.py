@@ -136,7 +136,8 @@ def test_an_existing_output_is_kept_unless_overwrite(tmp_path, capsys):
     args = ["encode", str(tmp_path / "art.png"), "-o", str(tmp_path / "clip.wav"), "--seconds", "0.5",
             "--iterations", "2"]
     assert main(args) == 2
-    assert capsys.readouterr().err == f"sonocanvas encode: output: '{tmp_path / 'clip.wav'}' exists; pass --overwrite to replace it\n"
+    clip = tmp_path / "clip.wav"
+    assert capsys.readouterr().err == f"sonocanvas encode: output: '{clip}' exists; pass --overwrite to replace it\n"
     assert (tmp_path / "clip.wav").read_bytes() == b"finished clip"
     assert main([*args, "--overwrite"]) == 0
     assert read_wav(tmp_path / "clip.wav")[1] == 48000
