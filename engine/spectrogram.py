@@ -108,7 +108,11 @@ class SpectrogramFormat:
     def audio_from_picture(
         self, picture: torch.Tensor, n_iter: int = 32, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """`(..., n_mels, frames)` in [0, 1] → audio `(..., samples)` at `sample_rate`, on the picture's device."""
+        """`(..., n_mels, frames)` in [0, 1] → audio `(..., samples)` at `sample_rate`, on the picture's device.
+
+        Not normalised: Auffusion's level is that of its 0.95-peak analysis (Griffin-Lim's peaks may pass
+        1), Riffusion's is arbitrary (see `max_value`); normalise before writing.
+        """
         return self.audio_from_mel(self.mel_from_picture(picture), n_iter, generator)
 
     def mel_from_picture(self, picture: torch.Tensor) -> torch.Tensor:
