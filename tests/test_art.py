@@ -1,6 +1,9 @@
 """`sonocanvas encode` / `decode` through the real command line: pictures in, WAV files read back."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -189,3 +192,13 @@ def test_bad_input_is_named_and_writes_nothing(tmp_path, capsys, case):
     err = capsys.readouterr().err
     assert err.startswith(f"sonocanvas {argv[0]}: {message.format(tmp=tmp_path)}")
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output, no temporary left behind
+
+
+def test_the_real_command_exits_non_zero_and_says_why(tmp_path):
+    """The same through a separate process, as a shell or a DAW script would run it."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sonocanvas.bridge.cli", "encode", str(tmp_path / "nope.png"), "-o",
+         str(tmp_path / "out.wav")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr == f"sonocanvas encode: picture: no such file '{tmp_path / 'nope.png'}'\n"
+    assert list(tmp_path.iterdir()) == []
