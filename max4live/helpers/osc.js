@@ -2,6 +2,7 @@
 "use strict";
 
 const dgram = require("node:dgram");
+const { once } = require("node:events");
 
 function pad(buffer) {
   return Buffer.concat([buffer, Buffer.alloc(4 - (buffer.length % 4))]);
@@ -128,4 +129,14 @@ class MaxUdp {
   }
 }
 
-module.exports = { encode, decode, MaxUdp };
+// A UDP port on 127.0.0.1 that was free a moment ago, for a test's server or device.
+async function freePort() {
+  const socket = dgram.createSocket("udp4");
+  socket.bind(0, "127.0.0.1");
+  await once(socket, "listening");
+  const { port } = socket.address();
+  socket.close();
+  return port;
+}
+
+module.exports = { encode, decode, MaxUdp, freePort };

@@ -7,11 +7,10 @@ const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
-const dgram = require("node:dgram");
 const { spawn } = require("node:child_process");
 const { EventEmitter, once } = require("node:events");
 const { Device, FakeLive, fakeEnv } = require("../helpers/fakes.js");
-const { MaxUdp } = require("../helpers/osc.js");
+const { MaxUdp, freePort } = require("../helpers/osc.js");
 
 const START_TIMEOUT_MS = 120000;
 const JOB_TIMEOUT_MS = 180000;
@@ -80,15 +79,6 @@ function findString(value, wanted) {
   if (value === wanted) return true;
   if (value && typeof value === "object") return Object.values(value).some((item) => findString(item, wanted));
   return false;
-}
-
-async function freePort() {
-  const socket = dgram.createSocket("udp4");
-  socket.bind(0, "127.0.0.1");
-  await once(socket, "listening");
-  const { port } = socket.address();
-  socket.close();
-  return port;
 }
 
 // One device as Max runs it: its js, udpsend/udpreceive (the shim), deferral by setImmediate, a

@@ -6,16 +6,7 @@ const assert = require("node:assert/strict");
 const dgram = require("node:dgram");
 const { spawn, execFile } = require("node:child_process");
 const { once } = require("node:events");
-const { encode, decode } = require("../helpers/osc.js");
-
-async function freePort() {
-  const socket = dgram.createSocket("udp4");
-  socket.bind(0, "127.0.0.1");
-  await once(socket, "listening");
-  const { port } = socket.address();
-  socket.close();
-  return port;
-}
+const { encode, decode, freePort } = require("../helpers/osc.js");
 
 test("what the device sends reads in liblo as one string per prompt, ints and floats typed", async () => {
   const port = await freePort();
