@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-SCHEDULERS = ("ddim", "dpm++", "euler", "euler_a", "unipc", "pndm", "lms", "heun")
+from ..engine.pipeline import GenerateSettings
+from ..engine.sampler import SCHEDULERS
+
 AUDIO_MODELS = ("auffusion", "riffusion")
 MAX_SEED = 2**31 - 1
 
@@ -69,7 +71,7 @@ GENERATE_KEYS: dict[str, Key] = {
     "preset": Key(str),
     "seed": Key(int, -1, MAX_SEED),
     "steps": Key(int, 1, 500),
-    "scheduler": Key(str, choices=SCHEDULERS),
+    "scheduler": Key(str, choices=tuple(SCHEDULERS)),
     "image_guidance": Key(float, 0, 50),
     "audio_guidance": Key(float, 0, 50),
     "audio_weight": Key(float, 0, 1),
@@ -104,24 +106,13 @@ class Output:
 
 @dataclass(frozen=True)
 class GenerateRequest:
+    """A generate request: the engine's own settings, plus which audio model runs it and how its clips drop."""
+
     job_id: str
-    image_prompt: str
-    audio_prompt: str
+    settings: GenerateSettings
     output: Output
-    image_negative_prompt: str = ""
-    audio_negative_prompt: str = ""
-    preset: str = ""
-    seed: int = 0
-    steps: int = 100
-    scheduler: str = "ddim"
-    image_guidance: float = 10.0
-    audio_guidance: float = 10.0
-    audio_weight: float = 0.5
-    image_start_step: int = 10
     audio_model: str = "auffusion"
-    variations: int = 1
-    init_audio: Path | None = None
-    strength: float = 0.7
+    preset: str = ""
     reply_port: int | None = None
 
 
@@ -218,17 +209,25 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
     for name in ("image_prompt", "audio_prompt"):
         if not values.get(name):
             raise ProtocolError(name, "required (give it, or a preset that has it)")
-    steps = values.get("steps", GenerateRequest.steps)
-    values.setdefault("image_start_step", min(GenerateRequest.image_start_step, steps))
+    steps = values.get("steps", GenerateSettings.steps)
+    values.setdefault("image_start_step", min(GenerateSettings.image_start_step, steps))
     if values["image_start_step"] > steps:
         raise ProtocolError("image_start_step", f"must be between 0 and steps ({steps}), got {values['image_start_step']}")
-    if values.get("audio_model", "auffusion") not in limits.audio_models:
-        raise ProtocolError("audio_model", f"{values['audio_model']!r} is not loaded by this server")
+    audio_model = values.pop("audio_model", GenerateRequest.audio_model)
+    if audio_model not in limits.audio_models:
+        raise ProtocolError("audio_model", f"{audio_model!r} is not loaded by this server")
     if values.get("seed", -1) == -1:
         values["seed"] = random.randint(0, MAX_SEED - 8)
     if "init_audio" in values:
         values["init_audio"] = limits.readable("init_audio", values["init_audio"])
-    return GenerateRequest(job_id=job_id, output=_output(values, limits), **values)
+    output = _output(values, limits)
+    preset_name, reply_port = values.pop("preset", ""), values.pop("reply_port", None)
+    try:
+        settings = GenerateSettings(**values)
+    except ValueError as error:  # the engine's messages start with the field, as ours do
+        field, _, reason = str(error).partition(": ")
+        raise ProtocolError(field, reason) from None
+    return GenerateRequest(job_id, settings, output, audio_model, preset_name, reply_port)
 
 
 def parse_encode(args: list[Any], limits: Limits) -> EncodeRequest:

@@ -1,7 +1,7 @@
 """The models, loaded once, and the one job function that turns a request into dropped clips.
 
-This is where the server meets the engine: a `GenerateRequest` becomes `GenerateSettings` for the
-joint pipeline of its audio model, an `EncodeRequest` becomes spectrogram art; each clip is then
+This is where the server meets the engine: a `GenerateRequest`'s settings go to the joint
+pipeline of its audio model, an `EncodeRequest` becomes spectrogram art; each clip is then
 handed to the drop folder. It runs on the job queue's worker thread only.
 """
 from __future__ import annotations
@@ -73,18 +73,18 @@ class Studio:
         when = datetime.fromtimestamp(job.queued_at)  # the name says when it was asked for
         if isinstance(request, GenerateRequest):
             try:
-                clips = self.pipelines[request.audio_model](self.settings(request), on_step=on_step)
+                clips = self.pipelines[request.audio_model](request.settings, on_step=on_step)
             except ValueError as error:  # the engine names its own argument; the request's key is init_audio
                 field, _, reason = str(error).partition(": ")
-                if field == "audio" and request.init_audio is not None:
+                if field == "audio" and request.settings.init_audio is not None:
                     raise ProtocolError("init_audio", reason) from None
                 raise
             except torch.OutOfMemoryError:
                 torch.cuda.empty_cache()  # give the failed job's memory back before the next one
                 raise
             stems = [
-                clip_stem(when, request.image_prompt, request.audio_prompt, clip.seed,
-                          clip.index if request.variations > 1 else None)
+                clip_stem(when, request.settings.image_prompt, request.settings.audio_prompt, clip.seed,
+                          clip.index if request.settings.variations > 1 else None)
                 for clip in clips
             ]
         else:
@@ -96,27 +96,6 @@ class Studio:
             record = {**clip.record, "job_id": job.job_id, "server": {"version": self.version, "models": self.label}}
             dropped = self.drop.drop(clip, request.output, stem, record)
             done(clip.index, dropped.wav, dropped.png, dropped.json)
-
-    @staticmethod
-    def settings(request: GenerateRequest):
-        from ..engine.pipeline import GenerateSettings
-
-        return GenerateSettings(
-            image_prompt=request.image_prompt,
-            audio_prompt=request.audio_prompt,
-            image_negative_prompt=request.image_negative_prompt,
-            audio_negative_prompt=request.audio_negative_prompt,
-            seed=request.seed,
-            steps=request.steps,
-            scheduler=request.scheduler,
-            image_guidance=request.image_guidance,
-            audio_guidance=request.audio_guidance,
-            audio_weight=request.audio_weight,
-            image_start_step=request.image_start_step,
-            variations=request.variations,
-            init_audio=request.init_audio,
-            strength=request.strength,
-        )
 
     @staticmethod
     def encode(request: EncodeRequest):

@@ -36,26 +36,27 @@ def test_full_request_is_typed(limits):
     r = generate(limits, "image_prompt", "castle towers", "audio_prompt", "bell ringing", "seed", 42,
                  "steps", 30.0, "image_guidance", 7, "audio_weight", 0.25, "scheduler", "euler",
                  "variations", 3, "fx", "space", "sample_rate", 44100, "bit_depth", 32, "bpm", 120, "bars", 2)
-    assert (r.job_id, r.image_prompt, r.audio_prompt, r.seed, r.steps) == ("7", "castle towers", "bell ringing", 42, 30)
-    assert isinstance(r.steps, int) and isinstance(r.image_guidance, float) and r.image_guidance == 7.0
-    assert (r.audio_weight, r.scheduler, r.variations) == (0.25, "euler", 3)
+    s = r.settings
+    assert (r.job_id, s.image_prompt, s.audio_prompt, s.seed, s.steps) == ("7", "castle towers", "bell ringing", 42, 30)
+    assert isinstance(s.steps, int) and isinstance(s.image_guidance, float) and s.image_guidance == 7.0
+    assert (s.audio_weight, s.scheduler, s.variations) == (0.25, "euler", 3)
     assert (r.output.fx, r.output.sample_rate, r.output.bit_depth, r.output.bpm, r.output.bars) == ("space", 44100, 32, 120.0, 2)
 
 
 def test_defaults_come_from_server_limits(limits):
     r = generate(limits, "image_prompt", "a", "audio_prompt", "b")
     assert (r.output.sample_rate, r.output.bit_depth, r.output.fx, r.output.bpm) == (48000, 24, "", None)
-    assert 0 <= r.seed < 2**31 and r.steps == 100 and r.audio_model == "auffusion"
+    assert 0 <= r.settings.seed < 2**31 and r.settings.steps == 100 and r.audio_model == "auffusion"
 
 
 def test_random_seed_is_resolved(limits):
-    seeds = {generate(limits, "image_prompt", "a", "audio_prompt", "b", "seed", -1).seed for _ in range(5)}
+    seeds = {generate(limits, "image_prompt", "a", "audio_prompt", "b", "seed", -1).settings.seed for _ in range(5)}
     assert all(0 <= s < 2**31 for s in seeds) and len(seeds) > 1
 
 
 def test_preset_gives_defaults_and_explicit_keys_win(limits):
     r = generate(limits, "preset", "corgis", "seed", 5)
-    assert (r.image_prompt, r.audio_prompt, r.seed, r.preset) == ("corgis", "dog barking", 5, "corgis")
+    assert (r.settings.image_prompt, r.settings.audio_prompt, r.settings.seed, r.preset) == ("corgis", "dog barking", 5, "corgis")
     refused("preset", generate, limits, "preset", "nope")
 
 
@@ -97,7 +98,7 @@ def test_paths_must_lie_in_read_roots(limits, tmp_path):
     outside.write_bytes(b"x")
     (limits.read_roots[0] / "link.wav").symlink_to(outside)
     base = ("image_prompt", "a", "audio_prompt", "b", "init_audio")
-    assert generate(limits, *base, str(inside)).init_audio == inside.resolve()
+    assert generate(limits, *base, str(inside)).settings.init_audio == inside.resolve()
     for bad in (str(outside), str(limits.read_roots[0] / ".." / "secret.wav"), "../secret.wav",
                 str(limits.read_roots[0] / "link.wav"), "/etc/passwd"):
         assert "outside" in refused("init_audio", generate, limits, *base, bad)
