@@ -7,7 +7,7 @@ Rows, all for one 10.24 s clip (Auffusion: 1024 spectrogram columns at 16 kHz):
   paper loop   each model's guidance as two separate UNet passes (uncond, cond), DDIM 100 steps
   engine       one batched (uncond + cond) UNet call per model per step, any diffusers scheduler
 Per row: time per step, time per clip (prompts, sampling, both VAE decodes, vocoder), real-time factor
-(clip time / 10.24 s; below 1 is faster than real time), clips per second, peak memory.
+(clip time / clip duration; below 1 is faster than real time), clips per second, peak memory.
 On CPU it also measures the loop's own overhead over the raw UNet calls it makes.
 
 Full size builds the real architectures from their configs in code (SD 1.5's UNet, VAE and CLIP ViT-L/14 text
@@ -33,9 +33,6 @@ from sonocanvas.engine.sampler import make_scheduler, sample, timesteps_from
 from sonocanvas.engine.tiny import SD_SCHEDULER, byte_tokenizer
 from sonocanvas.engine.vocoder import HifiGan, VocoderConfig
 
-SECONDS = 10.24  # the clip: 1024 columns x 160 samples at 16 kHz
-
-
 @dataclass
 class Row:
     name: str
@@ -45,9 +42,9 @@ class Row:
     clip_s: float
     peak_mib: float | None
 
-    def cells(self) -> list[str]:
+    def cells(self, seconds: float) -> list[str]:
         return [self.name, str(self.steps), str(self.batch), f"{self.step_s * 1000:.1f}", f"{self.clip_s:.3f}",
-                f"{self.clip_s / SECONDS:.3f}", f"{1 / self.clip_s:.2f}",
+                f"{self.clip_s / seconds:.3f}", f"{1 / self.clip_s:.2f}",
                 "-" if self.peak_mib is None else f"{self.peak_mib:.0f}"]
 
 
@@ -213,6 +210,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="variations in the batched row")
     parser.add_argument("--overhead-steps", type=int, default=50, help="steps of the loop-overhead measurement")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--width", type=int, default=1024, help="picture columns (1024 = 10.24 s; less for a smoke run)")
     args = parser.parse_args()
 
     if args.threads:
@@ -222,7 +220,8 @@ def main() -> None:
     torch.set_grad_enabled(False)
     image, audio = (full_size_models if args.full_size else tiny_size_models)(device, dtype)
     height = 256 if args.full_size else audio.native_size[0]  # tiny: 32 mel rows; both: 1024 columns = 10.24 s
-    width = 1024
+    width = args.width
+    seconds = width * 160 / 16000
     pipe = JointPipeline(image, audio)
     base = dict(image_prompt="a castle with bell towers, grayscale, lithograph style", audio_prompt="bell ringing",
                 height=height, width=width)
@@ -243,9 +242,9 @@ def main() -> None:
     ]
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"{device.type}, {torch.get_num_threads()} threads"
     print(f"sonocanvas joint sampler, {'full-size' if args.full_size else 'tiny-random'} models, {height}x{width} "
-          f"({SECONDS} s clip), {name}, {str(dtype).removeprefix('torch.')}, torch {torch.__version__}")
+          f"({seconds} s clip), {name}, {str(dtype).removeprefix('torch.')}, torch {torch.__version__}")
     print(table(["loop", "steps", "batch", "ms/step", "s/clip", "RTF", "clips/s", "peak MiB"],
-                [row.cells() for row in rows]))
+                [row.cells(seconds) for row in rows]), flush=True)
     p, e, f, b = rows
     print(f"engine DDIM vs paper loop: {p.clip_s / e.clip_s:.2f}x faster per clip; "
           f"batch {args.batch} vs batch 1: {f.clip_s / b.clip_s:.2f}x the clips per second")
