@@ -174,8 +174,12 @@ class JointPipeline:
 
         # 3. The schedule (the image model's noise schedule, any diffusers scheduler); riffing starts part-way.
         init = self._init_latents(s, height, width)
-        scheduler = make_scheduler(s.scheduler, self.image.scheduler_config)
-        timesteps, first = timesteps_from(scheduler, s.steps, s.strength if init is not None else 1.0)
+
+        def schedule():
+            scheduler = make_scheduler(s.scheduler, self.image.scheduler_config)
+            return (scheduler, *timesteps_from(scheduler, s.steps, s.strength if init is not None else 1.0))
+
+        scheduler, timesteps, first = schedule()
         if init is None:
             latents = noise * scheduler.init_noise_sigma
         else:
@@ -195,8 +199,7 @@ class JointPipeline:
             halves = _halves(on_step, len(timesteps))
             image_latents = sample(JointDenoiser(image, None, 0.0, 0, 0), scheduler, latents, timesteps, first,
                                    halves[0], generators)
-            scheduler = make_scheduler(s.scheduler, self.image.scheduler_config)
-            timesteps, first = timesteps_from(scheduler, s.steps, s.strength if init is not None else 1.0)
+            scheduler, timesteps, first = schedule()  # a fresh one: multistep schedulers keep history
             audio_latents = sample(JointDenoiser(None, audio, 1.0, 0, 0), scheduler, latents, timesteps, first,
                                    halves[1], generators)
             picture = self.image.decode(image_latents)

@@ -121,7 +121,7 @@ def check_free(folder: Path, names: list[dict[str, str]]) -> None:
 
 
 def load_pipeline(args: argparse.Namespace) -> JointPipeline:
-    from ...engine.models import load_audio_model, load_image_model
+    from ...engine.models import DEFAULT_IMAGE_MODEL, load_audio_model, load_image_model
 
     if args.models == TINY:
         if args.image_model or args.audio_model:
@@ -135,8 +135,7 @@ def load_pipeline(args: argparse.Namespace) -> JointPipeline:
         audio = load_audio_model(getattr(paths, kind), kind=kind, device=args.device, dtype=args.dtype)
         image.name, audio.name = f"{TINY}/image", f"{TINY}/{kind}"
     else:
-        image = load_image_model(*([args.image_model] if args.image_model else []), device=args.device,
-                                 dtype=args.dtype)
+        image = load_image_model(args.image_model or DEFAULT_IMAGE_MODEL, device=args.device, dtype=args.dtype)
         audio = load_audio_model(args.audio_model, kind=args.audio_kind, device=args.device, dtype=args.dtype)
     return JointPipeline(image, audio)
 
