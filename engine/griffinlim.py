@@ -5,6 +5,7 @@ and torchaudio's and librosa's implementations; callers with other framing shift
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -49,32 +50,46 @@ def griffin_lim(
 
 
 class ShortTimeFourier:
-    """A centred STFT and its least-squares inverse, pared down for Griffin-Lim's inner loop.
+    """An STFT and its least-squares inverse, pared down for Griffin-Lim's loop and for mel analysis.
 
-    Each frame holds only the `win_length` samples its periodic Hann window covers, zero-padded
-    to `n_fft` at the end (not centred, as torch.stft does): the magnitudes are the same, the
-    phases differ by a fixed linear term, and overlap-adding `win_length` rather than `n_fft`
-    samples per frame is much cheaper when the window is short. The window-power envelope the
-    inverse divides by is computed once. Not safe to share between threads (work buffers).
+    Frame i's window starts `lead` samples before sample i * hop_length (reflect padding at the
+    ends): half a window by default, so frames are centred as with torch's `center=True`; the
+    codecs' own framings set it. Each frame holds only the `win_length` samples its periodic
+    Hann window covers, zero-padded to `n_fft` at the end (not centred, as torch.stft does): the
+    magnitudes are the same, the phases differ by a fixed linear term, and transforming and
+    overlap-adding `win_length` rather than `n_fft` samples per frame is much cheaper when the
+    window is short. Not safe to share between threads (work buffers).
     """
 
     def __init__(self, n_fft: int, hop_length: int, win_length: int, bins: int, frames: int,
-                 device: torch.device, dtype: torch.dtype) -> None:
+                 device: torch.device, dtype: torch.dtype, lead: int | None = None) -> None:
         self.n_fft, self.hop_length, self.win_length = n_fft, hop_length, win_length
         self.bins, self.frames = bins, frames
-        self.lead = n_fft // 2 - (n_fft - win_length) // 2  # samples a frame reaches before its centre
+        # torch.stft centres the window in n_fft and the frame on its sample
+        self.lead = n_fft // 2 - (n_fft - win_length) // 2 if lead is None else lead
         self.samples = (frames - 1) * hop_length  # what the inverse returns, as a centred istft
         self.window = torch.hann_window(win_length, device=device, dtype=dtype)
-        self.envelope = self._overlap_add(self.window.square().expand(frames, -1)).clamp_min(1e-11)
         self._buffers: dict[str, torch.Tensor] = {}
+
+    @functools.cached_property
+    def envelope(self) -> torch.Tensor:
+        """The summed squared windows the inverse divides by; only the inverse needs it."""
+        return self._overlap_add(self.window.square().expand(self.frames, -1)).clamp_min(1e-11)
 
     def forward(self, signal: torch.Tensor) -> torch.Tensor:
         """`(..., samples)` → `(..., frames, bins)` complex."""
+        return self.transform(self.pad(signal))
+
+    def pad(self, signal: torch.Tensor) -> torch.Tensor:
+        """`signal` padded so that frame i's window starts at sample i * hop_length, as `transform` takes it."""
         right = (self.frames - 1) * self.hop_length + self.win_length - self.lead - signal.shape[-1]
         mode = "reflect" if signal.shape[-1] > max(self.lead, right) else "constant"  # reflect needs that much
-        padded = F.pad(signal.unsqueeze(-2), (self.lead, right), mode=mode).squeeze(-2)
+        return F.pad(signal.unsqueeze(-2), (self.lead, right), mode=mode).squeeze(-2)
+
+    def transform(self, padded: torch.Tensor) -> torch.Tensor:
+        """Padded `(..., samples)` → `(..., frames, bins)` complex, one frame every hop_length samples."""
         chunks = padded.unfold(-1, self.win_length, self.hop_length)
-        frames = self._zeros("frames", (*chunks.shape[:-1], self.n_fft), signal.dtype)
+        frames = self._zeros("frames", (*chunks.shape[:-1], self.n_fft), padded.dtype)
         torch.mul(chunks, self.window, out=frames[..., : self.win_length])  # the rest stays zero
         return torch.fft.rfft(frames)[..., : self.bins]
 

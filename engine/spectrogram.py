@@ -13,6 +13,7 @@ import functools
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from transformers.audio_utils import mel_filter_bank
 
-from .griffinlim import griffin_lim
+from .griffinlim import ShortTimeFourier, griffin_lim
 
 PNG_KEY = "sonocanvas.spectrogram"
 """PNG text chunk holding `{"format": name, "params": {...}}`."""
@@ -83,17 +84,20 @@ class SpectrogramFormat:
             raise ValueError(f"audio: {audio.shape[-1]} samples is too short for the {self.name} format "
                              f"(it needs more than {self.pad} at {self.sample_rate} Hz)")
         audio = self.prepare(audio.to(torch.float32))
-        padded = F.pad(audio.unsqueeze(-2), (self.pad, self.pad), mode="reflect").squeeze(-2)
-        window, bank = _window(self.win_length, audio.device), mel_bank(self, audio.device)
+        bank = _sparse_mel_bank(self, audio.device)
         frames = self.frames_for(audio.shape[-1])
+        # torch.stft's framing of the padded signal: the window sits (n_fft - win) // 2 into each frame
+        stft = ShortTimeFourier(self.n_fft, self.hop_length, self.win_length, bank.shape[-1], frames, audio.device,
+                                audio.dtype, lead=self.pad - (self.n_fft - self.win_length) // 2)
+        padded = stft.pad(audio)
         mels = []
         for start in range(0, frames, self.chunk_frames):  # bounded memory for long audio
             count = min(self.chunk_frames, frames - start)
-            chunk = padded[..., start * self.hop_length : (start + count - 1) * self.hop_length + self.n_fft]
-            spectrum = torch.stft(chunk, self.n_fft, self.hop_length, self.win_length, window,
-                                  center=False, return_complex=True)
-            power = torch.view_as_real(spectrum[..., : bank.shape[-1], :]).square().sum(-1)
-            mels.append(bank @ (power + self.magnitude_floor).sqrt())
+            chunk = padded[..., start * self.hop_length : (start + count - 1) * self.hop_length + self.win_length]
+            parts = torch.view_as_real(stft.transform(chunk))  # (..., count, bins, re/im)
+            real, imag = parts[..., 0], parts[..., 1]
+            magnitude = real.square().addcmul_(imag, imag).add_(self.magnitude_floor).sqrt_()
+            mels.append(_mel(bank, magnitude))
         return torch.cat(mels, dim=-1)
 
     def prepare(self, audio: torch.Tensor) -> torch.Tensor:
@@ -316,11 +320,6 @@ def _describe(source: object) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _window(win_length: int, device: torch.device) -> torch.Tensor:
-    return torch.hann_window(win_length, device=device)
-
-
-@functools.lru_cache(maxsize=8)
 def mel_bank(fmt: SpectrogramFormat, device: torch.device = torch.device("cpu")) -> torch.Tensor:
     """The format's filter bank `(n_mels, bins)` (transformers' `mel_filter_bank`), float32.
 
@@ -342,3 +341,22 @@ def _inverse_mel_bank(fmt: SpectrogramFormat, device: torch.device) -> torch.Ten
     """
     bank = mel_bank(fmt, torch.device("cpu")).double()
     return (bank.T @ torch.linalg.pinv(bank @ bank.T, hermitian=True)).float().to(device)
+
+
+@functools.lru_cache(maxsize=8)
+def _sparse_mel_bank(fmt: SpectrogramFormat, device: torch.device) -> torch.Tensor:
+    """The bank in compressed sparse rows where the device multiplies them: each bin feeds at most two
+    bands, so this skips nearly all of a dense product's work (about a tenth of the time on CPU)."""
+    bank = mel_bank(fmt, device)
+    if device.type not in ("cpu", "cuda"):
+        return bank
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": the product used here is long-standing
+        warnings.simplefilter("ignore", UserWarning)
+        return bank.to_sparse_csr()
+
+
+def _mel(bank: torch.Tensor, magnitude: torch.Tensor) -> torch.Tensor:
+    """`(..., frames, bins)` magnitudes → `(..., n_mels, frames)` in one product (a sparse bank takes
+    plain matrices only, so every frame of the batch becomes a column)."""
+    columns = magnitude.reshape(-1, magnitude.shape[-1]).T.contiguous()
+    return (bank @ columns).reshape(bank.shape[0], *magnitude.shape[:-1]).movedim(0, -2)
