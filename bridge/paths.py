@@ -4,14 +4,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import sonocanvas.bridge
+import sonocanvas.presets
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
 def shipped_presets_dir() -> Path:
-    """The repository's `presets/` folder: prompt-pair presets, and `effects/catalogue.yaml`."""
-    return Path(sonocanvas.bridge.__file__).resolve().parents[1] / "presets"
+    """The shipped `presets/` folder (the checkout's, or the installed package's): prompt-pair presets and
+    `effects/catalogue.yaml`."""
+    return Path(sonocanvas.presets.__file__).resolve().parent
 
 
 def check_name(field: str, name: object, error: type[ValueError] = ValueError) -> str:

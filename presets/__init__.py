@@ -1,0 +1,1 @@
+"""The shipped prompt-pair presets and effect catalogue (YAML), installed with the package."""
