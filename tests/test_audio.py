@@ -160,7 +160,6 @@ def test_resample_keeps_pitch_level_and_channels():
     assert dominant_frequency(stereo[1], 16000) == pytest.approx(700, abs=1)
 
 
-
 def test_resample_leaves_no_images_above_the_old_band():
     """Upsampling a 7 kHz tone from 16 to 48 kHz mirrors it to 9, 23, 25 kHz unless the filter removes
     the copies: a DAW clip must not carry them (a 32-tap windowed sinc leaves them at about -40 dB)."""
@@ -170,6 +169,7 @@ def test_resample_leaves_no_images_above_the_old_band():
     freqs = np.fft.rfftfreq(65536, 1 / 48000)
     tone, images = spectrum[np.abs(freqs - 7000) < 20].max(), spectrum[freqs > 8500].max()
     assert 20 * np.log10(images / tone) < -100
+
 
 def test_normalize_peak_never_clips():
     audio = sine(440, 8000) * 3
