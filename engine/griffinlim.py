@@ -34,16 +34,16 @@ def griffin_lim(
     frames = magnitude.shape[-1]
     transform = ShortTimeFourier(n_fft, hop_length, win_length, magnitude.shape[-2], frames,
                                  magnitude.device, magnitude.dtype)
-    magnitude = magnitude.transpose(-1, -2)  # (..., frames, bins): the layout torch's FFTs work along
+    magnitude = magnitude.transpose(-1, -2).contiguous()  # (..., frames, bins): as torch's FFTs work
     phase = torch.rand(magnitude.shape, generator=generator, device=magnitude.device, dtype=magnitude.dtype)
-    spectrum = torch.polar(magnitude.contiguous(), phase * (2 * math.pi))
+    spectrum = torch.polar(magnitude, phase * (2 * math.pi))
     previous = torch.zeros_like(spectrum)
     accelerate = momentum / (1 + momentum)
     for _ in range(n_iter):
         rebuilt = transform.forward(transform.inverse(spectrum))
-        spectrum = _accelerated(rebuilt, previous, accelerate, magnitude)
+        _accelerate(rebuilt, previous, accelerate, magnitude, out=spectrum)  # the inverse is done with it
         previous = rebuilt
-    signal = transform.inverse(spectrum)
+    signal = transform.inverse(spectrum).clone()  # out of the transform's work buffer
     if length is None:
         return signal
     return F.pad(signal, (0, max(0, length - signal.shape[-1])))[..., :length]
@@ -69,12 +69,14 @@ class ShortTimeFourier:
         self.lead = n_fft // 2 - (n_fft - win_length) // 2 if lead is None else lead
         self.samples = (frames - 1) * hop_length  # what the inverse returns, as a centred istft
         self.window = torch.hann_window(win_length, device=device, dtype=dtype)
+        self.pieces = -(-win_length // hop_length)  # hop-long pieces per window, for the overlap-add
         self._buffers: dict[str, torch.Tensor] = {}
 
     @functools.cached_property
-    def envelope(self) -> torch.Tensor:
-        """The summed squared windows the inverse divides by; only the inverse needs it."""
-        return self._overlap_add(self.window.square().expand(self.frames, -1)).clamp_min(1e-11)
+    def reciprocal_envelope(self) -> torch.Tensor:
+        """1 / the summed squared windows, which the inverse multiplies by; only the inverse needs it."""
+        sums = self.window.new_empty(self.frames + self.pieces - 1, self.hop_length)
+        return self._overlap_add(self.window.expand(self.frames, -1), sums).clamp_min(1e-11).reciprocal()
 
     def forward(self, signal: torch.Tensor) -> torch.Tensor:
         """`(..., samples)` → `(..., frames, bins)` complex."""
@@ -94,13 +96,18 @@ class ShortTimeFourier:
         return torch.fft.rfft(frames)[..., : self.bins]
 
     def inverse(self, spectrum: torch.Tensor) -> torch.Tensor:
-        """`(..., frames, bins)` complex → `(..., samples)`; missing top bins count as zero."""
+        """`(..., frames, bins)` complex → `(..., samples)`; missing top bins count as zero.
+
+        The result lives in a work buffer that the next call overwrites: copy it to keep it.
+        """
+        batch = spectrum.shape[:-2]
         if self.bins < self.n_fft // 2 + 1:
             full = self._zeros("spectrum", (*spectrum.shape[:-1], self.n_fft // 2 + 1), spectrum.dtype)
             full[..., : self.bins] = spectrum  # the top bins stay zero
             spectrum = full
-        chunks = torch.fft.irfft(spectrum, n=self.n_fft)[..., : self.win_length] * self.window
-        signal = self._overlap_add(chunks) / self.envelope
+        frames = torch.fft.irfft(spectrum, n=self.n_fft)
+        sums = self._zeros("sums", (*batch, self.frames + self.pieces - 1, self.hop_length), frames.dtype)
+        signal = self._overlap_add(frames, sums).mul_(self.reciprocal_envelope)
         return signal[..., self.lead : self.lead + self.samples]
 
     def _zeros(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
@@ -111,33 +118,34 @@ class ShortTimeFourier:
             buffer = self._buffers[name] = torch.zeros(shape, dtype=dtype, device=self.window.device)
         return buffer
 
-    def _overlap_add(self, chunks: torch.Tensor) -> torch.Tensor:
-        """Sum `(..., frames, win_length)` chunks `hop_length` apart: each chunk is cut into hop-long
-        pieces, and piece j of every frame lands j hops later, so it is a few whole-array adds."""
-        pieces = -(-self.win_length // self.hop_length)
-        chunks = F.pad(chunks, (0, pieces * self.hop_length - self.win_length))
-        chunks = chunks.reshape(*chunks.shape[:-1], pieces, self.hop_length)
-        out = chunks.new_zeros(*chunks.shape[:-3], self.frames + pieces - 1, self.hop_length)
-        for j in range(pieces):
-            out[..., j : j + self.frames, :] += chunks[..., j, :]
-        total = (self.frames - 1) * self.hop_length + self.win_length
-        return out.flatten(-2)[..., :total]
+    def _overlap_add(self, frames: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """Sum the frames `(..., frames, >= win_length)`, each times the window, `hop_length` apart into
+        `out` `(..., frames + pieces - 1, hop_length)`: piece j of every frame lands j hops later, so it
+        is a few whole-array multiply-adds, with no windowed copy of the frames. Returns `out`'s samples
+        up to the last window's end."""
+        out.zero_()
+        for j in range(self.pieces):
+            start, stop = j * self.hop_length, min((j + 1) * self.hop_length, self.win_length)
+            piece = out[..., j : j + self.frames, : stop - start]
+            piece.addcmul_(frames[..., start:stop], self.window[start:stop])
+        return out.flatten(-2)[..., : (self.frames - 1) * self.hop_length + self.win_length]
 
 
-def _accelerated(
-    rebuilt: torch.Tensor, previous: torch.Tensor, accelerate: float, magnitude: torch.Tensor
-) -> torch.Tensor:
-    """The momentum step `rebuilt - accelerate * previous`, its phase kept and `magnitude` restored.
+def _accelerate(
+    rebuilt: torch.Tensor, previous: torch.Tensor, accelerate: float, magnitude: torch.Tensor, out: torch.Tensor
+) -> None:
+    """The momentum step `rebuilt - accelerate * previous`, its phase kept and `magnitude` restored, into `out`.
 
     In real arithmetic on the (re, im) pairs: torch's complex subtract and abs are several times
-    slower on CPU than the same work on floats.
+    slower on CPU than the same work on floats. `out` may be the spectrum the iteration started
+    from, once the inverse is done with it, so the loop allocates no new spectrum each time.
     """
-    parts = torch.sub(torch.view_as_real(rebuilt), torch.view_as_real(previous), alpha=accelerate)
+    parts = torch.sub(torch.view_as_real(rebuilt), torch.view_as_real(previous), alpha=accelerate,
+                      out=torch.view_as_real(out))
     real, imag = parts[..., 0], parts[..., 1]
     scale = torch.mul(real, real).addcmul_(imag, imag).add_(1e-32).rsqrt_().mul_(magnitude)
     real.mul_(scale)
     imag.mul_(scale)
-    return torch.view_as_complex(parts)
 
 
 def spectral_convergence(
