@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 from pedalboard import time_stretch
 
-from ..engine.audio import normalize_peak, resample, write_wav
+from ..engine.audio import resample, within_full_scale, write_wav
 from ..engine.files import atomic_write
 from .protocol import Output
 
@@ -80,7 +80,7 @@ class DropFolder:
         pngs = [self._pool.submit(_png_bytes, clip.spectrogram), self._pool.submit(_png_bytes, clip.picture)]
         dry = finish(clip.audio, clip.sample_rate, output)
         wet = self.effects.apply(output.fx, dry, output.sample_rate) if output.fx else None
-        main = _within_full_scale(wet if wet is not None else dry)
+        main = within_full_scale(wet if wet is not None else dry)
         for attempt in range(1, MAX_TRIES + 1):
             name = stem if attempt == 1 else f"{stem}-{attempt}"
             paths = {suffix: self.folder / f"{name}{suffix}" for suffix in SIBLINGS}
@@ -109,16 +109,11 @@ class DropFolder:
             self._pool.submit(_write_bytes, dropped.json, text),
         ]
         if wet is not None:
-            writes.append(self._pool.submit(write_wav, dropped.dry, _within_full_scale(dry), output.sample_rate,
+            writes.append(self._pool.submit(write_wav, dropped.dry, within_full_scale(dry), output.sample_rate,
                                             output.bit_depth, exclusive=True))
         for write in writes:
             write.result()  # raises the first failure
         return dropped
-
-
-def _within_full_scale(audio: np.ndarray) -> np.ndarray:
-    """Leave audio that fits alone; bring a louder one (an effect's boost, a resampler's overshoot) to -1 dBFS."""
-    return normalize_peak(audio, -1.0) if np.abs(audio).max(initial=0.0) > 1.0 else audio
 
 
 def _png_bytes(image: Image.Image) -> bytes:

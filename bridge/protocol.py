@@ -209,10 +209,6 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
     for name in ("image_prompt", "audio_prompt"):
         if not values.get(name):
             raise ProtocolError(name, "required (give it, or a preset that has it)")
-    steps = values.get("steps", GenerateSettings.steps)
-    values.setdefault("image_start_step", min(GenerateSettings.image_start_step, steps))
-    if values["image_start_step"] > steps:
-        raise ProtocolError("image_start_step", f"must be between 0 and steps ({steps}), got {values['image_start_step']}")
     audio_model = values.pop("audio_model", GenerateRequest.audio_model)
     if audio_model not in limits.audio_models:
         raise ProtocolError("audio_model", f"{audio_model!r} is not loaded by this server")

@@ -67,6 +67,11 @@ def normalize_peak(audio: np.ndarray, peak_db: float = -1.0) -> np.ndarray:
     return (audio * np.float32(10.0 ** (peak_db / 20.0) / peak)).astype(np.float32)
 
 
+def within_full_scale(audio: np.ndarray) -> np.ndarray:
+    """Leave audio that fits alone; bring a louder one (a codec's or an effect's overshoot) to -1 dBFS."""
+    return normalize_peak(audio, -1.0) if np.abs(audio).max(initial=0.0) > 1.0 else audio
+
+
 def write_wav(
     path: str | os.PathLike[str],
     audio: np.ndarray,

@@ -20,7 +20,7 @@ from PIL import Image
 from .denoisers import GuidedDenoiser, JointDenoiser
 from .models import DiffusionModel
 from .record import make_record
-from .sampler import SCHEDULERS, make_scheduler, sample, timesteps_from
+from .sampler import SCHEDULERS, first_step, make_scheduler, sample, timesteps_from
 
 METHODS = ("joint", "imprint")
 MAX_VARIATIONS = 64
@@ -39,6 +39,8 @@ class InterpolationEnd:
 class GenerateSettings:
     """Everything one generation depends on. Defaults are the paper's (with the picture size of the audio model).
 
+    image_start_step None: the paper's 10 of 100 steps, as a tenth of `steps` (DPM-Solver++ with 25 steps starts
+    the image model at step 2, the same noise level), so the record holds the number used.
     init_audio / init_picture with strength: riffing (start from that clip or picture, noised to `strength`).
     method "imprint": the paper's baseline (image and spectrogram sampled alone, the image multiplied in).
     interpolate_to with alpha: slerp of the noises and lerp of the text embeddings towards another prompt and seed.
@@ -54,7 +56,7 @@ class GenerateSettings:
     image_guidance: float = 10.0
     audio_guidance: float = 10.0
     audio_weight: float = 0.5
-    image_start_step: int = 10
+    image_start_step: int | None = None
     audio_start_step: int = 0
     variations: int = 1
     init_audio: Path | np.ndarray | None = field(default=None, compare=False)
@@ -69,6 +71,10 @@ class GenerateSettings:
     alpha: float = 0.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.interpolate_to, dict):  # as a record's JSON holds it
+            object.__setattr__(self, "interpolate_to", InterpolationEnd(**self.interpolate_to))
+        if self.image_start_step is None and isinstance(self.steps, int):
+            object.__setattr__(self, "image_start_step", self.steps // 10)
         self.validate()
 
     def validate(self) -> None:
@@ -85,9 +91,6 @@ class GenerateSettings:
         _number("audio_weight", self.audio_weight, 0.0, 1.0)
         _integer("image_start_step", self.image_start_step, 0, 1000)
         _integer("audio_start_step", self.audio_start_step, 0, 1000)
-        if 0 < self.audio_weight < 1 and min(self.image_start_step, self.audio_start_step) > 0:
-            raise ValueError(f"image_start_step: one model must act from step 0, but the image model starts at "
-                             f"{self.image_start_step} and the audio model at {self.audio_start_step}")
         _integer("variations", self.variations, 1, MAX_VARIATIONS)
         if self.init_audio is not None and self.init_picture is not None:
             raise ValueError("init_audio: give an init clip or an init picture, not both")
@@ -106,6 +109,20 @@ class GenerateSettings:
         _number("alpha", self.alpha, 0.0, 1.0)
         if self.interpolate_to is not None:
             _integer("interpolate_to", self.interpolate_to.seed, 0, 2**63 - 1 - MAX_VARIATIONS)
+        if self.method == "joint" and 0 < self.audio_weight < 1:  # both models must get to act
+            for name in ("image_start_step", "audio_start_step"):
+                if getattr(self, name) >= self.steps:
+                    raise ValueError(f"{name}: {getattr(self, name)} leaves that model out of all {self.steps} steps "
+                                     f"(they count from 0); use audio_weight 0 or 1 for one model alone")
+            first = first_step(self.steps, self.strength) if self.riffing else 0
+            if min(self.image_start_step, self.audio_start_step) > first:
+                raise ValueError(f"image_start_step: one model must act from the first step that runs ({first}), "
+                                 f"but the image model starts at {self.image_start_step} and the audio model at "
+                                 f"{self.audio_start_step}")
+
+    @property
+    def riffing(self) -> bool:
+        return self.init_audio is not None or self.init_picture is not None
 
     @property
     def seeds(self) -> list[int]:
@@ -156,6 +173,12 @@ class JointPipeline:
         scale = self.audio.vae_scale_factor
         if height % scale or width % scale:
             raise ValueError(f"height: {height}x{width} is not a multiple of the VAE's {scale}")
+        vocoder = self.audio.vocoder
+        if vocoder is not None and height != vocoder.config.num_mels:
+            raise ValueError(f"height: the audio model's vocoder takes {vocoder.config.num_mels} mel rows, "
+                             f"so pictures must be {vocoder.config.num_mels} high, not {height}")
+        if s.crop_last_columns and width < 32:
+            raise ValueError(f"width: cropping the last 32/1024 of the columns needs at least 32, got {width}")
 
         # 1. Each model's prompt and negative prompt -> its own CFG embeddings [negative rows; prompt rows].
         image_embeddings = self._embeddings(self.image, s.image_prompt, s.image_negative_prompt, s,
@@ -203,7 +226,9 @@ class JointPipeline:
             audio_latents = sample(JointDenoiser(None, audio, 1.0, 0, 0), scheduler, latents, timesteps, first,
                                    halves[1], generators)
             picture = self.image.decode(image_latents)
-            spectrogram = self.audio.decode(audio_latents).mean(dim=1) * (1 - s.imprint_ratio * picture.mean(dim=1))
+            # as the paper's code (inverse_image): dark parts of the picture quieten the sound, bright ones keep it
+            darkness = 1 - picture.mean(dim=1)
+            spectrogram = self.audio.decode(audio_latents).mean(dim=1) * (1 - s.imprint_ratio * darkness)
 
         # 5. The spectrogram becomes sound; optionally crop the last 32/1024 columns, as the paper does.
         fmt = self.format(height, width)
@@ -296,4 +321,5 @@ def _number(name: str, value, low: float, high: float, low_open: bool = False) -
             or not math.isfinite(value):
         raise ValueError(f"{name}: must be a number, got {value!r}")
     if not (low < value if low_open else low <= value) or value > high:
-        raise ValueError(f"{name}: must be between {low} and {high}, got {value}")
+        bounds = f"above {low} and at most {high}" if low_open else f"between {low} and {high}"
+        raise ValueError(f"{name}: must be {bounds}, got {value}")

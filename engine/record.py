@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-PACKAGES = ("sonocanvas", "torch", "diffusers", "transformers", "huggingface_hub", "numpy", "pedalboard")
+PACKAGES = ("sonocanvas", "torch", "diffusers", "transformers", "huggingface_hub", "numpy", "soxr", "pedalboard")
 
 
 def package_versions() -> dict[str, str | None]:
@@ -39,14 +39,26 @@ def _jsonable(value):
     return repr(value)
 
 
+def _file_identity(path: Path) -> dict[str, str]:
+    """An init file by name and content, so a record says which clip or picture was riffed even if it moves."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "sha256": digest.hexdigest()}
+
+
 def make_record(settings, *, index: int, seed: int, models: dict[str, dict], sample_rate: int, samples: int,
                 height: int, width: int, device: str, dtype: str) -> dict:
     """A JSON-serialisable dict: the models (with hub revision and content hash), every setting, the seed of
-    this variation, the output's shape and the package versions."""
+    this variation, the init file riffed (name and content hash), the output's shape and the package versions."""
+    inputs = {name: _file_identity(getattr(settings, name)) for name in ("init_audio", "init_picture")
+              if isinstance(getattr(settings, name, None), Path)}
     return {
         "sonocanvas": "clip",
         "models": models,
         "settings": _jsonable(settings),
+        "inputs": inputs,
         "variation": index,
         "seed": seed,
         "height": height,

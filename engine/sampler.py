@@ -7,6 +7,10 @@ from typing import Callable, Protocol
 import torch
 
 # Names a user can give -> (diffusers class, config overrides). "dpm++" is DPM-Solver++(2M), the fast choice.
+# Each one lands on the same result from a part-way start (riffing) as from the full schedule, and counts its
+# evaluations in whole steps, so start steps mean one noise level. Not offered for that reason: PNDM (its PLMS
+# warm-up repeats a timestep, which shifts the step count by one and cannot be sliced part-way) and LMS (it takes
+# its full order from the first step of a part-way start, with only one derivative stored).
 SCHEDULERS: dict[str, tuple[str, dict]] = {
     "ddim": ("DDIMScheduler", {}),
     "dpm++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
@@ -15,8 +19,6 @@ SCHEDULERS: dict[str, tuple[str, dict]] = {
     "euler": ("EulerDiscreteScheduler", {}),
     "euler_a": ("EulerAncestralDiscreteScheduler", {}),
     "heun": ("HeunDiscreteScheduler", {}),
-    "lms": ("LMSDiscreteScheduler", {}),
-    "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
     "ddpm": ("DDPMScheduler", {}),
 }
 
@@ -42,12 +44,16 @@ def timesteps_from(scheduler, steps: int, strength: float = 1.0) -> tuple[torch.
     an init picture.
     """
     scheduler.set_timesteps(steps)
-    kept = min(max(int(steps * strength), 1), steps)
-    first = steps - kept
+    first = first_step(steps, strength)
     begin = first * scheduler.order
     if hasattr(scheduler, "set_begin_index"):
         scheduler.set_begin_index(begin)
     return scheduler.timesteps[begin:], first
+
+
+def first_step(steps: int, strength: float) -> int:
+    """The first of `steps` steps that runs when only the last `strength` of the schedule does (at least one)."""
+    return steps - min(max(int(steps * strength), 1), steps)
 
 
 def sample(denoiser: Denoiser, scheduler, latents: torch.Tensor, timesteps: torch.Tensor, first_step: int = 0,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from sonocanvas.engine.audio import load_audio, normalize_peak, resample, write_wav
+from sonocanvas.engine.audio import load_audio, normalize_peak, resample, within_full_scale, write_wav
 from sonocanvas.engine.files import atomic_write
 
 
@@ -179,3 +179,11 @@ def test_normalize_peak_never_clips():
     assert not normalize_peak(np.zeros(10, dtype=np.float32)).any()
     with pytest.raises(ValueError, match="^peak_db: 0.5 would clip"):
         normalize_peak(audio, peak_db=0.5)
+
+
+def test_within_full_scale_leaves_what_fits_and_brings_an_overshoot_to_minus_1_dbfs():
+    fits = sine(440, 8000, amplitude=0.9)
+    assert within_full_scale(fits) is fits
+    loud = within_full_scale(fits * 1.6)
+    assert np.abs(loud).max() == pytest.approx(10 ** (-1 / 20), rel=1e-6)
+

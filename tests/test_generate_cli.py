@@ -37,7 +37,7 @@ def test_one_clip_writes_wav_pngs_and_a_record(tiny_cli, tmp_path, capsys):
     assert np.isfinite(audio).all() and np.abs(audio).max() > 0
     record = json.loads((out / "clip.json").read_text())
     assert record["seed"] == 5 and record["settings"]["steps"] == 4 and record["settings"]["scheduler"] == "dpm++"
-    assert record["settings"]["audio_weight"] == 0.5 and record["settings"]["image_start_step"] == 10
+    assert record["settings"]["audio_weight"] == 0.5 and record["settings"]["image_start_step"] == 0  # 4 // 10
     assert record["models"]["image"]["name"] == "tiny-random/image"
     assert record["models"]["audio"]["name"] == "tiny-random/auffusion" and len(record["models"]["audio"]["sha256"]) == 64
     assert "tiny-random" in record["tiny_random"]

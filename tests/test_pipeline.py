@@ -1,6 +1,8 @@
 """The joint pipeline on tiny random models loaded through the real loaders."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 
@@ -74,12 +76,48 @@ def test_exception_in_on_step_propagates_and_stops_the_run(auffusion_pipe):
     ("scheduler", "nope", "scheduler: unknown 'nope'"),
     ("variations", 0, "variations: must be between 1"),
     ("width", 100, "width: must be a multiple of 8"),
-    ("strength", 0.0, "strength: must be between"),
+    ("strength", 0.0, "strength: must be above 0.0 and at most 1.0, got 0.0"),
+    ("image_start_step", 6, "image_start_step: 6 leaves that model out of all 6 steps"),
+    ("audio_start_step", 7, "audio_start_step: 7 leaves that model out of all 6 steps"),
     ("seed", -1, "seed: must be between"),
 ])
 def test_bad_settings_name_the_field(field, value, message):
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):
         quick(**{field: value})
+
+
+def test_the_image_model_starts_a_tenth_of_the_way_in_unless_told():
+    """The paper's 10 of 100 steps is one noise level, whatever the number of steps."""
+    assert GenerateSettings().image_start_step == 10
+    assert GenerateSettings(steps=25, scheduler="dpm++").image_start_step == 2
+    assert GenerateSettings(steps=5).image_start_step == 0
+    assert GenerateSettings(steps=25, image_start_step=7).image_start_step == 7
+
+
+def test_riffing_needs_a_model_from_its_first_step_not_from_step_0(tmp_path):
+    """With 10 steps at strength 0.3, steps 7 to 9 run: start steps 6 and 5 are fine, 8 and 9 are not."""
+    riff = dict(steps=10, strength=0.3, init_picture=tmp_path / "any.png")
+    assert quick(**riff, image_start_step=6, audio_start_step=5).audio_start_step == 5
+    with pytest.raises(ValueError, match=r"^image_start_step: one model must act from the first step that runs \(7\)"):
+        quick(**riff, image_start_step=9, audio_start_step=8)
+    with pytest.raises(ValueError, match=r"^image_start_step: one model must act from the first step that runs \(0\)"):
+        quick(steps=10, image_start_step=6, audio_start_step=5)
+
+
+def test_pictures_not_as_high_as_the_vocoder_takes_fail_before_sampling(auffusion_pipe):
+    calls = []
+    hook = auffusion_pipe.audio.unet.register_forward_pre_hook(lambda *args: calls.append(1))
+    try:
+        with pytest.raises(ValueError, match="^height: the audio model's vocoder takes 32 mel rows"):
+            auffusion_pipe(quick(height=64))
+    finally:
+        hook.remove()
+    assert calls == []
+
+
+def test_crop_needs_32_columns(auffusion_pipe):
+    with pytest.raises(ValueError, match="^width: cropping the last 32/1024 of the columns needs at least 32"):
+        auffusion_pipe(quick(width=16, crop_last_columns=True))
 
 
 def test_crop_removes_the_last_32_of_1024_columns_from_picture_spectrogram_and_audio(auffusion_pipe):
@@ -102,6 +140,9 @@ def test_an_init_picture_is_riffed(auffusion_pipe, tmp_path):
     assert seen == [3, 3, 3]
     (plain,) = auffusion_pipe(quick())
     assert not np.allclose(riff.audio, plain.audio)
+    picture_hash = hashlib.sha256((tmp_path / "stripes.png").read_bytes()).hexdigest()
+    assert riff.record["inputs"] == {"init_picture": {"path": str(tmp_path / "stripes.png"), "sha256": picture_hash}}
+    assert plain.record["inputs"] == {}
     with pytest.raises(ValueError, match="^init_picture: cannot read"):
         auffusion_pipe(quick(init_picture=tmp_path / "missing.png"))
 

@@ -1,6 +1,8 @@
 """The sampling algorithm against independent computations: raw UNet calls, diffusers' own pipeline, counted calls."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -130,6 +132,35 @@ def test_every_named_scheduler_samples(models, name):
     assert np.isfinite(clip.audio).all()
 
 
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_every_named_scheduler_lands_alike_from_a_part_way_start_and_counts_whole_steps(models, name):
+    """With a perfect noise predictor for a known x0, a trajectory started on x0's noising path stays on it, so
+    a run started part-way along it (riffing) must end where the full run ends; and the step numbers the denoiser
+    sees must be exactly the steps that run, so start steps mean the same noise level in every scheduler."""
+    g = torch.Generator().manual_seed(0)
+    x0, noise = 0.8 * torch.randn((1, 4, 8, 8), generator=g, dtype=torch.float64), \
+        torch.randn((1, 4, 8, 8), generator=g, dtype=torch.float64)
+
+    def run(strength: float) -> tuple[torch.Tensor, list[int]]:
+        scheduler = make_scheduler(name, models[0].scheduler_config)
+        timesteps, first = timesteps_from(scheduler, 20, strength)
+        start = scheduler.add_noise(x0, noise, timesteps[:1])  # on x0's path, for the full run too
+        steps: list[int] = []
+
+        def perfect(x: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
+            steps.append(step)
+            a = scheduler.alphas_cumprod[int(t)].double()  # the scheduler's own noise schedule
+            return (x - a.sqrt() * x0) / (1 - a).sqrt()
+
+        out = sample(perfect, scheduler, start, timesteps, first, generator=[torch.Generator().manual_seed(1)])
+        assert sorted(set(steps)) == list(range(first, 20)) and steps == sorted(steps)
+        return out, steps
+
+    full, _ = run(1.0)
+    for strength in (0.5, 0.3):
+        torch.testing.assert_close(run(strength)[0], full, rtol=0, atol=1e-3)
+
+
 def test_an_unknown_scheduler_is_a_value_error_naming_scheduler(models):
     with pytest.raises(ValueError, match="^scheduler: unknown 'warp'"):
         make_scheduler("warp", models[0].scheduler_config)
@@ -163,6 +194,9 @@ def test_interpolation_ends_are_the_two_prompts_and_seeds(models):
     np.testing.assert_allclose(start.audio, plain_start.audio, atol=1e-5)
     np.testing.assert_allclose(finish.audio, plain_end.audio, atol=1e-4)
     assert not np.allclose(middle.audio, start.audio) and not np.allclose(middle.audio, finish.audio)
+    recorded = json.loads(json.dumps(middle.record["settings"]))
+    (again,) = pipe(GenerateSettings(**recorded))  # the record makes the same in-between clip again
+    np.testing.assert_array_equal(again.audio, middle.audio)
 
 
 def test_slerp_keeps_noise_at_the_norm_of_noise_where_lerp_shrinks_it():
@@ -182,5 +216,5 @@ def test_imprint_multiplies_the_image_alone_into_the_spectrogram_alone(models):
     (image_alone,) = pipe(settings(steps=3, audio_weight=0.0))
     (audio_alone,) = pipe(settings(steps=3, audio_weight=1.0))
     grey = np.asarray(image_alone.picture, float).mean(axis=2) / 255
-    expected = np.asarray(audio_alone.spectrogram, float) * (1 - 0.5 * grey)
+    expected = np.asarray(audio_alone.spectrogram, float) * (1 - 0.5 * (1 - grey))  # the paper's inverse_image
     assert np.abs(np.asarray(imprint.spectrogram, float) - expected).max() <= 1.5

@@ -49,7 +49,8 @@ def register(subparsers) -> None:
     sampling.add_argument("--image-guidance", type=float, help="classifier-free guidance of the image model (10)")
     sampling.add_argument("--audio-guidance", type=float, help="classifier-free guidance of the audio model (10)")
     sampling.add_argument("--audio-weight", type=float, help="w in (1 - w) eps_image + w eps_audio (0.5)")
-    sampling.add_argument("--image-start-step", type=int, help="step from which the image model acts (10)")
+    sampling.add_argument("--image-start-step", type=int,
+                          help="step from which the image model acts (default: a tenth of --steps, 10 of the paper's 100)")
     sampling.add_argument("--audio-start-step", type=int, help="step from which the audio model acts (0)")
     sampling.add_argument("--variations", type=int, help="N clips in one batch, seeds seed ... seed+N-1")
     sampling.add_argument("--height", type=int, help="picture height (default: the audio model's)")
@@ -143,16 +144,16 @@ def load_pipeline(args: argparse.Namespace) -> JointPipeline:
 def write_clips(args: argparse.Namespace, clips, names: list[dict[str, str]]) -> None:
     from PIL import PngImagePlugin
 
-    from ...engine.audio import normalize_peak, resample, write_wav
+    from ...engine.audio import resample, within_full_scale, write_wav
 
     args.output.mkdir(parents=True, exist_ok=True)
     for clip, files in zip(clips, names):
         rate = args.sample_rate or clip.sample_rate
         audio = resample(clip.audio, clip.sample_rate, rate)
         record = {**clip.record, "files": files, "file_sample_rate": rate, "bit_depth": args.bit_depth}
-        if args.bit_depth == 24 and np.abs(audio).max() > 1:  # PCM would clip: bring the peak to -0.1 dBFS
-            audio = normalize_peak(audio, -0.1)
-            record["normalized_to_dbfs"] = -0.1
+        if np.abs(audio).max() > 1:  # would clip in the DAW, in PCM or float alike
+            audio = within_full_scale(audio)
+            record["normalized_to_dbfs"] = -1.0
         if args.models == TINY:
             record["tiny_random"] = "made with the tiny-random models: random weights, the output is noise"
         text = json.dumps(record, indent=2)
