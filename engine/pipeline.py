@@ -96,6 +96,8 @@ class GenerateSettings:
             raise ValueError("init_audio: give an init clip or an init picture, not both")
         if isinstance(self.init_audio, np.ndarray) and (self.init_audio.ndim != 1 or self.init_audio.size == 0):
             raise ValueError(f"init_audio: must be mono samples (1-D), got shape {self.init_audio.shape}")
+        if isinstance(self.init_audio, np.ndarray) and not np.isfinite(self.init_audio).all():
+            raise ValueError("init_audio: holds NaN or infinite samples")
         _number("strength", self.strength, 0.0, 1.0, low_open=True)
         for name in ("height", "width"):
             value = getattr(self, name)
@@ -166,10 +168,10 @@ class JointPipeline:
         fmt = get_format(self.audio.kind)
         return fmt if fmt.n_mels == height else dataclasses.replace(fmt, n_mels=height)
 
-    @torch.no_grad()
-    def __call__(self, settings: GenerateSettings, on_step: Callable[[int, int], None] | None = None) -> list[Clip]:
-        s = settings
-        height, width = s.height or self.audio.native_size[0], s.width or self.audio.native_size[1]
+    def size(self, settings: GenerateSettings) -> tuple[int, int]:
+        """The picture's (height, width) for these settings on these models; ValueError if they cannot make it,
+        so callers can check before they prepare anything."""
+        height, width = settings.height or self.audio.native_size[0], settings.width or self.audio.native_size[1]
         scale = self.audio.vae_scale_factor
         if height % scale or width % scale:
             raise ValueError(f"height: {height}x{width} is not a multiple of the VAE's {scale}")
@@ -177,8 +179,15 @@ class JointPipeline:
         if vocoder is not None and height != vocoder.config.num_mels:
             raise ValueError(f"height: the audio model's vocoder takes {vocoder.config.num_mels} mel rows, "
                              f"so pictures must be {vocoder.config.num_mels} high, not {height}")
-        if s.crop_last_columns and width < 32:
+        if settings.crop_last_columns and width < 32:
             raise ValueError(f"width: cropping the last 32/1024 of the columns needs at least 32, got {width}")
+        return height, width
+
+    @torch.no_grad()
+    def __call__(self, settings: GenerateSettings, on_step: Callable[[int, int], None] | None = None) -> list[Clip]:
+        s = settings
+        height, width = self.size(s)
+        scale = self.audio.vae_scale_factor
 
         # 1. Each model's prompt and negative prompt -> its own CFG embeddings [negative rows; prompt rows].
         image_embeddings = self._embeddings(self.image, s.image_prompt, s.image_negative_prompt, s,
@@ -254,7 +263,10 @@ class JointPipeline:
             from .audio import load_audio
 
             fmt = self.format(height, width)
-            clip = s.init_audio if isinstance(s.init_audio, np.ndarray) else load_audio(s.init_audio, fmt.sample_rate)
+            try:
+                clip = s.init_audio if isinstance(s.init_audio, np.ndarray) else load_audio(s.init_audio, fmt.sample_rate)
+            except ValueError as error:  # load_audio names its argument "audio"
+                raise ValueError(f"init_audio: {str(error).removeprefix('audio: ')}") from None
             needed = (width - 1) * fmt.hop_length + fmt.n_fft - 2 * fmt.pad
             clip = np.pad(clip, (0, max(0, needed - len(clip))))[:needed]
             grey = fmt.picture_from_audio(torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32)))

@@ -94,6 +94,9 @@ def test_a_finished_clip_is_never_overwritten(tiny_cli, tmp_path, capsys):
     (["--audio-weight", "2"], "error: audio_weight: must be between"),
     (["--alpha", "0.5"], "error: alpha: needs an end"),
     (["--init-audio", "/nonexistent.wav"], "error: init_audio: no such file"),
+    (["--strength", "0.5"], "error: strength: says how far to noise an init clip or picture"),
+    (["--steps", "4", "--image-start-step", "4"], "error: image_start_step: 4 leaves that model out of all 4 steps"),
+    (["--steps", "2", "--width", "16", "--crop"], "error: width: cropping the last 32/1024 of the columns"),
 ])
 def test_bad_options_name_the_field_and_write_nothing(tiny_cli, tmp_path, capsys, args, message):
     out = tmp_path / "out"
@@ -111,3 +114,11 @@ def test_a_model_missing_offline_is_a_clear_error(tmp_path, monkeypatch, capsys)
     assert code == 2
     err = capsys.readouterr().err
     assert "error: image_model: model 'nobody/nothing' was not found" in err and "hf download nobody/nothing" in err
+
+
+def test_an_output_folder_that_cannot_be_made_fails_before_sampling(tiny_cli, tmp_path, capsys):
+    (tmp_path / "file").write_bytes(b"not a folder")
+    assert tiny_cli("-o", str(tmp_path / "file" / "out"), "--steps", "2") == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and "file" in err and "sampling [" not in err  # no progress: no step was taken
+

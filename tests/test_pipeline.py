@@ -80,6 +80,7 @@ def test_exception_in_on_step_propagates_and_stops_the_run(auffusion_pipe):
     ("image_start_step", 6, "image_start_step: 6 leaves that model out of all 6 steps"),
     ("audio_start_step", 7, "audio_start_step: 7 leaves that model out of all 6 steps"),
     ("seed", -1, "seed: must be between"),
+    ("init_audio", np.array([0.1, np.nan], dtype=np.float32), "init_audio: holds NaN or infinite samples"),
 ])
 def test_bad_settings_name_the_field(field, value, message):
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(")):

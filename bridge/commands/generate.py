@@ -79,9 +79,11 @@ def run(args: argparse.Namespace) -> int:
         if args.sample_rate is not None and not 8000 <= args.sample_rate <= 384000:
             raise ValueError(f"sample_rate: must be between 8000 and 384000 Hz, got {args.sample_rate}")
         pipe = load_pipeline(args)
+        pipe.size(settings)  # settings these models cannot make fail here, before the output folder is made
+        args.output.mkdir(parents=True, exist_ok=True)  # and a folder that cannot be made fails before sampling
         clips = pipe(settings, on_step=Progress())
         write_clips(args, clips, names)
-    except (ValueError, FileExistsError) as error:
+    except (ValueError, OSError) as error:
         print(f"sonocanvas generate: error: {error}", file=sys.stderr)
         return 2
     return 0
@@ -101,6 +103,8 @@ def settings_from(args: argparse.Namespace) -> GenerateSettings:
             seed=args.to_seed if args.to_seed is not None else (args.seed or 0))
     elif args.alpha is not None:
         raise ValueError("alpha: needs an end to interpolate towards (--to-image-prompt, --to-audio-prompt or --to-seed)")
+    if args.strength is not None and args.init_audio is None and args.init_picture is None:
+        raise ValueError("strength: says how far to noise an init clip or picture; give --init-audio or --init-picture")
     for path_field in ("init_audio", "init_picture"):
         if given[path_field] is not None and not given[path_field].is_file():
             raise ValueError(f"{path_field}: no such file {given[path_field]}")
@@ -146,7 +150,6 @@ def write_clips(args: argparse.Namespace, clips, names: list[dict[str, str]]) ->
 
     from ...engine.audio import resample, within_full_scale, write_wav
 
-    args.output.mkdir(parents=True, exist_ok=True)
     for clip, files in zip(clips, names):
         rate = args.sample_rate or clip.sample_rate
         audio = resample(clip.audio, clip.sample_rate, rate)
