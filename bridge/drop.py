@@ -22,7 +22,7 @@ from PIL import Image, PngImagePlugin
 from pedalboard import time_stretch
 
 from ..engine.audio import resample, within_full_scale, write_wav
-from ..engine.files import atomic_write
+from ..engine.files import atomic_write, remove_stale_parts
 from .protocol import Output
 
 SIBLINGS = (".wav", ".dry.wav", ".png", ".picture.png", ".json")
@@ -70,6 +70,7 @@ class DropFolder:
     def __init__(self, folder: Path, effects: Any = None):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(self.folder)  # a server killed mid-write leaves its temporaries behind
         self.effects = effects
         # PNG encoding, resampling and fsync release the GIL: the pictures are made while the sound is.
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sonocanvas-drop")

@@ -1,8 +1,9 @@
 """A queue in front of one model worker thread, so the OSC server never waits for a model.
 
 Jobs are cancelled while queued (taken out of the queue) or while running (the sampler's step
-callback raises `JobCancelled`, so the job stops within one step). A job that fails, out of GPU
-memory included, fails alone: the worker goes on with the next one.
+callback raises `JobCancelled`, so the job stops within one step). Once a job starts delivering its
+last result a cancel is refused, so every accepted cancel ends in `cancelled`. A job that fails, out
+of GPU memory included, fails alone: the worker goes on with the next one.
 """
 from __future__ import annotations
 
@@ -27,15 +28,27 @@ class Job:
     journal_id: int | None = None
     queued_at: float = field(default_factory=time.time)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    finishing: bool = False
+    _state: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def key(self) -> tuple[Hashable, str]:
         return (self.owner, self.job_id)
 
-    def check(self) -> None:
-        """Raise `JobCancelled` if the job was cancelled; called between sampler steps."""
-        if self.cancelled.is_set():
-            raise JobCancelled(self.job_id)
+    def check(self, last: bool = False) -> None:
+        """Raise `JobCancelled` if the job was cancelled; called between sampler steps and before each result
+        is delivered. `last`: the last result is about to be delivered, and from now on a cancel is refused."""
+        with self._state:
+            if self.cancelled.is_set():
+                raise JobCancelled(self.job_id)
+            self.finishing = self.finishing or last
+
+    def cancel(self) -> bool:
+        """Ask the job to stop; False once it is delivering its last result (it will finish)."""
+        with self._state:
+            if not self.finishing:
+                self.cancelled.set()
+            return not self.finishing
 
 
 class Listener(Protocol):
@@ -101,12 +114,14 @@ class JobQueue:
             return None
 
     def cancel(self, owner: Hashable, job_id: str) -> bool:
-        """Cancel a queued job at once or a running one at its next step; False if there is none."""
+        """Cancel a queued job at once or a running one at its next step; False if there is none, and
+        ValueError("job_id: ...") if it is already delivering its last result."""
         with self._lock:
             job = self.find(owner, job_id)
             if job is None:
                 return False
-            job.cancelled.set()
+            if not job.cancel():
+                raise ValueError(f"job_id: {job_id!r} is already writing its last clip, too late to cancel")
             queued = job is not self._running
             if queued:
                 self._queue.remove(job)
@@ -124,19 +139,20 @@ class JobQueue:
         with self._lock:
             return self._lock.wait_for(lambda: not self._queue and self._running is None, timeout)
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Cancel everything and stop the worker."""
+    def close(self) -> None:
+        """Cancel everything and wait for the worker: the running job stops at its next step or after the
+        clip it is writing, and is told to its client, before the caller closes what the worker uses."""
         with self._lock:
             self._closed = True
             waiting = list(self._queue)
             self._queue.clear()
             if self._running:
-                self._running.cancelled.set()
+                self._running.cancel()
             self._lock.notify_all()
         for job in waiting:
             job.cancelled.set()
             self._listener.cancelled(job)
-        self._worker.join(timeout)
+        self._worker.join()
 
     def _work(self) -> None:
         while True:

@@ -7,6 +7,7 @@ from pathlib import Path
 import sonocanvas.presets
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))})
 
 
 def shipped_presets_dir() -> Path:
@@ -34,4 +35,6 @@ def check_name(field: str, name: object, error: type[ValueError] = ValueError) -
             f"{field}: {name!r} may use only lower-case letters, digits, '-' and '_', "
             "start with a letter or digit, and be at most 64 characters long"
         )
+    if name in _WINDOWS_DEVICES:
+        raise error(f"{field}: {name!r} names a device on Windows, not a file")
     return name

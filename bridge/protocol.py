@@ -143,10 +143,15 @@ class Limits:
         path = Path(value)
         if not path.is_absolute():
             path = self.read_roots[0] / path
-        resolved = path.resolve()
-        if not any(resolved.is_relative_to(root.resolve()) for root in self.read_roots):
+        try:
+            resolved = path.resolve()
+            inside = any(resolved.is_relative_to(root.resolve()) for root in self.read_roots)
+            is_file = inside and resolved.is_file()
+        except (OSError, RuntimeError) as error:  # a name too long, a symlink loop, ...
+            raise ProtocolError(field, f"cannot use {_describe(value)} as a path ({error.__class__.__name__})") from None
+        if not inside:
             raise ProtocolError(field, f"{value!r} is outside the drop folder and the config's read_dirs")
-        if not resolved.is_file():
+        if not is_file:
             raise ProtocolError(field, f"no such file: {value!r}")
         return resolved
 

@@ -91,8 +91,8 @@ class Studio:
             clips = [self.encode(request)]
             on_step(1, 1)
             stems = [f"{when:%Y%m%d-%H%M%S}_{slug(request.picture_path.stem)}_{request.format}"]
-        for clip, stem in zip(clips, stems):
-            job.check()
+        for i, (clip, stem) in enumerate(zip(clips, stems)):
+            job.check(last=i == len(clips) - 1)
             record = {**clip.record, "job_id": job.job_id, "server": {"version": self.version, "models": self.label}}
             dropped = self.drop.drop(clip, request.output, stem, record)
             done(clip.index, dropped.wav, dropped.png, dropped.json)

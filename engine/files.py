@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO, Callable
+
+PART = ".part"  # the suffix of atomic_write's hidden temporaries
 
 
 def atomic_write(
@@ -17,7 +20,7 @@ def atomic_write(
     so an existing file is never replaced: `FileExistsError`. Returns the path written.
     """
     path = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -35,6 +38,21 @@ def atomic_write(
         raise
     _fsync_folder(path.parent)
     return path
+
+
+def remove_stale_parts(folder: Path, idle_seconds: float = 600.0) -> list[Path]:
+    """Delete the hidden temporaries a killed writer left in `folder`: those untouched for `idle_seconds`
+    (a live write keeps touching its own). Returns what was removed."""
+    removed = []
+    cutoff = time.time() - idle_seconds
+    for temp in Path(folder).glob(f".*{PART}"):
+        try:
+            if temp.is_file() and temp.stat().st_mtime < cutoff:
+                temp.unlink()
+                removed.append(temp)
+        except FileNotFoundError:  # another process cleaned it first
+            pass
+    return removed
 
 
 def _read_umask() -> int:

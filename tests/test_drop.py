@@ -152,3 +152,14 @@ def test_a_watcher_never_sees_a_partial_file(tmp_path):
     assert problems == []
     assert len(seen) >= 1 and len(list(tmp_path.glob("w*.wav"))) == 6
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+
+
+def test_a_new_drop_folder_removes_only_the_stale_temporaries_a_killed_writer_left(tmp_path):
+    stale, live = tmp_path / ".clip.wav.abc123.part", tmp_path / ".clip2.wav.def456.part"
+    for path in (stale, live, tmp_path / "kept.wav", tmp_path / "kept.part"):
+        path.write_bytes(b"x")
+    an_hour_ago = stale.stat().st_mtime - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    DropFolder(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".clip2.wav.def456.part", "kept.part", "kept.wav"]
+

@@ -135,3 +135,45 @@ def test_close_cancels_what_waits(events):
     assert events.next("cancelled") == ("cancelled", "1")
     closer.join(TIMEOUT)
     assert not closer.is_alive()
+
+
+def deliverer(delivering, release):
+    """A runner like the studio's: a step, then its one result delivered (slowly: until `release`)."""
+    def run(job, on_step):
+        on_step(1, 1)
+        job.check(last=True)
+        delivering.set()
+        assert release.wait(TIMEOUT)
+    return run
+
+
+def test_a_cancel_while_the_last_result_is_delivered_is_refused_and_the_job_finishes(events):
+    delivering, release = threading.Event(), threading.Event()
+    jobs = JobQueue(deliverer(delivering, release), events)
+    try:
+        jobs.submit(Job("a", "x", None))
+        assert delivering.wait(TIMEOUT)
+        with pytest.raises(ValueError, match="^job_id: 'x' is already writing its last clip, too late to cancel"):
+            jobs.cancel("a", "x")
+        release.set()
+        assert events.next("finished") == ("finished", "x")
+    finally:
+        jobs.close()
+
+
+def test_close_waits_for_the_result_being_delivered_and_tells_it_first(events):
+    delivering, release = threading.Event(), threading.Event()
+    jobs = JobQueue(deliverer(delivering, release), events)
+    jobs.submit(Job("a", "x", None))
+    assert delivering.wait(TIMEOUT)
+
+    def close():
+        jobs.close()
+        events.q.put(("closed",))
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    release.set()
+    assert [e for e in iter(events.next, ("closed",)) if e[0] != "progress"] == [("started", "x"), ("finished", "x")]
+    closer.join(TIMEOUT)
+    assert not closer.is_alive()

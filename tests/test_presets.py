@@ -95,6 +95,8 @@ def test_a_shipped_preset_cannot_be_deleted(store):
         ("Bad Name", "may use only"),
         ("café", "may use only"),
         ("x" * 65, "at most 64"),
+        ("con", "names a device on Windows"),
+        ("lpt1", "names a device on Windows"),
         (None, "must be a string"),
     ],
 )

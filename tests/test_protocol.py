@@ -106,6 +106,14 @@ def test_paths_must_lie_in_read_roots(limits, tmp_path):
     refused("picture_path", parse_encode, ["1", str(outside)], limits)
 
 
+def test_paths_the_system_cannot_resolve_name_their_field(limits):
+    (limits.read_roots[0] / "loop").symlink_to(limits.read_roots[0] / "loop")
+    base = ("image_prompt", "a", "audio_prompt", "b", "init_audio")
+    for bad in ("loop", "x" * 300 + ".wav"):  # a symlink loop; a name longer than the file system allows
+        assert "cannot use" in refused("init_audio", generate, limits, *base, bad)
+    assert "cannot use" in refused("picture_path", parse_encode, ["1", "loop"], limits)
+
+
 def test_encode_request(limits):
     picture = limits.read_roots[0] / "face.png"
     picture.write_bytes(b"x")
