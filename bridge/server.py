@@ -7,6 +7,7 @@ client that asked, and to it only.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import socket
 import threading
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Any, Callable, Hashable
 
 from pythonosc import slip
+from pythonosc.osc_bundle import OscBundle
+from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
-from pythonosc.osc_packet import OscPacket
 
 from . import protocol
 from .jobs import Job, JobQueue
@@ -25,6 +27,8 @@ from .protocol import EncodeRequest, GenerateRequest, Limits, ProtocolError
 MAX_DATAGRAM = 65535
 MAX_FRAME = 1 << 20
 TCP_SEND_TIMEOUT = 2.0
+MAX_TCP_CONNECTIONS = 64  # each has a thread; one more is told so and closed
+ACCEPT_BACKOFF = 0.1  # after an accept error such as EMFILE, so the loop waits instead of spinning
 POLL = 0.5
 JOB_ADDRESSES = frozenset({"/sonocanvas/generate", "/sonocanvas/encode", "/sonocanvas/cancel"})
 
@@ -75,12 +79,17 @@ class UdpPeer(Peer):
 
 class TcpPeer(Peer):
     """One TCP connection; replies go back over it, SLIP-framed. Its journal address is the peer's
-    IP and the `reply_port` of its hello (else the connection's port)."""
+    IP and the `reply_port` of its hello (else the connection's port).
+
+    A send that fails or times out (a client that stopped reading) kills the peer: the connection is
+    shut down, which ends its reader thread, and later sends return at once, so such a client costs the
+    server one send timeout, not one per reply while the other clients wait."""
 
     def __init__(self, conn: socket.socket, remote: tuple[str, int]):
         self.conn = conn
         self.remote = remote
         self.address = remote
+        self.dead = False
         self._lock = threading.Lock()
 
     @property
@@ -90,10 +99,16 @@ class TcpPeer(Peer):
     def send(self, address: str, *args: Any) -> None:
         frame = slip.encode(build_message(address, *args))
         with self._lock:
+            if self.dead:
+                return
             try:
                 self.conn.sendall(frame)
-            except OSError:
-                pass  # closed or stuck (send timeout): the reader thread ends the connection
+            except OSError:  # closed, or stuck past the send timeout
+                self.dead = True
+                try:
+                    self.conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by its reader thread
 
 
 class SlipDecoder:
@@ -141,11 +156,13 @@ class Services:
 
 
 class Server:
-    """Listens on `host:port` for UDP and TCP; `port=0` picks a free port (the same for both)."""
+    """Listens on `host:port` for UDP and TCP; `port=0` picks a free port (the same for both). `sockets`, a
+    pair from `bind_pair`, replaces host and port: `serve` binds before loading the models, to fail fast."""
 
-    def __init__(self, services: Services, host: str = "127.0.0.1", port: int = 9010):
+    def __init__(self, services: Services, host: str = "127.0.0.1", port: int = 9010,
+                 sockets: tuple[socket.socket, socket.socket] | None = None):
         self.services = services
-        self.udp, self.tcp = _bind_pair(host, port)
+        self.udp, self.tcp = sockets or bind_pair(host, port)
         self.address = self.udp.getsockname()[:2]
         self._hellos: dict[tuple[str, int], int] = {}
         self._peers: dict[Hashable, Peer] = {}
@@ -221,9 +238,17 @@ class Server:
         while not self._closing.is_set():
             try:
                 conn, remote = self.tcp.accept()
-            except OSError:
+            except TimeoutError:  # the poll
                 continue
-            conn.settimeout(None)  # blocking reads; sends are bounded by SO_SNDTIMEO
+            except OSError:  # out of file descriptors, or the socket closed: wait a little, do not spin
+                self._closing.wait(ACCEPT_BACKOFF)
+                continue
+            if len(self._connections) >= MAX_TCP_CONNECTIONS:
+                _turn_away(conn)
+                continue
+            # A send (sendall) waits this long in all for a client that stopped reading; an idle reader
+            # wakes this often to look at `_closing`.
+            conn.settimeout(TCP_SEND_TIMEOUT)
             self._connections.add(conn)
             thread = threading.Thread(target=self._serve_connection, args=(conn, remote[:2]), daemon=True)
             thread.start()
@@ -231,13 +256,17 @@ class Server:
     def _serve_connection(self, conn: socket.socket, remote: tuple[str, int]) -> None:
         peer = TcpPeer(conn, remote)
         decoder = SlipDecoder()
-        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(TCP_SEND_TIMEOUT))
         try:
-            while not self._closing.is_set():
-                data = conn.recv(65536)
+            while not self._closing.is_set() and not peer.dead:
+                try:
+                    data = conn.recv(65536)
+                except TimeoutError:  # nothing sent lately, which is fine
+                    continue
                 if not data:
                     break
                 for packet in decoder.feed(data):
+                    if peer.dead:  # it stopped reading: run nothing more of what it sent
+                        break
                     if isinstance(packet, Exception):
                         peer.send("/sonocanvas/error", "", "packet", "packet: a bad SLIP frame (a wrong escape, or over 1 MiB)")
                     else:
@@ -251,34 +280,35 @@ class Server:
     # dispatch ----------------------------------------------------------------------------------
 
     def handle_packet(self, data: bytes, peer: Peer, source: tuple[str, int]) -> None:
-        """Parse one OSC packet (message or bundle; bundle times are ignored: everything runs now) and
-        run a handler per message. Nothing a client sends may stop the server."""
+        """Parse one OSC packet (message or bundle; bundle times are ignored: its messages run now, in the
+        order they appear) and run a handler per message. Nothing a client sends may stop the server."""
         try:
-            messages = [timed.message for timed in OscPacket(data).messages]
-        except Exception as error:  # python-osc raises more than ParseError on garbage
-            peer.send("/sonocanvas/error", "", "packet", f"packet: not an OSC message or bundle ({_short(error)})")
+            messages = _messages_in_order(data)
+        except Exception as error:  # python-osc raises more than ParseError on garbage, RecursionError included
+            _send_error(peer, "", "packet", f"packet: not an OSC message or bundle ({_short(error)})")
             return
         for message in messages:
             try:
                 address, args = message.address, list(message.params)
             except Exception as error:
-                peer.send("/sonocanvas/error", "", "packet", f"packet: unreadable message ({_short(error)})")
+                _send_error(peer, "", "packet", f"packet: unreadable message ({_short(error)})")
                 continue
             handler = self.handlers.get(address)
             job_id = protocol.job_id_of(args) if address in JOB_ADDRESSES else ""
             reply_port = protocol.reply_port_of(args) if address in JOB_ADDRESSES else None
-            if reply_port and isinstance(peer, UdpPeer):  # errors too go where the request asked
-                peer = UdpPeer(self.udp, (source[0], reply_port))
+            to = peer  # errors too go where the request asked; the next message of a bundle decides for itself
+            if reply_port and isinstance(peer, UdpPeer):
+                to = UdpPeer(self.udp, (source[0], reply_port))
             with self._dispatch_lock:
                 try:
                     if handler is None:
                         raise ProtocolError("address", f"unknown address {address!r}")
-                    handler(peer, source, args)
+                    handler(to, source, args)
                 except ValueError as error:
                     field = getattr(error, "field", None) or _field_of(error)
-                    peer.send("/sonocanvas/error", job_id, field, str(error))
+                    _send_error(to, job_id, field, str(error))
                 except Exception as error:  # a bug must cost one reply, not the server
-                    peer.send("/sonocanvas/error", job_id, "server", f"server: {_short(error)}")
+                    _send_error(to, job_id, "server", f"server: {_short(error)}")
 
     # handlers: one per address -----------------------------------------------------------------
 
@@ -464,32 +494,87 @@ def _no_presets(name: str) -> dict:
     raise KeyError(name)
 
 
+def _messages_in_order(data: bytes) -> list[OscMessage]:
+    """The messages of a packet in the order they appear, nested bundles walked where they stand. Not
+    python-osc's OscPacket: it sorts by time tag, so an inner "immediate" bundle would run first."""
+    if OscMessage.dgram_is_message(data):
+        return [OscMessage(data)]
+    if not OscBundle.dgram_is_bundle(data):
+        raise ValueError("it starts with neither '/' nor '#bundle'")
+    messages: list[OscMessage] = []
+    pending = [iter(OscBundle(data))]  # a stack, not recursion: nesting depth is the client's choice
+    while pending:
+        item = next(pending[-1], None)
+        if item is None:
+            pending.pop()
+        elif isinstance(item, OscBundle):
+            pending.append(iter(item))
+        else:
+            messages.append(item)
+    return messages
+
+
+def _send_error(peer: Peer, job_id: str, field: str, message: str) -> None:
+    """`/sonocanvas/error`, cut short where it echoes the client (a key name of 40,000 characters), so
+    that it fits one datagram and every bad request gets its answer. The message still starts with the
+    field; a job id the server accepts (at most 200 characters) is echoed whole."""
+    short = _clip(field, 64)
+    if message.startswith(field):
+        message = short + message[len(field):]
+    peer.send("/sonocanvas/error", _clip(job_id, 200), short, _clip(message, 1000))
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length - 1] + "…"
+
+
+def _turn_away(conn: socket.socket) -> None:
+    """A connection over MAX_TCP_CONNECTIONS: say why and close it, never waiting on the client."""
+    reason = f"connection: too many TCP connections (at most {MAX_TCP_CONNECTIONS}); close one or use UDP"
+    try:
+        conn.setblocking(False)
+        conn.send(slip.encode(build_message("/sonocanvas/error", "", "connection", reason)))
+    except OSError:
+        pass  # it went away already
+    conn.close()
+
+
 def _short(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:300]
 
 
-def _timeval(seconds: float) -> bytes:
-    import struct
-
-    return struct.pack("ll", int(seconds), int((seconds % 1) * 1e6))
-
-
-def _bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
-    """A UDP and a TCP socket on the same port; with port 0, a port free for both."""
+def bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a TCP socket on the same port of `host`, IPv4 or IPv6 (a name with both addresses gets
+    IPv4, which clients use most); with port 0, a port free for both. When it cannot, a ValueError whose
+    message starts with the setting to change, `host:` or `port:`."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as error:
+        raise ValueError(f"host: cannot listen on {host!r}: {error}") from None
+    family, *_, address = min(infos, key=lambda info: info[0] != socket.AF_INET)
     for _ in range(20):
-        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        udp = socket.socket(family, socket.SOCK_DGRAM)
+        tcp = socket.socket(family, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            udp.bind((host, port))
-            tcp.bind((host, udp.getsockname()[1]))
+            udp.bind(address)
+            tcp.bind(udp.getsockname())
             tcp.listen(16)
-            for sock in (udp, tcp):
-                sock.settimeout(POLL)  # so the loops notice `close()` even where shutdown does not wake them
-            return udp, tcp
-        except OSError:
+        except OSError as error:
             udp.close()
             tcp.close()
-            if port:
-                raise
-    raise OSError(f"could not find a port free for both UDP and TCP on {host}")
+            if port or error.errno != errno.EADDRINUSE:
+                raise _listen_error(host, port, error) from None
+            continue  # port 0: the free UDP port was taken for TCP; try another
+        for sock in (udp, tcp):
+            sock.settimeout(POLL)  # so the loops notice `close()` even where shutdown does not wake them
+        return udp, tcp
+    raise ValueError(f"port: could not find a port free for both UDP and TCP on {host}")
+
+
+def _listen_error(host: str, port: int, error: OSError) -> ValueError:
+    if error.errno == errno.EADDRINUSE:
+        return ValueError(f"port: {port} is already in use on {host} (UDP or TCP; another sonocanvas serve?)")
+    if error.errno == errno.EACCES:
+        return ValueError(f"port: {port} needs privileges on this system; pick one from 1024 up")
+    return ValueError(f"host: cannot listen on {host!r}: {error.strerror or error}")

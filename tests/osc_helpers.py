@@ -163,7 +163,7 @@ def write_config(folder: Path, **extra) -> Path:
 class ServeProcess:
     """`sonocanvas serve --models tiny-random` as a subprocess; its printed address tells where it listens."""
 
-    LISTEN = re.compile(r"listening on udp://([\d.]+):(\d+)")
+    LISTEN = re.compile(r"listening on udp://\[?([\d.:a-f]+?)\]?:(\d+) ")
 
     def __init__(self, config: Path, *flags: str, cache: Path):
         self.cache = cache  # $SONOCANVAS_CACHE, where the tiny-random set was built

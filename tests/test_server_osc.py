@@ -2,7 +2,10 @@
 over real UDP and TCP sockets on 127.0.0.1. Every wait is on a reply, with a timeout."""
 import json
 import random
+import socket
 import struct
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +14,15 @@ import torch
 from pedalboard.io import AudioFile
 from PIL import Image, ImageDraw
 
-from osc_helpers import TcpClient, UdpClient, message, write_config
+from osc_helpers import TIMEOUT, TcpClient, UdpClient, message, write_config
 from sonocanvas.bridge.commands.serve import build_server
 from sonocanvas.bridge.config import load_config
-from sonocanvas.bridge.server import SlipDecoder
+from sonocanvas.bridge.journal import Journal
+from sonocanvas.bridge.protocol import Limits
+from sonocanvas.bridge.server import MAX_TCP_CONNECTIONS, TCP_SEND_TIMEOUT, Server, Services, SlipDecoder
 from sonocanvas.bridge.studio import TINY_LABEL
 from pythonosc import slip
+from pythonosc.osc_message import OscMessage
 
 FAST = ("steps", 2)
 LONG = ("steps", 40)  # the first progress comes after 2 steps; cancelled jobs never run them all
@@ -417,3 +423,140 @@ def test_out_of_memory_fails_that_job_and_the_next_runs(client, server, monkeypa
     assert (job_id, field) == ("huge", "job") and "out of GPU memory" in text
     assert client.expect("/sonocanvas/done")[0] == "after"
     assert calls == ["huge", "after"]
+
+
+# Transport: bundles, big errors, stuck and too many TCP clients ----------------------------------
+
+IMMEDIATELY = struct.pack(">Q", 1)
+AN_HOUR_ON = struct.pack(">II", int(time.time()) + 2208988800 + 3600, 0)  # NTP seconds
+
+
+def bundle(time_tag: bytes, *elements: bytes) -> bytes:
+    return b"#bundle\x00" + time_tag + b"".join(struct.pack(">i", len(e)) + e for e in elements)
+
+
+@pytest.fixture
+def bare_server(tmp_path):
+    """A server of its own without models, for transport tests that count its connections. Its fx/list
+    answer is large (200 long names), so a client that does not read fills the buffers after a few."""
+    fx = frozenset(f"chain-{i:03d}-" + "x" * 40 for i in range(200))
+    services = Services(run=lambda *a: None, limits=Limits((tmp_path,), fx, frozenset({"auffusion"})),
+                        journal=Journal(tmp_path / "journal.sqlite3"), version="test", device="cpu", models="none")
+    with Server(services, port=0) as server:
+        yield server
+
+
+def tcp_replies(sock: socket.socket):
+    """The OSC messages a TCP socket receives, until the server closes it."""
+    decoder = SlipDecoder()
+    while data := sock.recv(65536):
+        for packet in decoder.feed(data):
+            yield OscMessage(packet)
+
+
+def test_a_bundle_runs_in_order_whatever_its_time_tags(client):
+    nested = bundle(IMMEDIATELY, message("/sonocanvas/fx/list"))
+    client.send_raw(bundle(AN_HOUR_ON, message("/sonocanvas/status"), nested, message("/sonocanvas/preset/list")))
+    assert [client.next()[0] for _ in range(3)] == ["/sonocanvas/status", "/sonocanvas/fx/names",
+                                                    "/sonocanvas/preset/names"]
+    deep = message("/sonocanvas/fx/list")
+    for _ in range(100):
+        deep = bundle(AN_HOUR_ON, deep)
+    client.send_raw(deep)
+    assert client.next()[0] == "/sonocanvas/fx/names"
+    too_deep = message("/sonocanvas/fx/list")
+    for _ in range(3000):
+        too_deep = bundle(IMMEDIATELY, too_deep)
+    client.send_raw(too_deep)
+    address, args = client.next()
+    assert address == "/sonocanvas/error" and args[:2] == ["", "packet"]  # too deep to parse, and still served
+    client.send("/sonocanvas/status")
+    assert client.next()[0] == "/sonocanvas/status"
+
+
+def test_a_reply_port_in_a_bundle_is_for_its_own_message_only(client, server):
+    other = UdpClient(server.address)
+    try:
+        client.send_raw(bundle(IMMEDIATELY, message("/sonocanvas/generate", "x", "reply_port", other.port, "bogus", 1),
+                               message("/sonocanvas/status")))
+        assert other.expect_error()[:2] == ["x", "bogus"]
+        assert client.next()[0] == "/sonocanvas/status"
+        client.send("/sonocanvas/fx/list")
+        assert client.next()[0] == "/sonocanvas/fx/names"  # and nothing came before it
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize("args, field", [
+    (("ok", "image_prompt", "a", "k" * 40000, 1), "k" * 63 + "…"),
+    (("j" * 40000, "image_prompt", "a"), "job_id"),
+])
+def test_an_error_echoing_a_huge_request_still_fits_a_datagram(client, args, field):
+    client.send("/sonocanvas/generate", *args)
+    job_id, got_field, text = client.expect("/sonocanvas/error")
+    assert got_field == field and text.startswith(f"{field}: ") and len(text) <= 1000
+    assert job_id == (args[0] if len(args[0]) <= 200 else args[0][:199] + "…")
+
+
+def test_a_tcp_client_that_never_reads_is_hung_up_on_and_holds_no_one_up(bare_server):
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting, so its window stays small
+    stuck.settimeout(TIMEOUT)
+    stuck.connect(bare_server.address)
+    flood_ended: list[OSError] = []
+
+    def flood() -> None:
+        requests = slip.encode(message("/sonocanvas/fx/list")) * 100
+        try:
+            while True:
+                stuck.sendall(requests)
+        except OSError as error:
+            flood_ended.append(error)
+
+    flooder = threading.Thread(target=flood, daemon=True)
+    flooder.start()
+    udp = UdpClient(bare_server.address)
+    try:
+        waits = []
+        while flooder.is_alive() and sum(waits) < TIMEOUT:
+            start = time.monotonic()
+            udp.send("/sonocanvas/status")
+            udp.expect("/sonocanvas/status")
+            waits.append(time.monotonic() - start)
+        flooder.join(TIMEOUT)
+        assert not flooder.is_alive()
+        assert isinstance(flood_ended[0], (ConnectionResetError, BrokenPipeError))  # the server hung up
+        try:
+            for _ in tcp_replies(stuck):
+                pass  # what the server had sent, then the end: a TimeoutError had it kept the connection
+        except ConnectionResetError:
+            pass  # it closed with requests unread: a reset instead of the end
+        # One send timed out, and from then on the stuck client's replies cost nothing; were each reply to
+        # wait out the timeout, the flood would never end and the waits would add up to TIMEOUT.
+        assert sum(waits) < 2 * TCP_SEND_TIMEOUT, waits
+        udp.send("/sonocanvas/status")
+        udp.expect("/sonocanvas/status")
+    finally:
+        udp.close()
+        stuck.close()
+
+
+def test_tcp_connections_over_the_cap_are_told_so_and_closed(bare_server):
+    socks, replies = [], []
+    try:
+        for _ in range(MAX_TCP_CONNECTIONS):
+            socks.append(socket.create_connection(bare_server.address, timeout=TIMEOUT))
+            replies.append(tcp_replies(socks[-1]))
+            socks[-1].sendall(slip.encode(message("/sonocanvas/status")))
+            assert next(replies[-1]).address == "/sonocanvas/status"  # served
+        with socket.create_connection(bare_server.address, timeout=TIMEOUT) as extra:
+            (refusal,) = tcp_replies(extra)  # one error, then the server closes it
+        assert refusal.address == "/sonocanvas/error" and refusal.params[:2] == ["", "connection"]
+        socks[0].shutdown(socket.SHUT_WR)
+        assert list(replies[0]) == []  # the server saw the end and closed: its place is free again
+        with socket.create_connection(bare_server.address, timeout=TIMEOUT) as again:
+            again.sendall(slip.encode(message("/sonocanvas/status")))
+            assert next(tcp_replies(again)).address == "/sonocanvas/status"
+    finally:
+        for sock in socks:
+            sock.close()

@@ -1,23 +1,27 @@
-"""`sonocanvas serve --models tiny-random` as a real subprocess: liblo's oscsend/oscdump drive it, and a
-SIGKILL mid-job is reported to the job's client by the restarted server."""
+"""`sonocanvas serve --models tiny-random` as a real subprocess: liblo's oscsend/oscdump drive it, a
+SIGKILL mid-job is reported to the job's client by the restarted server, a busy port is a clear error,
+and it listens on IPv6 too."""
 import json
 import queue
 import re
 import shlex
 import shutil
+import socket
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 from pedalboard.io import AudioFile
 
-from osc_helpers import TIMEOUT, ServeProcess, UdpClient, free_udp_port, write_config
+from osc_helpers import TIMEOUT, ServeProcess, TcpClient, UdpClient, free_udp_port, message, write_config
+from pythonosc.osc_message import OscMessage
 from sonocanvas.bridge.journal import RESTART_MESSAGE
 from sonocanvas.bridge.studio import TINY_LABEL
 
-pytestmark = pytest.mark.skipif(not shutil.which("oscsend") or not shutil.which("oscdump"),
-                                reason="liblo-tools (oscsend, oscdump) are not installed")
+needs_liblo = pytest.mark.skipif(not shutil.which("oscsend") or not shutil.which("oscdump"),
+                                 reason="liblo-tools (oscsend, oscdump) are not installed")
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +77,7 @@ def test_serve_prints_where_it_listens_what_it_loaded_and_where_clips_go(serve, 
     assert f"clips go to {config.parent / 'drop'}" in text
 
 
+@needs_liblo
 def test_oscsend_and_oscdump_drive_a_generation(serve):
     dump = Oscdump()
     try:
@@ -122,3 +127,56 @@ def test_killed_mid_job_and_restarted_tells_the_client(serve, config):
         client.close()
         if restarted is not None:
             assert restarted.stop() == 0
+
+
+def _ipv6_loopback() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("taken, flags, field", [
+    (socket.SOCK_DGRAM, (), "port"),
+    (socket.SOCK_STREAM, (), "port"),
+    (None, ("--host", "192.0.2.1"), "host"),  # TEST-NET-1: no address of this machine
+], ids=["udp-port-taken", "tcp-port-taken", "foreign-host"])
+def test_a_busy_port_or_a_foreign_host_is_an_error_naming_it_before_any_model_loads(tmp_path, taken, flags, field):
+    with socket.socket(socket.AF_INET, taken or socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        if taken == socket.SOCK_STREAM:
+            holder.listen()
+        port = holder.getsockname()[1] if taken else 0
+        # A model that does not exist: were it loaded before binding, its error would come instead.
+        result = subprocess.run(
+            [sys.executable, "-m", "sonocanvas.bridge.cli", "serve", "--config", str(write_config(tmp_path)),
+             "--port", str(port), "--image-model", str(tmp_path / "no-such-model"), *flags],
+            capture_output=True, text=True, timeout=2 * TIMEOUT,
+        )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"sonocanvas serve: {field}: ") and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_serve_listens_on_ipv6(tmp_path, tiny_model_paths, sonocanvas_cache):
+    if not _ipv6_loopback():
+        pytest.skip("this machine cannot bind ::1 (no IPv6 loopback)")
+    process = ServeProcess(write_config(tmp_path), "--host", "::1", cache=sonocanvas_cache)
+    try:
+        assert process.address[0] == "::1" and f"udp://[::1]:{process.address[1]} " in "".join(process.output)
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as udp:
+            udp.settimeout(TIMEOUT)
+            udp.sendto(message("/sonocanvas/status"), process.address)
+            assert OscMessage(udp.recv(65536)).params == ["", 0, "cpu"]
+        tcp = TcpClient(process.address)
+        try:
+            tcp.send("/sonocanvas/status")
+            assert tcp.expect("/sonocanvas/status") == ["", 0, "cpu"]
+        finally:
+            tcp.close()
+    finally:
+        assert process.stop() == 0

@@ -45,14 +45,29 @@ def apply_flags(config: Config, args: argparse.Namespace) -> Config:
 
 
 def build_server(config: Config):
-    """Everything `serve` runs, from the config: models, drop folder, effects, presets, audition, journal."""
+    """The server `serve` runs, from the config. It binds first, so that a busy port or a wrong host fails
+    at once (a ValueError naming `port:` or `host:`), not after loading the models."""
+    from ..server import Server, bind_pair
+
+    sockets = bind_pair(config.host, config.port)
+    try:
+        services = _services(config)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return Server(services, sockets=sockets)
+
+
+def _services(config: Config):
+    """What the server uses, from the config: models, drop folder, effects, presets, audition, journal."""
     from ..drop import DropFolder
     from ..effects import EffectChains
     from ..journal import Journal
     from ..paths import shipped_presets_dir
     from ..presets import PresetStore
     from ..protocol import Limits
-    from ..server import Server, Services
+    from ..server import Services
     from ..studio import Models, Studio
 
     version = importlib.metadata.version("sonocanvas")
@@ -61,7 +76,7 @@ def build_server(config: Config):
     device = None if config.device == "auto" else config.device
     studio = Studio.load(Models(config.image_model, config.audio_models, device, config.tiny_random), drop, version)
     player, player_error = _player(config)
-    services = Services(
+    return Services(
         run=studio.run,
         limits=Limits(
             read_roots=(config.drop_dir, *config.read_dirs),
@@ -78,7 +93,6 @@ def build_server(config: Config):
         player=player,
         player_error=player_error,
     )
-    return Server(services, config.host, config.port)
 
 
 def _player(config: Config):
@@ -103,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     with server:
         host, port = server.address
+        host = f"[{host}]" if ":" in host else host  # IPv6, as in a URL
         s = server.services
         print(f"models: {s.models} on {s.device}")
         print(f"clips go to {config.drop_dir}")
