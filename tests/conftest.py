@@ -1,7 +1,20 @@
 """Shared fixtures: the tiny-random model set, built once per test session in the real on-disk layouts."""
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
+
+# Audition plays through real PortAudio. On Linux, point ALSA at its null output for the whole test session
+# (and the servers it starts) by adding a config file to ALSA's own, so that a machine with no sound card
+# still has an output and nothing is written to ~/.asoundrc. ALSA_CONFIG_PATH takes a ':'-separated list of
+# files, read in order (alsa-lib conf.c, snd_config_update_r); a user's own setting is left alone. Set
+# before anything imports sounddevice, which starts PortAudio on import.
+ALSA_CONF = Path("/usr/share/alsa/alsa.conf")  # alsa-lib's default ALSA_CONFIG_PATH on Debian and most distributions
+if sys.platform.startswith("linux") and ALSA_CONF.is_file() and "ALSA_CONFIG_PATH" not in os.environ:
+    os.environ["ALSA_CONFIG_PATH"] = f"{ALSA_CONF}:{Path(__file__).parent / 'data' / 'alsa-null.conf'}"
 
 from sonocanvas.engine.tiny import TinyModels, tiny_models
 

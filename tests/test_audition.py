@@ -1,4 +1,4 @@
-"""Audition through real PortAudio (in CI, ALSA's null device: see .ci/install)."""
+"""Audition through real PortAudio (on Linux, ALSA's null output: see tests/conftest.py)."""
 from __future__ import annotations
 
 import threading

@@ -25,7 +25,7 @@ from sonocanvas.engine.spectrogram import (
 
 pytestmark = pytest.mark.usefixtures("single_thread_torch")
 
-PEERS = Path(__file__).parents[1].parent / "shared" / "peers" / "riffusion"
+PEERS = Path(__file__).parent / "data" / "riffusion"  # Riffusion's own clip and picture: see tests/data/README.md
 FORMATS = [AuffusionFormat(), RiffusionFormat()]
 
 
