@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePath
 
 import sonocanvas.presets
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))})
+_WINDOWS_FORBIDDEN = frozenset('<>:"/\\|?*') | frozenset(map(chr, range(32)))
+# MAX_PATH (260) less the terminating NUL: the longest path Windows programs without long-path support open,
+# Live and Explorer among them. Files on an exFAT drive or a share travel between systems, so drop names
+# keep to it everywhere.
+WINDOWS_MAX_PATH = 259
+MIN_STEM = 32  # the shortest clip stem worth having: a timestamp, a word of each prompt and the seed
 
 
 def shipped_presets_dir() -> Path:
@@ -38,3 +45,40 @@ def check_name(field: str, name: object, error: type[ValueError] = ValueError) -
     if name in _WINDOWS_DEVICES:
         raise error(f"{field}: {name!r} names a device on Windows, not a file")
     return name
+
+
+def windows_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a file name on Windows (NTFS, exFAT, FAT32, SMB), or None if it can."""
+    if not name or name in (".", ".."):
+        return "a file needs a name"
+    bad = sorted({c for c in name if c in _WINDOWS_FORBIDDEN})
+    if bad:
+        return f"Windows does not allow {', '.join(map(repr, bad))} in a file name"
+    if name[-1] in ". ":
+        return "Windows drops a trailing dot or space, so the name would change"
+    if name.split(".")[0].rstrip(" ").lower() in _WINDOWS_DEVICES:  # `nul.wav` is the device too
+        return f"{name.split('.')[0]!r} names a device on Windows, not a file"
+    return None
+
+
+def windows_length(path: PurePath | str) -> int:
+    """A path's length as Windows counts it: UTF-16 code units (a character beyond U+FFFF is two)."""
+    return len(str(path).encode("utf-16-le")) // 2
+
+
+def stem_room(folder: PurePath, suffix_room: int) -> int:
+    """How long a file stem in `folder` may be so that `folder/<stem><suffix>` stays within WINDOWS_MAX_PATH,
+    where `suffix_room` is the longest suffix the stem will get (`-1000.picture.png`: 17). ValueError naming
+    `drop_dir` when the folder leaves no room for a readable name."""
+    room = WINDOWS_MAX_PATH - windows_length(folder) - 1 - suffix_room  # 1: the separator
+    if room < MIN_STEM:
+        raise ValueError(f"drop_dir: {str(folder)!r} is too long: a clip's files in it would pass Windows' "
+                         f"{WINDOWS_MAX_PATH + 1}-character path limit; choose a shorter folder")
+    return room
+
+
+def inside(path: PurePath, roots: Iterable[PurePath]) -> bool:
+    """Whether `path` lies in one of `roots`, compared by whole components with its flavour's own rules: on
+    Windows `d:\\samples` is `D:\\Samples`, and another drive or share is never inside. Both must already be
+    resolved (`Path.resolve()`: links and `..` gone); a `..` left in `path` is refused, not interpreted."""
+    return ".." not in path.parts and any(path.is_relative_to(root) for root in roots)
