@@ -23,6 +23,20 @@ def shipped_presets_dir() -> Path:
     return Path(sonocanvas.presets.__file__).resolve().parent
 
 
+def device_sources_dir() -> Path:
+    """The Max for Live device's sources (`sonocanvas.maxpat`, `sonocanvas.js`): the checkout's `max4live/`,
+    or the copy an installed wheel carries as package data. `sonocanvas.max4live` holds no Python, so it is a
+    namespace package and its `__path__` lists the folder (importlib.resources cannot read a namespace
+    package under an editable install)."""
+    import sonocanvas.max4live
+
+    for entry in sonocanvas.max4live.__path__:
+        if (Path(entry) / "sonocanvas.maxpat").is_file():
+            return Path(entry).resolve()
+    raise FileNotFoundError("the device's sources (sonocanvas.maxpat) are missing from this installation; "
+                            "reinstall sonocanvas")
+
+
 def check_name(field: str, name: object, error: type[ValueError] = ValueError) -> str:
     """Return `name` if it is safe as a file name, else raise `error("<field>: ...")`.
 

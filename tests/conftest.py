@@ -19,6 +19,20 @@ if sys.platform.startswith("linux") and ALSA_CONF.is_file() and "ALSA_CONFIG_PAT
 from sonocanvas.engine.tiny import TinyModels, tiny_models
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_config_home(tmp_path_factory):
+    """The per-user config folder ($XDG_CONFIG_HOME/sonocanvas) in a temporary folder for the whole session,
+    the servers it starts included: no test reads or writes the config, or the device build record, of
+    the user running it."""
+    before = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config-home"))
+    yield Path(os.environ["XDG_CONFIG_HOME"])
+    if before is None:
+        del os.environ["XDG_CONFIG_HOME"]
+    else:
+        os.environ["XDG_CONFIG_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def sonocanvas_cache(tmp_path_factory):
     """A folder to use as $SONOCANVAS_CACHE; the tiny-random set is built in it (as `tiny-random/`)."""

@@ -165,13 +165,13 @@ class ServeProcess:
 
     LISTEN = re.compile(r"listening on udp://\[?([\d.:a-f]+?)\]?:(\d+) ")
 
-    def __init__(self, config: Path, *flags: str, cache: Path):
+    def __init__(self, config: Path, *flags: str, cache: Path,
+                 program: tuple[str, ...] = (sys.executable, "-m", "sonocanvas.bridge.cli"), cwd: Path | None = None):
         self.cache = cache  # $SONOCANVAS_CACHE, where the tiny-random set was built
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "SONOCANVAS_CACHE": str(cache)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sonocanvas.bridge.cli", "serve", "--config", str(config),
-             "--models", "tiny-random", *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            [*program, "serve", "--config", str(config), "--models", "tiny-random", *flags],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd,
         )
         self.lines: queue.Queue = queue.Queue()
         self.output: list[str] = []

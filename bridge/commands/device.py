@@ -1,33 +1,48 @@
-"""`sonocanvas build-device`: wrap max4live/sonocanvas.maxpat into the `.amxd` Live loads."""
+"""`sonocanvas build-device`: wrap the device's patcher into the `.amxd` Live loads."""
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import amxd
 from ...engine.files import atomic_write
+from ..config import default_config_path
+from ..paths import device_sources_dir
 
-SOURCE = Path(__file__).resolve().parents[2] / "max4live"
+SOURCE = device_sources_dir()
 PATCHER = SOURCE / "sonocanvas.maxpat"
 SCRIPT = SOURCE / "sonocanvas.js"
+
+
+def default_output() -> Path:
+    """In a source checkout, `max4live/sonocanvas.amxd` beside its sources; from an installed package (whose
+    folder is no place for a user's file), `sonocanvas.amxd` in the current folder."""
+    if (SOURCE.parent / "pyproject.toml").is_file():
+        return SOURCE / "sonocanvas.amxd"
+    return Path.cwd() / "sonocanvas.amxd"
+
+
+def build_record_path() -> Path:
+    """Where the last build is recorded (`sonocanvas doctor` reports it): beside the server's config."""
+    return default_config_path().parent / "device.json"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "build-device", help="build the Max for Live device (.amxd)",
-        description="Build the sonocanvas Max for Live audio effect from max4live/ in this checkout. "
-                    "Its script, sonocanvas.js, is put beside it: Max finds it there.",
+        description="Build the sonocanvas Max for Live audio effect. Its script, sonocanvas.js, is put "
+                    "beside it: Max finds it there.",
     )
-    parser.add_argument("-o", "--output", type=Path, default=SOURCE / "sonocanvas.amxd",
-                        help="where to write the device (default: max4live/sonocanvas.amxd)")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="where to write the device (default: max4live/sonocanvas.amxd in a source checkout, "
+                             "else sonocanvas.amxd in the current folder)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not PATCHER.is_file():
-        raise SystemExit(f"build-device: {PATCHER} is missing; run it from a sonocanvas source checkout")
-    output: Path = args.output
+    output: Path = (args.output or default_output()).absolute()
     if output.suffix != ".amxd":
         raise SystemExit(f"output: {output} must end in .amxd, or Live will not load it as a device")
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -36,5 +51,9 @@ def run(args: argparse.Namespace) -> int:
     script = output.parent / SCRIPT.name
     if script.resolve() != SCRIPT:
         atomic_write(script, lambda f: f.write(SCRIPT.read_bytes()))
+    record = build_record_path()
+    record.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"path": str(output), "built": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    atomic_write(record, lambda f: f.write(text.encode()))
     print(f"wrote {output} (audio effect, {len(patcher['patcher']['boxes'])} boxes) and {script}")
     return 0
