@@ -28,6 +28,12 @@ def doctor(capsys, *args: str) -> tuple[int, dict[str, tuple[str, str]]]:
     return code, rows
 
 
+@pytest.fixture(autouse=True)
+def own_config_home(tmp_path, monkeypatch):
+    """Each test its own per-user config folder: another test's device build is not this one's."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
+
+
 @pytest.fixture
 def config(tmp_path, tiny_model_paths):
     """A config serve could run from: models in folders, a free port, a drop folder in tmp_path."""
