@@ -2,28 +2,33 @@
  * sonocanvas.js: the logic of the sonocanvas Max for Live device (ES5, for Max's `js` object).
  *
  * The device speaks docs/osc.md to `sonocanvas serve`: outlet 0 feeds `udpsend` (OSC messages,
- * plus its `host` and `port` settings), outlet 1 points `udpreceive` at this instance's own reply
- * port. Replies arrive through `udpreceive` -> `deferlow` -> here, so they are handled at low
- * priority, where the Live API may be used; the Live API calls themselves are deferred once more
- * (a Task), because Live refuses changes to the set made from inside a notification.
+ * plus its `host` and `port` settings). Replies arrive on this instance's own reply port through a
+ * `udpreceive` that the script itself creates once it has claimed a free port (a `udpreceive` saved
+ * in the patcher would bind its port the moment the device loads, taking it from another device),
+ * then through `deferlow` to here, so they are handled at low priority, where the Live API may be
+ * used; the Live API calls that change the set are deferred once more (a Task), because Live
+ * refuses changes made from inside a notification.
  *
  * Everything Max-specific is reached through `env`, so node tests drive this same code with fakes:
  *   env.outlet(index, atoms)        send a message out of an outlet
  *   env.value(name)                 the current value of the patcher box with that scripting name
  *   env.show(name, selector, args)  send a message to the patcher box with that scripting name
+ *   env.store(name, value)          set a pattr's value (saved with the Live set)
+ *   env.listen(port)                point the reply `udpreceive` at a port (made on first use)
  *   env.live(path)                  a LiveAPI object for a Live Object Model path
+ *   env.readBytes(path, count)      the first bytes of a file, as numbers (Max's File), or null
  *   env.defer(fn)                   run fn later, on the low-priority thread
  *   env.every(ms, fn)               run fn every ms milliseconds (the heartbeat); returns a Task-like .cancel()
  *   env.ports                       reply ports taken by the sonocanvas devices of this Live
- *   env.volume                      on a Mac, the name of the drive Live runs from ("" elsewhere)
  *   env.now(), env.random(), env.post(text)
  */
-autowatch = 1;
+autowatch = 0;
 inlets = 1;
-outlets = 2;
+outlets = 1;
 
 var ADDRESS = {
     hello: "/sonocanvas/hello",
+    limits: "/sonocanvas/limits",
     generate: "/sonocanvas/generate",
     cancel: "/sonocanvas/cancel",
     status: "/sonocanvas/status",
@@ -41,8 +46,16 @@ var HEARTBEAT_MS = 2000;
 var SILENCE_MS = 5000;
 var NONE = "(none)";
 var AUDIO_MODELS = ["auffusion", "riffusion"];
+/* ClipSlot.create_audio_clip and Track.create_audio_clip came with Live 12.0.5 (LOM). */
 var LIVE_WITH_AUDIO_CLIPS = [12, 0, 5];
+/* The seed box's range: a seed the device picks must be one it can show. */
 var SEED_MAX = 999999;
+/* Track.create_audio_clip takes start_time in [0, 1576800] beats (LOM). */
+var LAST_BEAT = 1576800;
+/* The generate keys whose values are whole numbers (docs/osc.md); OSC floats and ints both reach js as numbers. */
+var INTEGER_KEYS = ["seed", "steps", "variations", "bars"];
+/* Enough of a WAV file to find its `fmt ` and `data` chunk headers. */
+var WAV_HEADER_BYTES = 4096;
 
 /* ---------- small helpers ---------- */
 
@@ -68,14 +81,21 @@ function clamp(n, low, high) {
     return Math.min(high, Math.max(low, n));
 }
 
+/* LiveAPI gives lists of children as `id N id M ...` (LOM); id 0 means "none". */
 function ids(list) {
     var out = [];
+    list = list || [];
     for (var i = 0; i + 1 < list.length; i += 2) {
         if (list[i] === "id" && Number(list[i + 1]) !== 0) {
             out.push(Number(list[i + 1]));
         }
     }
     return out;
+}
+
+/* A LiveAPI object that exists: for a path with nothing behind it LiveAPI gives id 0. */
+function exists(api) {
+    return Number(api.id) !== 0;
 }
 
 function atLeast(version, wanted) {
@@ -97,14 +117,6 @@ function seedOf(wavPath) {
     return match ? Number(match[1]) : null;
 }
 
-/* Live on a Mac takes absolute paths as /Volumes/<drive name>/... (see the LOM's create_audio_clip). */
-function livePath(path, volume) {
-    if (!volume || path.charAt(0) !== "/" || path.indexOf("/Volumes/") === 0) {
-        return path;
-    }
-    return "/Volumes/" + volume + path;
-}
-
 function shorten(prompt, length) {
     return prompt.length > length ? prompt.substring(0, length - 1) + "\u2026" : prompt;
 }
@@ -123,7 +135,65 @@ function clipName(job, index, wavPath) {
         parts.push(job.preset);
     }
     var name = parts.join(" / ") + " s" + (seed === null ? job.seed + index : seed);
+    if (job.riffOn) {
+        name = "riff of " + shorten(job.riffOn, 24) + ": " + name;
+    }
     return job.variations > 1 ? name + " v" + (index + 1) : name;
+}
+
+function u32(bytes, at) {
+    return bytes[at] + bytes[at + 1] * 256 + bytes[at + 2] * 65536 + bytes[at + 3] * 16777216;
+}
+
+/* How many seconds a PCM WAV file lasts, from its header bytes; null when they do not say. */
+function wavSeconds(bytes) {
+    if (!bytes || bytes.length < 12 || String.fromCharCode(bytes[8], bytes[9], bytes[10], bytes[11]) !== "WAVE") {
+        return null;
+    }
+    var rate = 0;
+    var blockAlign = 0;
+    for (var at = 12; at + 8 <= bytes.length;) {
+        var tag = String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
+        var size = u32(bytes, at + 4);
+        if (tag === "fmt " && at + 24 <= bytes.length) {
+            rate = u32(bytes, at + 12);
+            blockAlign = bytes[at + 20] + bytes[at + 21] * 256;
+        } else if (tag === "data") {
+            return rate > 0 && blockAlign > 0 ? size / blockAlign / rate : null;
+        }
+        at += 8 + size + (size % 2);
+    }
+    return null;
+}
+
+/* The first beat at or after `from` where `length` beats fit between the clips `taken` ([start, end]
+ * pairs); with length null (unknown), the first beat after every clip that ends after `from`. */
+function firstGap(taken, from, length) {
+    var sorted = taken.slice(0).sort(function (a, b) {
+        return a[0] - b[0];
+    });
+    var position = from;
+    for (var i = 0; i < sorted.length; i++) {
+        if (sorted[i][1] <= position) {
+            continue;
+        }
+        if (length !== null && sorted[i][0] >= position + length) {
+            break;
+        }
+        position = Math.max(position, sorted[i][1]);
+    }
+    return position;
+}
+
+/* Where a clip slot or Arrangement clip is, from its canonical path. */
+function trackOf(path) {
+    var match = /^live_set tracks (\d+)/.exec(path);
+    return match ? Number(match[1]) : -1;
+}
+
+function slotOf(path) {
+    var match = /clip_slots (\d+)/.exec(path);
+    return match ? Number(match[1]) : -1;
 }
 
 /* ---------- the device ---------- */
@@ -135,6 +205,8 @@ function Device(env) {
     this.lastReplyAt = 0;
     this.server = "";
     this.replyPort = 0;
+    this.client = "";
+    this.bounds = {};
     this.jobs = {};
     this.jobCount = 0;
     /* job ids are unique across reloads too: an old job may still run, or be reported after a restart */
@@ -142,6 +214,7 @@ function Device(env) {
     this.presetNames = [];
     this.fxNames = [];
     this.lastWav = "";
+    this.lastSeed = null;
     this.liveVersion = null;
     this.heartbeat = null;
 }
@@ -150,8 +223,10 @@ Device.prototype.send = function (address, args) {
     this.env.outlet(0, [address].concat(args || []));
 };
 
+/* The status line wraps over two lines in the device; the Max window gets every line whole too. */
 Device.prototype.status = function (line) {
     this.env.show("status", "set", [line]);
+    this.env.post("sonocanvas: " + line);
 };
 
 Device.prototype.progress = function (fraction) {
@@ -178,7 +253,7 @@ Device.prototype.loaded = function () {
     }
 };
 
-/* (Re)point udpsend at the server and udpreceive at this device's reply port, then say hello. */
+/* (Re)point udpsend at the server and the reply udpreceive at this device's reply port, then say hello. */
 Device.prototype.connect = function () {
     if (!this.isLoaded) {
         return;
@@ -188,18 +263,26 @@ Device.prototype.connect = function () {
     this.releasePort();
     this.replyPort = this.claimPort(Math.round(number(this.env.value("reply_port"))), port);
     this.server = host + ":" + port;
-    this.env.outlet(1, ["port", this.replyPort]);
+    this.client = "";
+    this.env.listen(this.replyPort);
     this.env.outlet(0, ["host", host]);
     this.env.outlet(0, ["port", port]);
     this.light(false);
     this.status("Connecting to " + this.server + ", replies on port " + this.replyPort);
-    this.send(ADDRESS.hello, [this.replyPort]);
+    this.hello();
 };
 
-/* Each device instance listens on its own port, so several devices on several tracks work at once. */
+/* hello reply_port [token]: the token only when one is typed (a server started with one wants it). */
+Device.prototype.hello = function () {
+    var token = text(this.env.value("token"));
+    this.send(ADDRESS.hello, token ? [this.replyPort, token] : [this.replyPort]);
+};
+
+/* Each device instance listens on its own port, so several devices on several tracks work at once:
+ * the ports already claimed by the devices of this Live are never bound again. */
 Device.prototype.claimPort = function (wanted, serverPort) {
     var ports = this.env.ports;
-    if (wanted > 0 && !ports[wanted]) {
+    if (wanted > 0 && !ports[wanted] && wanted !== serverPort) {
         ports[wanted] = true;
         return wanted;
     }
@@ -238,7 +321,7 @@ Device.prototype.tick = function () {
     if (this.connected) {
         this.send(ADDRESS.status);
     } else {
-        this.send(ADDRESS.hello, [this.replyPort]);
+        this.hello();
     }
 };
 
@@ -248,13 +331,22 @@ Device.prototype.chosen = function (names, control) {
     return index >= 1 && index <= names.length ? names[index - 1] : "";
 };
 
+/* A numeric generate key: within the server's bounds once /sonocanvas/limits has told them; until
+ * then as the control gives it (its own range), and the server checks it. */
+Device.prototype.bounded = function (key, value) {
+    var bound = this.bounds[key];
+    if (bound) {
+        value = clamp(value, bound.low, bound.high);
+        return bound.integer ? Math.round(value) : value;
+    }
+    return value;
+};
+
 Device.prototype.seed = function () {
     if (number(this.env.value("seed_lock"))) {
-        return clamp(Math.round(number(this.env.value("seed"))), 0, SEED_MAX);
+        return Math.round(number(this.env.value("seed")));
     }
-    var seed = Math.floor(this.env.random() * (SEED_MAX + 1));
-    this.env.show("seed", "set", [seed]);
-    return seed;
+    return Math.floor(this.env.random() * (SEED_MAX + 1));
 };
 
 /* The song's tempo when "fit to bars" is on, so the clip lasts a whole number of bars. */
@@ -262,7 +354,8 @@ Device.prototype.tempo = function () {
     return number(this.env.live("live_set").get("tempo"));
 };
 
-Device.prototype.generate = function () {
+/* Generate from the prompts; `riff` ({file, start, end, name, beside}) starts from a Live clip. */
+Device.prototype.generate = function (riff) {
     if (!this.isLoaded) {
         this.status("Still loading; try again in a moment");
         return null;
@@ -278,14 +371,16 @@ Device.prototype.generate = function () {
         this.status("audio prompt: type what the sound is, or pick a preset");
         return null;
     }
-    var guidance = clamp(number(this.env.value("guidance")), 0, 50);
+    var guidance = number(this.env.value("guidance"));
     var job = {
         id: this.jobPrefix + (++this.jobCount),
         imagePrompt: imagePrompt,
         audioPrompt: audioPrompt,
         preset: preset,
-        seed: this.seed(),
-        variations: clamp(Math.round(number(this.env.value("variations"))), 1, 8),
+        seed: this.bounded("seed", this.seed()),
+        variations: this.bounded("variations", Math.round(number(this.env.value("variations")))),
+        riffOn: riff ? riff.name : "",
+        beside: riff ? riff.beside : null,
         done: 0
     };
     var args = [job.id];
@@ -300,10 +395,10 @@ Device.prototype.generate = function () {
     }
     args.push(
         "seed", job.seed,
-        "steps", clamp(Math.round(number(this.env.value("steps"))), 1, 500),
-        "image_guidance", guidance,
-        "audio_guidance", guidance,
-        "audio_weight", clamp(number(this.env.value("audio_weight")), 0, 1),
+        "steps", this.bounded("steps", Math.round(number(this.env.value("steps")))),
+        "image_guidance", this.bounded("image_guidance", guidance),
+        "audio_guidance", this.bounded("audio_guidance", guidance),
+        "audio_weight", this.bounded("audio_weight", number(this.env.value("audio_weight"))),
         "variations", job.variations,
         "audio_model", AUDIO_MODELS[clamp(Math.round(number(this.env.value("audio_model"))), 0, 1)]
     );
@@ -312,21 +407,46 @@ Device.prototype.generate = function () {
         args.push("fx", fx);
     }
     if (number(this.env.value("fit_bars"))) {
-        args.push("bpm", clamp(this.tempo(), 20, 999), "bars", clamp(Math.round(number(this.env.value("bars"))), 1, 64));
+        args.push("bpm", this.bounded("bpm", this.tempo()), "bars", this.bounded("bars", Math.round(number(this.env.value("bars")))));
+    }
+    if (riff) {
+        args.push("init_audio", riff.file, "init_start", this.bounded("init_start", riff.start),
+            "init_end", this.bounded("init_end", riff.end), "strength", this.bounded("strength", number(this.env.value("strength"))));
     }
     args.push("reply_port", this.replyPort);
+    if (this.client) {
+        args.push("client", this.client);
+    }
+    if (!number(this.env.value("seed_lock"))) {
+        this.showSeed(job.seed);
+    }
     this.jobs[job.id] = job;
     this.progress(0);
-    this.status("Sent to " + this.server + (this.connected ? "" : " (not connected yet)"));
+    this.status((riff ? "Riffing on \u201c" + riff.name + "\u201d: sent to " : "Sent to ") + this.server +
+        (this.connected ? "" : " (not connected yet)"));
     this.send(ADDRESS.generate, args);
     return job.id;
+};
+
+/* The seed a Generate picked, shown beside the seed box: a display, not a parameter, so showing it
+ * adds no undo step. Turning "lock" on keeps it (see lock()). */
+Device.prototype.showSeed = function (seed) {
+    this.lastSeed = seed;
+    this.env.show("last_seed", "set", ["seed " + seed]);
+};
+
+/* "lock" turned on after a Generate: the seed box takes the seed just heard (one undo step, asked for). */
+Device.prototype.lock = function () {
+    if (number(this.env.value("seed_lock")) && this.lastSeed !== null) {
+        this.env.show("seed", "set", [this.lastSeed]);
+    }
 };
 
 Device.prototype.cancel = function () {
     var any = false;
     for (var id in this.jobs) {
         if (this.jobs.hasOwnProperty(id)) {
-            this.send(ADDRESS.cancel, [id]);
+            this.send(ADDRESS.cancel, [id, "reply_port", this.replyPort].concat(this.client ? ["client", this.client] : []));
             any = true;
         }
     }
@@ -347,11 +467,21 @@ Device.prototype.stop = function () {
     this.send(ADDRESS.stop);
 };
 
-/* A preset picked from the menu: ask for its values, to show them in the controls. */
+/* A preset picked from the menu: keep its name with the set, and ask for its values to show them. */
 Device.prototype.presetChosen = function () {
     var name = this.chosen(this.presetNames, "preset");
+    if (this.presetNames.length) {
+        this.env.store("preset_name", name);
+    }
     if (this.isLoaded && name) {
         this.send(ADDRESS.presetGet, [name]);
+    }
+};
+
+/* An effect chain picked from the menu: keep its name with the set. */
+Device.prototype.fxChosen = function () {
+    if (this.fxNames.length) {
+        this.env.store("fx_name", this.chosen(this.fxNames, "fx"));
     }
 };
 
@@ -372,10 +502,25 @@ Device.prototype.receive = function (address, args) {
 
 var REPLIES = {};
 
+/* ready version device models [client]: the client secret makes this device's jobs its own whatever
+ * port its messages leave from (docs/osc.md); then ask the server's bounds and lists. */
 REPLIES["/sonocanvas/ready"] = function (args) {
+    this.client = args.length > 3 ? String(args[3]) : "";
     this.status("Connected: sonocanvas " + args[0] + " on " + args[1] + " (" + args[2] + ")");
+    this.send(ADDRESS.limits);
     this.send(ADDRESS.presetList);
     this.send(ADDRESS.fxList);
+};
+
+/* limits [name low high]...: the bounds of each numeric generate key, the server's policy applied. */
+REPLIES["/sonocanvas/limits"] = function (args) {
+    for (var i = 0; i + 2 < args.length; i += 3) {
+        var low = Number(args[i + 1]);
+        var high = Number(args[i + 2]);
+        if (!isNaN(low) && !isNaN(high) && low <= high) {
+            this.bounds[String(args[i])] = { low: low, high: high, integer: INTEGER_KEYS.indexOf(String(args[i])) >= 0 };
+        }
+    }
 };
 
 REPLIES["/sonocanvas/queued"] = function (args) {
@@ -411,7 +556,7 @@ REPLIES["/sonocanvas/done"] = function (args) {
     this.env.show("picture", "read", [String(args[3])]);
     this.status("Done: " + name);
     this.env.defer(function () {
-        self.placeClip(wav, name);
+        self.placeClip(wav, name, job);
     });
 };
 
@@ -444,14 +589,21 @@ REPLIES["/sonocanvas/stopped"] = function () {
     this.status("Audition stopped");
 };
 
+/* A menu's names arrived: offer them, and select again the name saved with the set. */
+Device.prototype.offer = function (control, store, names) {
+    var saved = text(this.env.value(store));
+    this.env.show(control, "_parameter_range", [NONE].concat(names));
+    this.env.show(control, "set", [names.indexOf(saved) + 1]);
+};
+
 REPLIES["/sonocanvas/preset/names"] = function (args) {
     this.presetNames = args.slice(0);
-    this.env.show("preset", "_parameter_range", [NONE].concat(this.presetNames));
+    this.offer("preset", "preset_name", this.presetNames);
 };
 
 REPLIES["/sonocanvas/fx/names"] = function (args) {
     this.fxNames = args.slice(0);
-    this.env.show("fx", "_parameter_range", [NONE].concat(this.fxNames));
+    this.offer("fx", "fx_name", this.fxNames);
 };
 
 /* A preset's values, shown in the controls they belong to (keys the device has no control for
@@ -463,7 +615,8 @@ REPLIES["/sonocanvas/preset"] = function (args) {
         steps: "steps",
         image_guidance: "guidance",
         audio_weight: "audio_weight",
-        variations: "variations"
+        variations: "variations",
+        strength: "strength"
     };
     for (var i = 1; i + 1 < args.length; i += 2) {
         var key = args[i];
@@ -477,12 +630,13 @@ REPLIES["/sonocanvas/preset"] = function (args) {
             this.env.show("audio_model", "set", [AUDIO_MODELS.indexOf(value)]);
         } else if (key === "fx") {
             this.env.show("fx", "set", [this.fxNames.indexOf(value) + 1]);
+            this.env.store("fx_name", this.fxNames.indexOf(value) >= 0 ? value : "");
         }
     }
     this.status("Preset " + args[0]);
 };
 
-/* ---------- clips onto the track ---------- */
+/* ---------- the Live set: which clip to riff on, where clips go ---------- */
 
 Device.prototype.readLiveVersion = function () {
     var app = this.env.live("live_app");
@@ -493,9 +647,39 @@ Device.prototype.readLiveVersion = function () {
     ];
 };
 
-/* Runs deferred: into the first free clip slot of this device's track (a new scene when none is
- * free), or in the Arrangement at the insert marker when the Arrangement is in view. */
-Device.prototype.placeClip = function (wav, name) {
+/* Why no clip can go on this device's track, or "" when it can: the LOM's create_audio_clip works
+ * only on an unfrozen audio track; a return or main track and a group track have no clip slots of
+ * their own, and a device in a rack sits on a chain, not a track. */
+Device.prototype.refusal = function (track) {
+    var path = String(track.unquotedpath || "");
+    if (!exists(track)) {
+        return "Live did not say which track the device is on";
+    }
+    if (track.type !== "Track") {
+        return "the device is inside a rack, and clips go on tracks; put it directly on an audio track";
+    }
+    if (/^live_set return_tracks/.test(path)) {
+        return "this is a return track, which holds no clips; put the device on an audio track";
+    }
+    if (/^live_set master_track/.test(path)) {
+        return "this is the main track, which holds no clips; put the device on an audio track";
+    }
+    if (number(track.get("is_foldable"))) {
+        return "this is a group track, whose slots only launch the tracks inside it; put the device on an audio track";
+    }
+    if (number(track.get("has_midi_input"))) {
+        return "this is a MIDI track; put the device on an audio track";
+    }
+    if (number(track.get("is_frozen"))) {
+        return "this track is frozen; unfreeze it (or use another audio track) and drag the clip in";
+    }
+    return "";
+};
+
+/* Runs deferred. Session View: the first empty clip slot of this device's track (beside the original
+ * when riffing), a new scene only when every slot is full. Arrangement: the first gap that fits,
+ * at or after the insert marker (or the original). Where a clip cannot go, nothing changes. */
+Device.prototype.placeClip = function (wav, name, job) {
     if (!this.liveVersion) {
         this.readLiveVersion();
     }
@@ -503,79 +687,221 @@ Device.prototype.placeClip = function (wav, name) {
         this.status("Live " + this.liveVersion.join(".") + " cannot place clips (Live 12.0.5 or later can): drag in " + wav);
         return;
     }
-    try {
-        var track = this.env.live("this_device canonical_parent");
-        if (number(track.get("has_midi_input")) === 1) {
-            this.status("This is a MIDI track; put the device on an audio track. The clip is at " + wav);
-            return;
-        }
-        var view = text(this.env.live("live_app view").get("focused_document_view"));
-        var file = livePath(wav, this.env.volume);
-        if (view === "Arranger") {
-            this.placeInArrangement(track, file, name);
-        } else {
-            this.placeInSession(track, file, name);
-        }
-    } catch (error) {
-        this.status("Could not place the clip (" + error.message + "): drag in " + wav);
+    var track = this.env.live("this_device canonical_parent");
+    var why = this.refusal(track);
+    if (why) {
+        this.status("Not placed: " + why + ". The clip is at " + wav);
+        return;
+    }
+    var view = text(this.env.live("live_app view").get("focused_document_view"));
+    if (view === "Arranger") {
+        this.placeInArrangement(track, wav, name, job);
+    } else {
+        this.placeInSession(track, wav, name, job);
     }
 };
 
-Device.prototype.placeInSession = function (track, file, name) {
-    var slots = ids(track.get("clip_slots"));
-    var free = -1;
-    for (var i = 0; i < slots.length && free < 0; i++) {
-        if (number(this.env.live("id " + slots[i]).get("has_clip")) === 0) {
-            free = i;
+/* The first slot from `from` on (then from the top) that is empty and not a group slot. */
+Device.prototype.freeSlot = function (slots, from) {
+    for (var n = 0; n < slots.length; n++) {
+        var i = (from + n) % slots.length;
+        var slot = this.env.live("id " + slots[i]);
+        if (number(slot.get("has_clip")) === 0 && number(slot.get("is_group_slot")) === 0) {
+            return i;
         }
     }
-    if (free < 0) {
+    return -1;
+};
+
+Device.prototype.placeInSession = function (track, file, name, job) {
+    var slots = ids(track.get("clip_slots"));
+    var besides = job.beside && job.beside.slot >= 0;
+    var from = besides ? clamp(job.beside.slot, 0, Math.max(0, slots.length - 1)) : 0;
+    if (!slots.length) {
+        this.status("Not placed: this track has no clip slots. The clip is at " + file);
+        return;
+    }
+    var index = this.freeSlot(slots, from);
+    if (index < 0) {
         this.env.live("live_set").call("create_scene", -1);
         slots = ids(track.get("clip_slots"));
-        free = slots.length - 1;
+        index = this.freeSlot(slots, slots.length - 1);
     }
-    var slot = this.env.live("id " + slots[free]);
+    if (index < 0) {
+        this.status("Not placed: Live added no empty clip slot. The clip is at " + file);
+        return;
+    }
+    var slot = this.env.live("id " + slots[index]);
     slot.call("create_audio_clip", file);
-    this.env.live("id " + ids(slot.get("clip"))[0]).set("name", name);
-    this.status("Placed \u201c" + name + "\u201d in scene " + (free + 1));
+    var clip = this.env.live("id " + (ids(slot.get("clip"))[0] || 0));
+    if (!exists(clip)) {
+        this.status("Not placed: Live could not load the clip (see the Max window). The clip is at " + file);
+        return;
+    }
+    clip.set("name", name);
+    this.status("Placed \u201c" + name + "\u201d in scene " + (index + 1));
 };
 
-Device.prototype.placeInArrangement = function (track, file, name) {
-    var position = number(this.env.live("live_set").get("current_song_time"));
+/* How long the clip will be in beats at the song's tempo (Live loads it unwarped), or null. */
+Device.prototype.beatsOf = function (file) {
+    var seconds = wavSeconds(this.env.readBytes(file, WAV_HEADER_BYTES));
+    return seconds === null ? null : seconds * this.tempo() / 60;
+};
+
+Device.prototype.placeInArrangement = function (track, file, name, job) {
+    var from = job.arrangeFrom !== undefined ? job.arrangeFrom
+        : job.beside && job.beside.beat !== null ? job.beside.beat
+            : number(this.env.live("live_set").get("current_song_time"));
+    var before = ids(track.get("arrangement_clips"));
+    var taken = [];
+    for (var i = 0; i < before.length; i++) {
+        var other = this.env.live("id " + before[i]);
+        taken.push([number(other.get("start_time")), number(other.get("end_time"))]);
+    }
+    var position = firstGap(taken, from, this.beatsOf(file));
+    if (position > LAST_BEAT) {
+        this.status("Not placed: no room on this track's Arrangement before beat " + LAST_BEAT + ". The clip is at " + file);
+        return;
+    }
     track.call("create_audio_clip", file, position);
-    var clips = ids(track.get("arrangement_clips"));
-    for (var i = clips.length - 1; i >= 0; i--) {
-        var clip = this.env.live("id " + clips[i]);
-        if (basename(text(clip.get("file_path"))) === basename(file) && number(clip.get("start_time")) === position) {
+    var after = ids(track.get("arrangement_clips"));
+    for (var j = 0; j < after.length; j++) {
+        var clip = this.env.live("id " + after[j]);
+        if (before.indexOf(after[j]) < 0 && number(clip.get("start_time")) === position) {
             clip.set("name", name);
-            break;
+            job.arrangeFrom = number(clip.get("end_time"));
+            this.status("Placed \u201c" + name + "\u201d in the Arrangement at beat " + position);
+            return;
         }
     }
-    this.status("Placed \u201c" + name + "\u201d in the Arrangement at beat " + position);
+    this.status("Not placed: Live could not load the clip (see the Max window). The clip is at " + file);
+};
+
+/* The clip to riff on: the one in the Detail View, else the one in the highlighted Session slot. */
+Device.prototype.sourceClip = function () {
+    var clip = this.env.live("live_set view detail_clip");
+    if (exists(clip)) {
+        return clip;
+    }
+    var slot = this.env.live("live_set view highlighted_clip_slot");
+    return exists(slot) && number(slot.get("has_clip")) ? this.env.live("live_set view highlighted_clip_slot clip") : null;
+};
+
+/* The part of the clip's file that the clip plays, in seconds into the file. Looping on: from the
+ * start marker to the end marker; off: loop_start / loop_end, which then stand for the markers (an
+ * unwarped clip cannot loop). An unwarped clip's times are seconds of its file (LOM Clip:
+ * "For unwarped audio clips, the position is given in seconds"); a warped clip's are beats, which
+ * beat_to_sample_time turns into samples of the file (LOM Clip, Live 11 and later). */
+Device.prototype.clipRegion = function (clip) {
+    var looping = number(clip.get("looping"));
+    var start = number(clip.get(looping ? "start_marker" : "loop_start"));
+    var end = number(clip.get(looping ? "end_marker" : "loop_end"));
+    if (!number(clip.get("warping"))) {
+        return { start: start, end: end };
+    }
+    var rate = number(clip.get("sample_rate"));
+    return {
+        start: number(clip.call("beat_to_sample_time", start)) / rate,
+        end: number(clip.call("beat_to_sample_time", end)) / rate
+    };
+};
+
+/* Riff: generate from the Live clip in view, with the region it plays and the riff strength; the
+ * result goes beside the original (the next free slot / the gap after it), never over it. */
+Device.prototype.riff = function () {
+    if (!this.isLoaded) {
+        this.status("Still loading; try again in a moment");
+        return null;
+    }
+    if (!this.liveVersion) {
+        this.readLiveVersion();
+    }
+    if (!atLeast(this.liveVersion, LIVE_WITH_AUDIO_CLIPS)) {
+        this.status("Riff needs Live 12.0.5 or later (this is Live " + this.liveVersion.join(".") + ")");
+        return null;
+    }
+    var clip = this.sourceClip();
+    if (!clip) {
+        this.status("Riff: no clip selected. Click an audio clip so that it shows in the Detail View, then press Riff");
+        return null;
+    }
+    if (!number(clip.get("is_audio_clip"))) {
+        this.status("Riff: \u201c" + text(clip.get("name")) + "\u201d is a MIDI clip, which has no audio to riff on; pick an audio clip");
+        return null;
+    }
+    var file = text(clip.get("file_path"));
+    var region = this.clipRegion(clip);
+    if (!file || !(region.end > region.start)) {
+        this.status("Riff: Live gave no file or no region for \u201c" + text(clip.get("name")) + "\u201d");
+        return null;
+    }
+    var where = String(clip.unquotedpath || "");
+    var mine = trackOf(String(this.env.live("this_device canonical_parent").unquotedpath || ""));
+    var sameTrack = mine >= 0 && trackOf(where) === mine;
+    var slot = slotOf(where);
+    var arranged = slot < 0;
+    return this.generate({
+        file: file,
+        start: region.start,
+        end: region.end,
+        name: text(clip.get("name")) || basename(file),
+        beside: {
+            slot: arranged ? -1 : slot + (sameTrack ? 1 : 0),
+            beat: arranged ? number(clip.get(sameTrack ? "end_time" : "start_time")) : null
+        }
+    });
 };
 
 /* ---------- Max entry points ---------- */
 
 function maxEnvironment(jsthis) {
     var pending = [];
+    function named(name) {
+        return jsthis.patcher.getnamed(name);
+    }
     return {
         outlet: function (index, atoms) {
             jsthis.outlet(index, atoms);
         },
         value: function (name) {
-            var box = jsthis.patcher.getnamed(name);
+            var box = named(name);
             return box ? box.getvalueof() : null;
         },
         show: function (name, selector, args) {
-            var box = jsthis.patcher.getnamed(name);
+            var box = named(name);
             if (box) {
                 box.message.apply(box, [selector].concat(args));
             } else {
                 post("sonocanvas: no box named " + name + "\n");
             }
         },
+        store: function (name, value) {
+            var box = named(name);
+            if (box) {
+                box.setvalueof(value);
+            }
+        },
+        listen: function (port) {
+            var box = named("replies");
+            if (!box) {
+                box = jsthis.patcher.newdefault(40, 360, "udpreceive", port);
+                box.varname = "replies";
+                jsthis.patcher.connect(box, 0, named("replies_deferred"), 0);
+            } else {
+                box.message("port", port);
+            }
+        },
         live: function (path) {
             return new LiveAPI(path);
+        },
+        readBytes: function (path, count) {
+            var file = new File(path, "read");
+            if (!file.isopen) {
+                return null;
+            }
+            var bytes = file.readbytes(Math.min(count, file.eof));
+            file.close();
+            return bytes;
         },
         defer: function (fn) {
             var task = new Task(function () {
@@ -592,7 +918,6 @@ function maxEnvironment(jsthis) {
             return task;
         },
         ports: new Global("sonocanvas_reply_ports"),
-        volume: max.os === "macintosh" ? String(max.apppath).split(":")[0] : "",
         now: function () {
             return new Date().getTime();
         },
@@ -604,8 +929,9 @@ function maxEnvironment(jsthis) {
 }
 
 /* Only the functions below answer messages from the patcher; these are not messages. */
-text.local = number.local = clamp.local = ids.local = atLeast.local = basename.local = 1;
-seedOf.local = livePath.local = shorten.local = clipName.local = Device.local = maxEnvironment.local = 1;
+text.local = number.local = clamp.local = ids.local = exists.local = atLeast.local = basename.local = 1;
+seedOf.local = shorten.local = clipName.local = u32.local = wavSeconds.local = firstGap.local = 1;
+trackOf.local = slotOf.local = Device.local = maxEnvironment.local = 1;
 
 var device = null;
 
@@ -619,6 +945,10 @@ function connect() {
 
 function generate() {
     device.generate();
+}
+
+function riff() {
+    device.riff();
 }
 
 function cancel() {
@@ -635,6 +965,14 @@ function stop() {
 
 function preset() {
     device.presetChosen();
+}
+
+function fx() {
+    device.fxChosen();
+}
+
+function lock() {
+    device.lock();
 }
 
 function anything() {
@@ -654,7 +992,8 @@ if (typeof module !== "undefined" && module.exports) {
         REPLIES: REPLIES,
         clipName: clipName,
         seedOf: seedOf,
-        livePath: livePath,
+        wavSeconds: wavSeconds,
+        firstGap: firstGap,
         outlets: outlets
     };
 } else {

@@ -1,4 +1,12 @@
 // Stand-ins for what Max and Live give the device's js: its patcher's boxes, its outlets, the Live API.
+//
+// The fake Live set follows what the Live Object Model documents, not what would be convenient:
+//   LOM   https://docs.cycling74.com/apiref/lom/ (Song, Song.View, Track, ClipSlot, Clip, Chain)
+//   JSLA  https://docs.cycling74.com/apiref/js/liveapi/ (the LiveAPI object of Max's js)
+//   LRM   Ableton Live 12 Reference Manual, "Arrangement View" (editing clips in the Arrangement)
+// Each behaviour below names its source. Where Live "prints an error" the fake does what LiveAPI
+// does from js: the message goes to the Max window (here: `live.errors`) and nothing in the set
+// changes; nothing is thrown into the script.
 "use strict";
 
 const fs = require("node:fs");
@@ -30,113 +38,341 @@ function initialValues(patcher = loadPatcher()) {
   return values;
 }
 
-// A little Live set: the app, its view, the song and the track the device sits on.
+// A PCM WAV file's bytes: `seconds` of silence at `rate`, 16-bit, `channels` channels.
+function wavBytes(seconds, { rate = 44100, channels = 2 } = {}) {
+  const frames = Math.round(seconds * rate);
+  const data = frames * channels * 2;
+  const out = Buffer.alloc(44 + data);
+  out.write("RIFF", 0, "latin1");
+  out.writeUInt32LE(36 + data, 4);
+  out.write("WAVEfmt ", 8, "latin1");
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20);
+  out.writeUInt16LE(channels, 22);
+  out.writeUInt32LE(rate, 24);
+  out.writeUInt32LE(rate * channels * 2, 28);
+  out.writeUInt16LE(channels * 2, 32);
+  out.writeUInt16LE(16, 34);
+  out.write("data", 36, "latin1");
+  out.writeUInt32LE(data, 40);
+  return out;
+}
+
+// How long a WAV file lasts, read the way Live would (its own reading, independent of the script's).
+function wavSecondsOf(bytes) {
+  let rate = 0;
+  let blockAlign = 0;
+  for (let at = 12; at + 8 <= bytes.length;) {
+    const tag = bytes.toString("latin1", at, at + 4);
+    const size = bytes.readUInt32LE(at + 4);
+    if (tag === "fmt ") {
+      rate = bytes.readUInt32LE(at + 12);
+      blockAlign = bytes.readUInt16LE(at + 20);
+    } else if (tag === "data") {
+      return size / blockAlign / rate;
+    }
+    at += 8 + size + (size % 2);
+  }
+  return null;
+}
+
+// The files of this fake computer: exact path -> bytes, so Windows paths, spaces and non-ASCII names
+// can be tested on any machine. A path not listed is looked up on the real disk (the e2e test's clips).
+class FakeDisk {
+  constructor(files = {}) {
+    this.files = new Map(Object.entries(files));
+  }
+
+  add(filePath, bytes) {
+    this.files.set(filePath, bytes);
+    return filePath;
+  }
+
+  read(filePath) {
+    if (this.files.has(filePath)) return this.files.get(filePath);
+    try {
+      return fs.readFileSync(filePath);
+    } catch {
+      return null;
+    }
+  }
+}
+
+const TRACK_KINDS = ["audio", "midi", "group", "return", "main", "chain"];
+
+// A little Live set: the app and its view, the song and its view, tracks, the device on one of them.
 class FakeLive {
-  constructor({ version = [12, 1, 5], view = "Session", slots = [false, false], midi = false, tempo = 120, songTime = 0 } = {}) {
+  constructor({
+    version = [12, 1, 5], view = "Session", tempo = 120, songTime = 0, disk = new FakeDisk(),
+    kind = "audio", slots = [false, false], midi = false, frozen = false, arrangement = [],
+  } = {}) {
+    if (midi) kind = "midi";
+    if (!TRACK_KINDS.includes(kind)) throw new Error(`unknown track kind ${kind}`);
     this.objects = new Map();
     this.nextId = 1;
     this.calls = [];
+    this.errors = [];
     this.opened = 0;
-    this.app = this.add({ methods: { get_major_version: () => version[0], get_minor_version: () => version[1], get_bugfix_version: () => version[2] } });
-    this.view = this.add({ props: { focused_document_view: [view] } });
-    this.track = this.add({
-      props: { has_midi_input: [midi ? 1 : 0], clip_slots: [], arrangement_clips: [] },
-      methods: { create_audio_clip: (file, position) => this.arrangementClip(file, position) },
+    this.disk = disk;
+    this.app = this.add("Application", "live_app", {
+      methods: { get_major_version: () => version[0], get_minor_version: () => version[1], get_bugfix_version: () => version[2] },
     });
-    this.song = this.add({
-      props: { tempo: [tempo], current_song_time: [songTime] },
-      methods: { create_scene: (index) => { if (index !== -1) throw new Error("scene index"); this.addSlot(false); } },
+    this.appView = this.add("Application.View", "live_app view", { props: { focused_document_view: [view] } });
+    this.song = this.add("Song", "live_set", {
+      props: { tempo: [tempo], current_song_time: [songTime], tracks: [], return_tracks: [], master_track: ["id", 0], scenes: [] },
+      methods: { create_scene: (index) => this.createScene(index) },
     });
-    for (const full of slots) this.addSlot(full);
+    // LOM Song.View: detail_clip is "the clip currently displayed in the Live application's Detail
+    // View", highlighted_clip_slot "the slot highlighted in the Session View"; id 0 when there is none.
+    this.songView = this.add("Song.View", "live_set view", { props: { detail_clip: ["id", 0], highlighted_clip_slot: ["id", 0] } });
+    const main = this.addTrack("main");
+    this.song.props.master_track = ["id", main.id];
+    this.track = kind === "chain" ? this.addChain() : kind === "main" ? main : this.addTrack(kind, { frozen });
+    // LOM Track: "Only available on MIDI and audio tracks" holds for the arrangement's clips.
+    for (const [start, end, file = "old.wav"] of arrangement) this.addArrangementClip(this.track, file, start, end);
+    // Every track of the set has one slot per scene (LOM Song.scenes / Track.clip_slots).
+    for (const full of slots) this.createScene(-1, full ? this.track : null);
+    this.device = this.add("Device", null, { props: { canonical_parent: ["id", this.track.id] } });
   }
 
-  add(object) {
+  add(type, canonicalPath, object = {}) {
     const id = this.nextId++;
-    object.id = id;
-    object.props = object.props || {};
-    object.methods = object.methods || {};
+    Object.assign(object, { id, type, canonicalPath, props: object.props || {}, methods: object.methods || {} });
     this.objects.set(id, object);
     return object;
   }
 
-  addClip(file, start) {
-    return this.add({ props: { name: [""], file_path: [file], start_time: [start] } });
+  // LOM Track: audio, MIDI, group, return and main tracks are all Tracks. A return track and the main
+  // track have no clip slots and no Arrangement clips (their `clip_slots` list is empty); a group
+  // track's slots are Group Track slots (LOM ClipSlot.is_group_slot). create_audio_clip "prints an
+  // error if the track is not an audio track, if the track is frozen" (LOM Track, TakeLane).
+  addTrack(kind, { frozen = false } = {}) {
+    const list = kind === "return" ? this.song.props.return_tracks : kind === "main" ? null : this.song.props.tracks;
+    const canonicalPath = kind === "main" ? "live_set master_track"
+      : `live_set ${kind === "return" ? "return_tracks" : "tracks"} ${list.length / 2}`;
+    const track = this.add("Track", canonicalPath, {
+      kind,
+      props: {
+        name: [kind], has_midi_input: [kind === "midi" ? 1 : 0], has_audio_input: [kind === "audio" ? 1 : 0],
+        is_foldable: [kind === "group" ? 1 : 0], is_frozen: [frozen ? 1 : 0], clip_slots: [], arrangement_clips: [],
+      },
+    });
+    track.methods.create_audio_clip = (file, position) => this.trackAudioClip(track, file, position);
+    if (list) list.push("id", track.id);
+    if (kind === "audio" || kind === "midi" || kind === "group") {
+      for (let i = 0; i < this.song.props.scenes.length / 2; i++) this.addSlot(track, false);
+    }
+    return track;
   }
 
-  addSlot(full) {
-    const slot = this.add({ props: { has_clip: [full ? 1 : 0], clip: ["id", full ? this.addClip("old.wav", 0).id : 0] } });
-    slot.methods.create_audio_clip = (file) => {
-      if (slot.props.has_clip[0]) throw new Error("clip slot is not empty");
-      slot.props.has_clip = [1];
-      slot.props.clip = ["id", this.addClip(file, 0).id];
+  // LOM Chain: a chain inside a rack is not a Track: it has devices, but no clip slots or clips.
+  addChain() {
+    return this.add("Chain", "live_set tracks 0 devices 0 chains 0", { props: { name: ["Chain"], devices: [] } });
+  }
+
+  addClip(props) {
+    const clip = this.add("Clip", null, {
+      props: {
+        name: [""], is_audio_clip: [1], is_midi_clip: [0], warping: [0], looping: [0],
+        start_marker: [0], end_marker: [0], loop_start: [0], loop_end: [0], start_time: [0], end_time: [0],
+        sample_rate: [44100], ...props,
+      },
+    });
+    // LOM Clip.beat_to_sample_time: "Converts the given beat time to sample time. Raises an error if
+    // the sample is not warped." Here a warped clip plays its file at clip.warpBpm.
+    clip.methods.beat_to_sample_time = (beats) => {
+      if (!clip.props.warping[0]) return this.error(`beat_to_sample_time: the sample is not warped`);
+      return (clip.warpOffset || 0) * clip.props.sample_rate[0] + (beats * 60 / clip.warpBpm) * clip.props.sample_rate[0];
     };
-    this.track.props.clip_slots.push("id", slot.id);
+    return clip;
+  }
+
+  // A clip loaded from `file`: its length in beats is the file's at the song's tempo (unwarped).
+  fileClip(file, extra = {}) {
+    const bytes = this.disk.read(file);
+    const seconds = bytes && wavSecondsOf(bytes);
+    if (!seconds) return null;
+    const beats = seconds * this.song.props.tempo[0] / 60;
+    return this.addClip({ file_path: [file], loop_end: [seconds], end_marker: [seconds], length: [beats], ...extra });
+  }
+
+  addSlot(track, full) {
+    const group = track.kind === "group";
+    const slot = this.add("ClipSlot", `${track.canonicalPath} clip_slots ${track.props.clip_slots.length / 2}`, {
+      props: { has_clip: [0], clip: ["id", 0], is_group_slot: [group ? 1 : 0] },
+    });
+    // LOM ClipSlot.create_audio_clip: creates the clip from an absolute path; an error (nothing made)
+    // if the slot has a clip, is a Group Track slot, or its track is not an unfrozen audio track.
+    slot.methods.create_audio_clip = (file) => {
+      if (slot.props.has_clip[0]) return this.error("create_audio_clip: clip slot is not empty");
+      if (group || track.kind !== "audio") return this.error("create_audio_clip: not an audio track");
+      if (track.props.is_frozen[0]) return this.error("create_audio_clip: track is frozen");
+      const clip = this.fileClip(file);
+      if (!clip) return this.error(`create_audio_clip: invalid file ${file}`);
+      clip.canonicalPath = `${slot.canonicalPath} clip`;
+      slot.props.has_clip = [1];
+      slot.props.clip = ["id", clip.id];
+    };
+    if (full && !group) {
+      const clip = this.addClip({ file_path: ["old.wav"], name: ["old"] });
+      clip.canonicalPath = `${slot.canonicalPath} clip`;
+      slot.props.has_clip = [1];
+      slot.props.clip = ["id", clip.id];
+    }
+    track.props.clip_slots.push("id", slot.id);
     return slot;
   }
 
-  arrangementClip(file, position) {
-    const clip = this.addClip(file, position);
-    this.track.props.arrangement_clips.push("id", clip.id);
+  // LOM Song.create_scene(index): a new scene at index, -1 for the end; every track gets its slot.
+  createScene(index, filledOn = null) {
+    if (index !== -1) return this.error("create_scene: only -1 is used by these tests");
+    const scene = this.add("Scene", `live_set scenes ${this.song.props.scenes.length / 2}`);
+    this.song.props.scenes.push("id", scene.id);
+    for (const id of this.song.props.tracks.filter((x) => x !== "id")) {
+      const track = this.objects.get(id);
+      this.addSlot(track, track === filledOn);
+    }
   }
 
+  addArrangementClip(track, file, start, end) {
+    const clip = this.addClip({ file_path: [file], name: [path.basename(file)], start_time: [start], end_time: [end] });
+    this.arranged(track, clip);
+    track.props.arrangement_clips.push("id", clip.id);
+    return clip;
+  }
+
+  // LOM Track.create_audio_clip(file_path, start_time): an Arrangement clip at start_time in beats.
+  // LRM: a clip put where others are replaces the part of them it covers: those wholly covered are
+  // gone, those partly covered are cut back to what is left of them.
+  trackAudioClip(track, file, position) {
+    if (track.kind !== "audio") return this.error("create_audio_clip: not an audio track");
+    if (track.props.is_frozen[0]) return this.error("create_audio_clip: track is frozen");
+    if (!(position >= 0 && position <= 1576800)) return this.error("create_audio_clip: start_time out of range");
+    const clip = this.fileClip(file, { start_time: [position] });
+    if (!clip) return this.error(`create_audio_clip: invalid file ${file}`);
+    const end = position + clip.props.length[0];
+    clip.props.end_time = [end];
+    const kept = [];
+    for (const id of track.props.arrangement_clips.filter((x) => x !== "id")) {
+      const other = this.objects.get(id).props;
+      const [a, b] = [other.start_time[0], other.end_time[0]];
+      if (b <= position || a >= end) kept.push(id);
+      else if (a < position) {
+        other.end_time = [position];
+        kept.push(id);
+      } else if (b > end) {
+        other.start_time = [end];
+        kept.push(id);
+      } else this.objects.delete(id);
+    }
+    kept.push(clip.id);
+    this.arranged(track, clip);
+    track.props.arrangement_clips = kept.flatMap((id) => ["id", id]);
+  }
+
+  // An Arrangement clip's canonical path: its place in its track's list (LOM Track.arrangement_clips).
+  arranged(track, clip) {
+    Object.defineProperty(clip, "canonicalPath", {
+      get: () => `${track.canonicalPath} arrangement_clips ${track.props.arrangement_clips.filter((x) => x !== "id").indexOf(clip.id)}`,
+    });
+  }
+
+  error(message) {
+    this.errors.push(message);
+    return undefined;
+  }
+
+  // A LOM path (JSLA: "live_set tracks 0 clip_slots 1", "id 7", "this_device canonical_parent"):
+  // each word after the root names a child, and a number picks one of a list of children.
   resolve(livePath) {
-    const named = {
-      live_app: this.app,
-      "live_app view": this.view,
-      live_set: this.song,
-      "this_device canonical_parent": this.track,
-    };
-    if (named[livePath]) return named[livePath];
-    const match = /^id (\d+)$/.exec(livePath);
-    if (match && this.objects.has(Number(match[1]))) return this.objects.get(Number(match[1]));
-    throw new Error(`no Live object at ${livePath}`);
+    const words = String(livePath).trim().split(/\s+/);
+    const roots = { live_app: this.app, live_set: this.song, this_device: this.device };
+    let object;
+    let at = 1;
+    if (words[0] === "id") {
+      object = this.objects.get(Number(words[1]));
+      at = 2;
+    } else object = roots[words[0]];
+    for (; object && at < words.length; at++) {
+      const word = words[at];
+      if (word === "view") {
+        object = object === this.app ? this.appView : object === this.song ? this.songView : undefined;
+        continue;
+      }
+      const children = object.props[word];
+      if (!children || children[0] !== "id") return undefined;
+      const list = children.filter((x) => x !== "id");
+      if (list.length === 1 && !/^\d+$/.test(words[at + 1] || "")) object = this.objects.get(list[0]);
+      else object = this.objects.get(list[Number(words[++at])]);
+    }
+    return object;
   }
 
-  // What `new LiveAPI(path)` gives: get / set / call on one object.
+  // What `new LiveAPI(path)` gives. JSLA: for a path with no object behind it, `id` is 0; the
+  // object's calls then do nothing but print to the Max window. `path` comes back quoted, as Max
+  // prints it; `unquotedpath` without the quotes; `type` is the LOM class. Properties come back as
+  // lists: one value as a one-element list, children as `id N id M ...` (LOM: "list of ...").
   api(livePath) {
     this.opened++;
     const object = this.resolve(livePath);
     const live = this;
+    const where = object && (object.canonicalPath || `id ${object.id}`);
     return {
-      id: object.id,
+      id: object ? String(object.id) : "0",
+      type: object ? object.type : "",
+      path: object ? `"${where}"` : "",
+      unquotedpath: object ? where : "",
       get(prop) {
-        if (!(prop in object.props)) throw new Error(`no property ${prop} at ${livePath}`);
+        if (!object) return live.error(`get: no valid object set (${livePath})`) || [];
+        if (!(prop in object.props)) return live.error(`get: ${object.type} has no property ${prop}`) || [];
         return object.props[prop].slice();
       },
       set(prop, value) {
+        if (!object) return live.error(`set: no valid object set (${livePath})`);
         live.calls.push({ id: object.id, method: "set", args: [prop, value] });
+        if (!(prop in object.props)) return live.error(`set: ${object.type} has no property ${prop}`);
         object.props[prop] = [value];
       },
       call(method, ...args) {
+        if (!object) return live.error(`call ${method}: no valid object set (${livePath})`);
         live.calls.push({ id: object.id, method, args });
-        if (!object.methods[method]) throw new Error(`no function ${method} at ${livePath}`);
+        if (!object.methods[method]) return live.error(`call: ${object.type} has no function ${method}`);
         return object.methods[method](...args);
       },
     };
   }
 
-  // The calls that change the set (the version queries left out).
+  // The calls that change the set (the version queries and read-only conversions left out).
   changes() {
-    return this.calls.filter((call) => call.id !== this.app.id);
+    return this.calls.filter((call) => call.id !== this.app.id && call.method !== "beat_to_sample_time");
   }
 
   clip(id) {
     return this.objects.get(id).props;
   }
 
-  slotIds() {
-    return this.track.props.clip_slots.filter((x) => x !== "id");
+  slotIds(track = this.track) {
+    return track.props.clip_slots.filter((x) => x !== "id");
+  }
+
+  arrangement(track = this.track) {
+    return track.props.arrangement_clips.filter((x) => x !== "id").map((id) => this.objects.get(id).props)
+      .map((p) => [p.start_time[0], p.end_time[0], p.file_path[0]]).sort((a, b) => a[0] - b[0]);
+  }
+
+  // A snapshot of everything the set holds, to show that a refused placement changed nothing.
+  snapshot() {
+    return JSON.stringify([...this.objects.values()].map(({ id, type, props }) => [id, type, props]));
   }
 }
 
 // The env the device gets in Max (see sonocanvas.js), recording what goes out of it.
-function fakeEnv({ live = new FakeLive(), values = {}, ports = {}, volume = "" } = {}) {
+function fakeEnv({ live = new FakeLive(), values = {}, ports = {} } = {}) {
   const env = {
     outlets: [[], []],
     shown: [],
     deferred: [],
     ports,
-    volume,
     clock: 1000,
     values: { ...initialValues(), ...values },
     read: [],
@@ -159,6 +395,18 @@ function fakeEnv({ live = new FakeLive(), values = {}, ports = {}, volume = "" }
     every(ms, fn) {
       env.heartbeat = { ms, fn, cancelled: false, cancel() { this.cancelled = true; } };
       return env.heartbeat;
+    },
+    listening: [],
+    listen(port) {
+      env.listening.push(port);
+    },
+    store(name, value) {
+      env.values[name] = value;
+    },
+    // Max's File object reading the first `count` bytes (an array of numbers), or null.
+    readBytes(filePath, count) {
+      const bytes = live.disk.read(filePath);
+      return bytes ? Array.from(bytes.subarray(0, count)) : null;
     },
     now: () => env.clock,
     random: () => 0.25,
@@ -185,4 +433,7 @@ function loadedDevice(options = {}) {
   return { env, device, live: env.fakeLive };
 }
 
-module.exports = { Device, FakeLive, fakeEnv, loadedDevice, loadPatcher, initialValues, PATCHER_PATH, SCRIPT_PATH, OSC_DOC_PATH, ROOT };
+module.exports = {
+  Device, FakeLive, FakeDisk, fakeEnv, loadedDevice, loadPatcher, initialValues, wavBytes, wavSecondsOf,
+  PATCHER_PATH, SCRIPT_PATH, OSC_DOC_PATH, ROOT,
+};

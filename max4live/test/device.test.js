@@ -3,8 +3,8 @@
 
 const test = require("node:test");
 const assert = require("node:assert/strict");
-const { Device, FakeLive, fakeEnv, loadedDevice } = require("../helpers/fakes.js");
-const { clipName, seedOf, livePath } = require("../sonocanvas.js");
+const { Device, FakeLive, FakeDisk, fakeEnv, loadedDevice, wavBytes } = require("../helpers/fakes.js");
+const { clipName, seedOf, wavSeconds, firstGap } = require("../sonocanvas.js");
 
 const WAV = "/drop/20261121-133000_castle-towers_bells_s42.wav";
 const PNG = "/drop/20261121-133000_castle-towers_bells_s42.png";
@@ -12,6 +12,7 @@ const JSON_PATH = "/drop/20261121-133000_castle-towers_bells_s42.json";
 
 function generated(options = {}) {
   const fixture = loadedDevice({
+    live: new FakeLive({ disk: new FakeDisk({ [WAV]: wavBytes(2) }) }),
     ...options,
     values: { image_prompt: "castle towers", audio_prompt: "bells", seed: 42, seed_lock: 1, ...options.values },
   });
@@ -37,7 +38,7 @@ test("nothing touches the Live API before live.thisdevice says the device is loa
 
 test("loading points udpreceive at a reply port, udpsend at the server, and says hello", () => {
   const { env } = loadedDevice();
-  assert.deepEqual(env.outlets[1], [["port", 9011]]);
+  assert.deepEqual(env.listening, [9011]);
   assert.deepEqual(env.outlets[0], [["host", "127.0.0.1"], ["port", 9010], ["/sonocanvas/hello", 9011]]);
   assert.deepEqual(env.shown.filter(([name]) => name === "light").pop(), ["light", "int", 0]);
 });
@@ -48,6 +49,10 @@ test("each device instance gets its own reply port, and gives it back when delet
   const second = loadedDevice({ ports });
   const third = loadedDevice({ ports, values: { reply_port: 9500 } });
   assert.deepEqual([first.device.replyPort, second.device.replyPort, third.device.replyPort], [9011, 9012, 9500]);
+  const fourth = loadedDevice({ ports, values: { reply_port: 9012 } });
+  assert.equal(fourth.device.replyPort, 9013, "a port another device holds is never bound again, even when asked for");
+  assert.deepEqual(fourth.env.listening, [9013]);
+  assert.equal(loadedDevice({ ports: {}, values: { reply_port: 9010 } }).device.replyPort, 9011, "nor the server's own port");
   first.device.free();
   assert.equal(first.env.heartbeat.cancelled, true, "its heartbeat stops");
   assert.equal(loadedDevice({ ports }).device.replyPort, 9011);
@@ -89,19 +94,38 @@ test("a textedit's value given as a list of words is one prompt", () => {
   assert.equal(atoms[atoms.indexOf("image_prompt") + 1], "castle towers");
 });
 
-test("an unlocked seed is picked by the device and shown, so it can be locked afterwards", () => {
-  const { env } = generated({ values: { seed_lock: 0 } });
+test("an unlocked seed is picked by the device and shown without touching a parameter; lock keeps it", () => {
+  const { env, device } = generated({ values: { seed_lock: 0, seed: 5 } });
   const atoms = env.osc().pop();
   assert.equal(atoms[atoms.indexOf("seed") + 1], 250000);
-  assert.deepEqual(env.shown.find(([name]) => name === "seed"), ["seed", "set", 250000]);
+  assert.deepEqual(env.shown.filter(([name]) => name === "seed"), [], "the seed parameter is not written: no undo step");
+  assert.deepEqual(env.shown.find(([name]) => name === "last_seed"), ["last_seed", "set", "seed 250000"]);
+  device.lock();
+  assert.deepEqual(env.shown.filter(([name]) => name === "seed"), [], "lock still off: nothing kept");
+  env.values.seed_lock = 1;
+  device.lock();
+  assert.deepEqual(env.shown.filter(([name]) => name === "seed"), [["seed", "set", 250000]]);
+  device.generate();
+  const again = env.osc().pop();
+  assert.equal(again[again.indexOf("seed") + 1], 250000, "the kept seed is sent");
 });
 
-test("controls out of range are clamped to what docs/osc.md allows", () => {
-  const { env } = generated({ values: { steps: 900.4, guidance: 71, audio_weight: -1, variations: 0, audio_model: 1 } });
-  const atoms = env.osc().pop();
+test("controls are clamped to the bounds the server gives in /sonocanvas/limits", () => {
+  const { env, device } = loadedDevice({ values: { image_prompt: "a", audio_prompt: "b", seed_lock: 1, seed: 7,
+    steps: 900.4, guidance: 71, audio_weight: -1, variations: 0, audio_model: 1 } });
+  device.generate();
+  let atoms = env.osc().pop();
   const value = (key) => atoms[atoms.indexOf(key) + 1];
-  assert.deepEqual([value("steps"), value("image_guidance"), value("audio_weight"), value("variations"), value("audio_model")],
-    [500, 50, 0, 1, "riffusion"]);
+  assert.deepEqual([value("steps"), value("image_guidance"), value("variations")], [900, 71, 0],
+    "before the server's bounds are known, values go as the controls give them (the server checks)");
+  device.receive("/sonocanvas/ready", ["0.1.0", "cpu", "tiny", "c0ffee"]);
+  assert.deepEqual(env.osc().slice(-3)[0], ["/sonocanvas/limits"], "the device asks for the bounds after ready");
+  device.receive("/sonocanvas/limits", ["steps", 1, 50, "image_guidance", 0, 30.5, "audio_guidance", 0, 20,
+    "audio_weight", 0, 1, "variations", 1, 4, "seed", 0, 5, "junk", 3]);
+  device.generate();
+  atoms = env.osc().pop();
+  assert.deepEqual([value("steps"), value("image_guidance"), value("audio_guidance"), value("audio_weight"), value("variations"),
+    value("seed"), value("audio_model")], [50, 30.5, 20, 0, 1, 5, "riffusion"]);
 });
 
 test("fit to bars sends the Live set's tempo and the bar count", () => {
@@ -125,6 +149,9 @@ test("a preset may stand in for the prompts; the effect chain goes by name", () 
   ]);
   env.values.preset = 2;
   env.values.fx = 1;
+  device.presetChosen();
+  device.fxChosen();
+  assert.deepEqual([env.values.preset_name, env.values.fx_name], ["ocean choir", "warm tape"], "the names are kept with the set");
   device.generate();
   const atoms = env.osc().pop();
   assert.deepEqual(atoms.slice(0, 4), ["/sonocanvas/generate", "sc1-1", "preset", "ocean choir"]);
@@ -183,107 +210,30 @@ test("an error names the field, resets the bar and forgets the job", () => {
   assert.equal(env.status(), "Error: address: unknown address /sonocanvas/x");
 });
 
-test("cancel asks the server to cancel this device's running jobs", () => {
+test("cancel asks the server to cancel this device's running jobs, saying where to reply", () => {
   const { env, device } = generated();
   device.cancel();
-  assert.deepEqual(env.osc().pop(), ["/sonocanvas/cancel", "sc1-1"]);
+  assert.deepEqual(env.osc().pop(), ["/sonocanvas/cancel", "sc1-1", "reply_port", 9011]);
   device.receive("/sonocanvas/cancelled", ["sc1-1"]);
   assert.equal(env.status(), "Cancelled");
   device.cancel();
   assert.equal(env.status(), "Nothing to cancel");
-  assert.deepEqual(env.osc().pop(), ["/sonocanvas/cancel", "sc1-1"], "no second cancel was sent");
+  assert.deepEqual(env.osc().pop(), ["/sonocanvas/cancel", "sc1-1", "reply_port", 9011], "no second cancel was sent");
 });
 
-test("a finished clip goes into the first empty clip slot, named after its prompts and seed, later", () => {
-  const live = new FakeLive({ slots: [true, false, false] });
-  const { env, device } = generated({ live });
-  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
-  assert.deepEqual(env.shown.find(([name]) => name === "picture"), ["picture", "read", PNG]);
-  assert.equal(live.opened, 0, "Live API calls wait for the deferred task");
-  env.flush();
-  const [, second] = live.slotIds();
-  const create = live.changes().find((call) => call.method === "create_audio_clip");
-  assert.deepEqual(create, { id: second, method: "create_audio_clip", args: [WAV] });
-  const clipId = live.objects.get(second).props.clip[1];
-  assert.deepEqual(live.clip(clipId).name, ["castle towers / bells s42"]);
-  assert.equal(env.status(), "Placed \u201ccastle towers / bells s42\u201d in scene 2");
-  assert.deepEqual(device.jobs, {});
-});
-
-test("with no free clip slot a scene is created for the clip", () => {
-  const live = new FakeLive({ slots: [true, true] });
-  const { env, device } = generated({ live });
-  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
-  env.flush();
-  assert.deepEqual(live.changes().filter((call) => call.method !== "set").map((call) => [call.method, call.args]),
-    [["create_scene", [-1]], ["create_audio_clip", [WAV]]]);
-  const slots = live.slotIds();
-  assert.equal(slots.length, 3);
-  assert.equal(live.changes()[1].id, slots[2]);
-  assert.equal(env.status(), "Placed \u201ccastle towers / bells s42\u201d in scene 3");
-});
-
-test("in the Arrangement the clip goes onto the track at the insert marker", () => {
-  const live = new FakeLive({ view: "Arranger", songTime: 16 });
-  const { env, device } = generated({ live });
-  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
-  env.flush();
-  assert.deepEqual(live.changes()[0], { id: live.track.id, method: "create_audio_clip", args: [WAV, 16] });
-  const clipId = live.track.props.arrangement_clips[1];
-  assert.deepEqual(live.clip(clipId).name, ["castle towers / bells s42"]);
-  assert.equal(env.status(), "Placed \u201ccastle towers / bells s42\u201d in the Arrangement at beat 16");
-});
-
-test("on a Mac Live is given the clip's path as /Volumes/<drive name>/...", () => {
-  const live = new FakeLive({ view: "Arranger" });
-  const { env, device } = generated({ live, volume: "Macintosh HD" });
-  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
-  env.flush();
-  assert.deepEqual(live.changes()[0].args, ["/Volumes/Macintosh HD" + WAV, 0]);
-  assert.deepEqual(live.clip(live.track.props.arrangement_clips[1]).name, ["castle towers / bells s42"]);
-  assert.equal(livePath("/Volumes/Data/x.wav", "Macintosh HD"), "/Volumes/Data/x.wav");
-  assert.equal(livePath("C:\\Music\\x.wav", ""), "C:\\Music\\x.wav");
-});
-
-for (const version of [[12, 0, 1], [11, 3, 25]]) {
-  test(`Live ${version.join(".")} cannot place clips: the device says so and shows the path`, () => {
-    const live = new FakeLive({ version });
-    const { env, device } = generated({ live });
-    device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
-    env.flush();
-    assert.deepEqual(live.changes(), []);
-    assert.equal(env.status(), `Live ${version.join(".")} cannot place clips (Live 12.0.5 or later can): drag in ${WAV}`);
-  });
-}
-
-test("on a MIDI track the device says where the clip is instead", () => {
-  const live = new FakeLive({ midi: true });
-  const { env, device } = generated({ live });
-  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
-  env.flush();
-  assert.deepEqual(live.changes(), []);
-  assert.equal(env.status(), `This is a MIDI track; put the device on an audio track. The clip is at ${WAV}`);
-});
-
-test("a Live API failure is reported with the file's path", () => {
-  const live = new FakeLive();
-  const { env, device } = generated({ live });
-  live.track.props.clip_slots = ["id", 999];
-  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV, PNG, JSON_PATH]);
-  env.flush();
-  assert.equal(env.status(), `Could not place the clip (no Live object at id 999): drag in ${WAV}`);
-});
-
-test("variations each become a clip, named with their own seed", () => {
-  const live = new FakeLive({ slots: [false, false] });
-  const { env, device } = generated({ live, values: { variations: 2 } });
-  device.receive("/sonocanvas/done", ["sc1-1", 0, WAV.replace("s42", "s42_v0"), PNG, JSON_PATH]);
-  assert.ok(device.jobs["sc1-1"], "the job waits for its second variation");
-  device.receive("/sonocanvas/done", ["sc1-1", 1, WAV.replace("s42", "s43_v1"), PNG, JSON_PATH]);
-  assert.deepEqual(device.jobs, {});
-  env.flush();
-  const names = live.slotIds().map((id) => live.clip(live.objects.get(id).props.clip[1]).name[0]);
-  assert.deepEqual(names, ["castle towers / bells s42 v1", "castle towers / bells s43 v2"]);
+test("the client secret from ready goes with every generate and cancel; a typed token goes with hello", () => {
+  const { env, device } = loadedDevice({ values: { image_prompt: "a", audio_prompt: "b", token: "s3cret word" } });
+  assert.deepEqual(env.osc()[0], ["/sonocanvas/hello", 9011, "s3cret word"]);
+  device.receive("/sonocanvas/ready", ["0.1.0", "cpu", "tiny", "9f2c4e"]);
+  const id = device.generate();
+  assert.deepEqual(env.osc().pop().slice(-4), ["reply_port", 9011, "client", "9f2c4e"]);
+  device.cancel();
+  assert.deepEqual(env.osc().pop(), ["/sonocanvas/cancel", id, "reply_port", 9011, "client", "9f2c4e"]);
+  device.connect();
+  assert.deepEqual(env.osc().pop(), ["/sonocanvas/hello", 9011, "s3cret word"]);
+  device.receive("/sonocanvas/ready", ["0.1.0", "cpu", "tiny"]);
+  device.generate();
+  assert.equal(env.osc().pop().indexOf("client"), -1, "a server that gives no secret gets none (nor an old one)");
 });
 
 test("audition plays the latest clip; stop stops it", () => {
@@ -306,7 +256,7 @@ test("the connection light follows the server: on with its replies, off when it 
   device.receive("/sonocanvas/ready", ["0.1.0", "cpu", "tiny-random (random weights, plumbing only)"]);
   assert.deepEqual(env.shown.filter(([name]) => name === "light").pop(), ["light", "int", 1]);
   assert.equal(env.status(), "Connected: sonocanvas 0.1.0 on cpu (tiny-random (random weights, plumbing only))");
-  assert.deepEqual(env.osc().slice(-2), [["/sonocanvas/preset/list"], ["/sonocanvas/fx/list"]]);
+  assert.deepEqual(env.osc().slice(-3), [["/sonocanvas/limits"], ["/sonocanvas/preset/list"], ["/sonocanvas/fx/list"]]);
   env.clock += 2000;
   device.tick();
   assert.deepEqual(env.osc().pop(), ["/sonocanvas/status"]);
@@ -315,6 +265,25 @@ test("the connection light follows the server: on with its replies, off when it 
   assert.deepEqual(env.shown.filter(([name]) => name === "light").pop(), ["light", "int", 0]);
   assert.match(env.status(), /^No answer from 127\.0\.0\.1:9010/);
   assert.deepEqual(env.osc().pop(), ["/sonocanvas/hello", 9011], "a silent server is greeted again");
+});
+
+test("menus select again the names saved with the set once the server's lists arrive", () => {
+  const { env, device } = loadedDevice({ values: { preset_name: "ocean choir", fx_name: "gone chain", preset: 2, fx: 1 } });
+  device.receive("/sonocanvas/preset/names", ["castle bells", "new one", "ocean choir"]);
+  device.receive("/sonocanvas/fx/names", ["warm tape"]);
+  assert.deepEqual(env.shown.filter(([name, selector]) => selector === "set" && (name === "preset" || name === "fx")),
+    [["preset", "set", 3], ["fx", "set", 0]], "by name, not by the index saved before the list changed; a name gone is (none)");
+  assert.equal(device.chosen(device.presetNames, "preset"), "ocean choir");
+});
+
+test("the WAV reader and the gap finder", () => {
+  assert.equal(wavSeconds([...wavBytes(1.5, { rate: 48000, channels: 1 }).subarray(0, 64)]), 1.5);
+  assert.equal(wavSeconds([...Buffer.from("RIFF\0\0\0\0AIFF")]), null);
+  assert.equal(wavSeconds(null), null);
+  assert.equal(firstGap([[0, 8], [10, 12]], 4, 4), 12, "the gap 8..10 is too short");
+  assert.equal(firstGap([[0, 8], [10, 12]], 4, 2), 8);
+  assert.equal(firstGap([[10, 12], [0, 8]], 0, null), 12, "unknown length: after every clip");
+  assert.equal(firstGap([], 3.5, 4), 3.5);
 });
 
 test("the seed in the clip name is the one the server used, read from the file name", () => {
