@@ -570,6 +570,11 @@ REPLIES["/sonocanvas/cancelled"] = function (args) {
 
 REPLIES["/sonocanvas/error"] = function (args) {
     var job = String(args[0]);
+    if (!job && String(args[1]) === "address" && String(args[2]).indexOf(ADDRESS.limits) >= 0) {
+        /* a server from before /sonocanvas/limits: the controls' own ranges stand, the server checks */
+        this.env.post("sonocanvas: the server gives no bounds; using the controls' ranges");
+        return;
+    }
     if (job && this.jobs[job]) {
         delete this.jobs[job];
         this.progress(0);

@@ -17,7 +17,7 @@
 		"default_fontname" : "Arial",
 		"gridonopen" : 1,
 		"gridsize" : [ 8.0, 8.0 ],
-		"description" : "sonocanvas: type an image prompt and an audio prompt, press Generate, get a clip that is also a picture.",
+		"description" : "sonocanvas: type an image prompt and an audio prompt, press Generate (or Riff on a clip in Live), get a clip that is also a picture.",
 		"boxes" : [
 			{
 				"box" : {
@@ -68,8 +68,8 @@
 					"id" : "obj-5",
 					"maxclass" : "newobj",
 					"numinlets" : 1,
-					"numoutlets" : 2,
-					"outlettype" : [ "", "" ],
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
 					"patching_rect" : [ 120.0, 300.0, 160.0, 22.0 ],
 					"text" : "js sonocanvas.js",
 					"saved_object_attributes" : {
@@ -90,37 +90,27 @@
 			},
 			{
 				"box" : {
-					"id" : "obj-7",
-					"maxclass" : "newobj",
-					"numinlets" : 1,
-					"numoutlets" : 1,
-					"outlettype" : [ "" ],
-					"patching_rect" : [ 300.0, 360.0, 100.0, 22.0 ],
-					"text" : "udpreceive 9011"
-				}
-			},
-			{
-				"box" : {
 					"id" : "obj-8",
 					"maxclass" : "newobj",
 					"numinlets" : 1,
 					"numoutlets" : 1,
 					"outlettype" : [ "" ],
 					"patching_rect" : [ 300.0, 400.0, 60.0, 22.0 ],
-					"text" : "deferlow"
+					"text" : "deferlow",
+					"varname" : "replies_deferred"
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-9",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 4.0, 621.0, 80.0, 15.0 ],
 					"text" : "image prompt",
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 1.0, 80.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 4.0, 1.0, 80.0, 13.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -140,20 +130,32 @@
 					"fontsize" : 10.0,
 					"parameter_enable" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 14.0, 236.0, 32.0 ]
+					"presentation_rect" : [ 4.0, 14.0, 236.0, 32.0 ],
+					"saved_attribute_attributes" : {
+						"bgcolor" : {
+							"expression" : "themecolor.live_lcd_bg"
+						},
+						"textcolor" : {
+							"expression" : "themecolor.live_lcd_control_fg"
+						}
+					},
+					"bgcolor" : [ 0.094, 0.118, 0.137, 1.0 ],
+					"textcolor" : [ 1.0, 0.709803921568627, 0.196078431372549, 1.0 ],
+					"annotation_name" : "Image prompt",
+					"annotation" : "What the spectrogram picture should show, e.g. castle towers at dusk. Saved with the set."
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-11",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 4.0, 667.0, 80.0, 15.0 ],
 					"text" : "audio prompt",
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 47.0, 80.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 4.0, 47.0, 80.0, 13.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -173,7 +175,19 @@
 					"fontsize" : 10.0,
 					"parameter_enable" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 60.0, 236.0, 32.0 ]
+					"presentation_rect" : [ 4.0, 60.0, 236.0, 32.0 ],
+					"saved_attribute_attributes" : {
+						"bgcolor" : {
+							"expression" : "themecolor.live_lcd_bg"
+						},
+						"textcolor" : {
+							"expression" : "themecolor.live_lcd_control_fg"
+						}
+					},
+					"bgcolor" : [ 0.094, 0.118, 0.137, 1.0 ],
+					"textcolor" : [ 1.0, 0.709803921568627, 0.196078431372549, 1.0 ],
+					"annotation_name" : "Audio prompt",
+					"annotation" : "What the sound should be, e.g. church bells, slow. Saved with the set."
 				}
 			},
 			{
@@ -184,17 +198,21 @@
 					"numoutlets" : 3,
 					"outlettype" : [ "", "", "" ],
 					"patching_rect" : [ 270.0, 140.0, 250.0, 22.0 ],
-					"text" : "pattr image_prompt_text @bindto image_prompt",
-					"varname" : "image_prompt_text",
-					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
+							"parameter_invisible" : 1,
 							"parameter_longname" : "Image prompt",
+							"parameter_modmode" : 0,
 							"parameter_shortname" : "Image",
-							"parameter_type" : 3,
-							"parameter_invisible" : 1
+							"parameter_type" : 3
 						}
-					}
+					},
+					"saved_object_attributes" : {
+						"parameter_enable" : 1,
+						"parameter_mappable" : 0
+					},
+					"text" : "pattr image_prompt_text @bindto image_prompt",
+					"varname" : "image_prompt_text"
 				}
 			},
 			{
@@ -205,17 +223,21 @@
 					"numoutlets" : 3,
 					"outlettype" : [ "", "", "" ],
 					"patching_rect" : [ 270.0, 180.0, 250.0, 22.0 ],
-					"text" : "pattr audio_prompt_text @bindto audio_prompt",
-					"varname" : "audio_prompt_text",
-					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
+							"parameter_invisible" : 1,
 							"parameter_longname" : "Audio prompt",
+							"parameter_modmode" : 0,
 							"parameter_shortname" : "Audio",
-							"parameter_type" : 3,
-							"parameter_invisible" : 1
+							"parameter_type" : 3
 						}
-					}
+					},
+					"saved_object_attributes" : {
+						"parameter_enable" : 1,
+						"parameter_mappable" : 0
+					},
+					"text" : "pattr audio_prompt_text @bindto audio_prompt",
+					"varname" : "audio_prompt_text"
 				}
 			},
 			{
@@ -228,7 +250,7 @@
 					"patching_rect" : [ 20.0, 240.0, 110.0, 15.0 ],
 					"varname" : "preset",
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 97.0, 116.0, 15.0 ],
+					"presentation_rect" : [ 4.0, 96.0, 116.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -239,7 +261,9 @@
 							"parameter_mmax" : 0.0,
 							"parameter_invisible" : 1
 						}
-					}
+					},
+					"annotation_name" : "Preset",
+					"annotation" : "A preset the server knows. Picking one fills the controls with its values; (none): only the controls count."
 				}
 			},
 			{
@@ -252,7 +276,7 @@
 					"patching_rect" : [ 140.0, 240.0, 110.0, 15.0 ],
 					"varname" : "fx",
 					"presentation" : 1,
-					"presentation_rect" : [ 124.0, 97.0, 116.0, 15.0 ],
+					"presentation_rect" : [ 124.0, 96.0, 116.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -263,7 +287,9 @@
 							"parameter_mmax" : 0.0,
 							"parameter_invisible" : 1
 						}
-					}
+					},
+					"annotation_name" : "Effect chain",
+					"annotation" : "An effect chain from the server's catalogue, applied to the clip (the dry clip is kept too)."
 				}
 			},
 			{
@@ -289,7 +315,7 @@
 					"varname" : "generate",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 116.0, 80.0, 20.0 ],
+					"presentation_rect" : [ 4.0, 115.0, 76.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -300,7 +326,10 @@
 							"parameter_mmax" : 1.0,
 							"parameter_invisible" : 2
 						}
-					}
+					},
+					"outputmode" : 1,
+					"annotation_name" : "Generate",
+					"annotation" : "Make a clip from the prompts. It goes into the first empty clip slot of this track, or into the first free gap at the insert marker in the Arrangement."
 				}
 			},
 			{
@@ -326,7 +355,7 @@
 					"varname" : "cancel",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 88.0, 116.0, 50.0, 20.0 ],
+					"presentation_rect" : [ 164.0, 115.0, 76.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -337,7 +366,10 @@
 							"parameter_mmax" : 1.0,
 							"parameter_invisible" : 2
 						}
-					}
+					},
+					"outputmode" : 1,
+					"annotation_name" : "Cancel",
+					"annotation" : "Cancel this device's running or queued requests."
 				}
 			},
 			{
@@ -363,7 +395,7 @@
 					"varname" : "audition",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 142.0, 116.0, 52.0, 20.0 ],
+					"presentation_rect" : [ 248.0, 120.0, 60.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -374,7 +406,10 @@
 							"parameter_mmax" : 1.0,
 							"parameter_invisible" : 2
 						}
-					}
+					},
+					"outputmode" : 1,
+					"annotation_name" : "Audition",
+					"annotation" : "Play the latest clip on the server's audio output."
 				}
 			},
 			{
@@ -400,7 +435,7 @@
 					"varname" : "stop",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 198.0, 116.0, 42.0, 20.0 ],
+					"presentation_rect" : [ 312.0, 120.0, 40.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -411,7 +446,10 @@
 							"parameter_mmax" : 1.0,
 							"parameter_invisible" : 2
 						}
-					}
+					},
+					"outputmode" : 1,
+					"annotation_name" : "Stop",
+					"annotation" : "Stop the audition the server is playing."
 				}
 			},
 			{
@@ -438,25 +476,35 @@
 					"setminmax" : [ 0.0, 1.0 ],
 					"orientation" : 0,
 					"setstyle" : 1,
-					"slidercolor" : [ 0.98, 0.66, 0.15, 1.0 ],
+					"slidercolor" : [ 1.0, 0.709803921568627, 0.196078431372549, 1.0 ],
 					"ignoreclick" : 1,
 					"parameter_enable" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 139.0, 236.0, 7.0 ]
+					"presentation_rect" : [ 4.0, 139.0, 236.0, 6.0 ],
+					"saved_attribute_attributes" : {
+						"slidercolor" : {
+							"expression" : "themecolor.live_control_selection"
+						}
+					},
+					"annotation_name" : "Progress",
+					"annotation" : "How far the server is with the current clip."
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-27",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 20.0, 520.0, 420.0, 15.0 ],
 					"text" : "Start `sonocanvas serve`, then press Generate.",
 					"varname" : "status",
-					"fontsize" : 9.0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 149.0, 590.0, 15.0 ]
+					"presentation_rect" : [ 4.0, 147.0, 590.0, 22.0 ],
+					"textjustification" : 0,
+					"linecount" : 2,
+					"annotation_name" : "Status",
+					"annotation" : "What the server is doing, where a clip went, or why it could not go there (with the file's path)."
 				}
 			},
 			{
@@ -482,7 +530,9 @@
 							"parameter_initial" : [ 10.0 ],
 							"parameter_unitstyle" : 1
 						}
-					}
+					},
+					"annotation_name" : "Guidance",
+					"annotation" : "How strongly both models follow their prompts."
 				}
 			},
 			{
@@ -508,20 +558,22 @@
 							"parameter_initial" : [ 0.5 ],
 							"parameter_unitstyle" : 1
 						}
-					}
+					},
+					"annotation_name" : "Audio weight",
+					"annotation" : "0: the image model alone; 1: the audio model alone; 0.5 balances picture and sound."
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-30",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 346.0, 622.0, 40.0, 15.0 ],
 					"text" : "steps",
 					"presentation" : 1,
-					"presentation_rect" : [ 346.0, 2.0, 40.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 346.0, 1.0, 40.0, 13.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -547,20 +599,22 @@
 							"parameter_initial" : [ 100 ],
 							"parameter_unitstyle" : 0
 						}
-					}
+					},
+					"annotation_name" : "Steps",
+					"annotation" : "Sampling steps: more is slower and cleaner."
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-32",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 390.0, 622.0, 50.0, 15.0 ],
 					"text" : "variations",
 					"presentation" : 1,
-					"presentation_rect" : [ 390.0, 2.0, 50.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 390.0, 1.0, 50.0, 13.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -586,20 +640,22 @@
 							"parameter_initial" : [ 1 ],
 							"parameter_unitstyle" : 0
 						}
-					}
+					},
+					"annotation_name" : "Variations",
+					"annotation" : "How many clips one press makes, with consecutive seeds."
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-34",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 346.0, 653.0, 40.0, 15.0 ],
 					"text" : "seed",
 					"presentation" : 1,
-					"presentation_rect" : [ 346.0, 33.0, 40.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 346.0, 32.0, 40.0, 13.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -625,20 +681,22 @@
 							"parameter_initial" : [ 0 ],
 							"parameter_unitstyle" : 0
 						}
-					}
+					},
+					"annotation_name" : "Seed",
+					"annotation" : "The seed used while lock is on."
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-36",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 410.0, 653.0, 30.0, 15.0 ],
 					"text" : "lock",
 					"presentation" : 1,
-					"presentation_rect" : [ 410.0, 33.0, 30.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 410.0, 32.0, 30.0, 13.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -663,7 +721,9 @@
 							"parameter_initial_enable" : 1,
 							"parameter_initial" : [ 0 ]
 						}
-					}
+					},
+					"annotation_name" : "Seed lock",
+					"annotation" : "On: every Generate uses the seed box. Turning it on keeps the seed of the clip just made."
 				}
 			},
 			{
@@ -678,7 +738,7 @@
 					"num_lines_patching" : 1,
 					"num_lines_presentation" : 1,
 					"presentation" : 1,
-					"presentation_rect" : [ 248.0, 66.0, 192.0, 15.0 ],
+					"presentation_rect" : [ 248.0, 80.0, 192.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -690,7 +750,9 @@
 							"parameter_initial_enable" : 1,
 							"parameter_initial" : [ 0 ]
 						}
-					}
+					},
+					"annotation_name" : "Audio model",
+					"annotation" : "Which audio model paints the sound."
 				}
 			},
 			{
@@ -703,7 +765,7 @@
 					"patching_rect" : [ 600.0, 170.0, 15.0, 15.0 ],
 					"varname" : "fit_bars",
 					"presentation" : 1,
-					"presentation_rect" : [ 248.0, 88.0, 15.0, 15.0 ],
+					"presentation_rect" : [ 248.0, 100.0, 15.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -715,20 +777,22 @@
 							"parameter_initial_enable" : 1,
 							"parameter_initial" : [ 0 ]
 						}
-					}
+					},
+					"annotation_name" : "Fit to bars",
+					"annotation" : "Time-stretch the clip to a whole number of bars at the set's tempo."
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-40",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 264.0, 706.0, 60.0, 15.0 ],
 					"text" : "fit to bars",
 					"presentation" : 1,
-					"presentation_rect" : [ 264.0, 86.0, 60.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 265.0, 101.0, 56.0, 13.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -741,7 +805,7 @@
 					"patching_rect" : [ 650.0, 170.0, 44.0, 15.0 ],
 					"varname" : "bars",
 					"presentation" : 1,
-					"presentation_rect" : [ 326.0, 88.0, 40.0, 15.0 ],
+					"presentation_rect" : [ 322.0, 100.0, 36.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -754,7 +818,9 @@
 							"parameter_initial" : [ 4 ],
 							"parameter_unitstyle" : 0
 						}
-					}
+					},
+					"annotation_name" : "Bars",
+					"annotation" : "How many bars the clip lasts when Fit to bars is on."
 				}
 			},
 			{
@@ -768,7 +834,9 @@
 					"varname" : "picture",
 					"autofit" : 1,
 					"presentation" : 1,
-					"presentation_rect" : [ 446.0, 2.0, 148.0, 142.0 ]
+					"presentation_rect" : [ 446.0, 2.0, 148.0, 142.0 ],
+					"annotation_name" : "Picture",
+					"annotation" : "The latest clip's spectrogram."
 				}
 			},
 			{
@@ -783,20 +851,28 @@
 					"parameter_enable" : 0,
 					"ignoreclick" : 1,
 					"presentation" : 1,
-					"presentation_rect" : [ 600.0, 3.0, 12.0, 12.0 ]
+					"presentation_rect" : [ 600.0, 3.0, 12.0, 12.0 ],
+					"saved_attribute_attributes" : {
+						"oncolor" : {
+							"expression" : "themecolor.live_control_selection"
+						}
+					},
+					"oncolor" : [ 1.0, 0.709803921568627, 0.196078431372549, 1.0 ],
+					"annotation_name" : "Connection",
+					"annotation" : "On while the server answers."
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-44",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 614.0, 621.0, 60.0, 15.0 ],
 					"text" : "server",
 					"presentation" : 1,
-					"presentation_rect" : [ 614.0, 1.0, 60.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 614.0, 2.0, 60.0, 13.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -815,7 +891,19 @@
 					"fontsize" : 9.0,
 					"parameter_enable" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 600.0, 18.0, 116.0, 16.0 ]
+					"presentation_rect" : [ 600.0, 18.0, 116.0, 16.0 ],
+					"saved_attribute_attributes" : {
+						"bgcolor" : {
+							"expression" : "themecolor.live_lcd_bg"
+						},
+						"textcolor" : {
+							"expression" : "themecolor.live_lcd_control_fg"
+						}
+					},
+					"bgcolor" : [ 0.094, 0.118, 0.137, 1.0 ],
+					"textcolor" : [ 1.0, 0.709803921568627, 0.196078431372549, 1.0 ],
+					"annotation_name" : "Server",
+					"annotation" : "The address of the computer that runs sonocanvas serve. Press Enter to reconnect."
 				}
 			},
 			{
@@ -826,30 +914,34 @@
 					"numoutlets" : 3,
 					"outlettype" : [ "", "", "" ],
 					"patching_rect" : [ 1120.0, 60.0, 170.0, 22.0 ],
-					"text" : "pattr host_text @bindto host",
-					"varname" : "host_text",
-					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
+							"parameter_invisible" : 1,
 							"parameter_longname" : "Server host",
+							"parameter_modmode" : 0,
 							"parameter_shortname" : "Host",
-							"parameter_type" : 3,
-							"parameter_invisible" : 1
+							"parameter_type" : 3
 						}
-					}
+					},
+					"saved_object_attributes" : {
+						"parameter_enable" : 1,
+						"parameter_mappable" : 0
+					},
+					"text" : "pattr host_text @bindto host",
+					"varname" : "host_text"
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-47",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 600.0, 657.0, 40.0, 15.0 ],
 					"text" : "port",
 					"presentation" : 1,
-					"presentation_rect" : [ 600.0, 37.0, 40.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 600.0, 37.0, 40.0, 13.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -876,20 +968,23 @@
 							"parameter_unitstyle" : 0,
 							"parameter_invisible" : 1
 						}
-					}
+					},
+					"annotation_name" : "Server port",
+					"annotation" : "The port sonocanvas serve listens on."
 				}
 			},
 			{
 				"box" : {
 					"id" : "obj-49",
-					"maxclass" : "comment",
+					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
 					"patching_rect" : [ 660.0, 657.0, 60.0, 15.0 ],
-					"text" : "reply (0 auto)",
+					"text" : "reply (0: auto)",
 					"presentation" : 1,
-					"presentation_rect" : [ 660.0, 37.0, 60.0, 15.0 ],
-					"fontsize" : 9.0
+					"presentation_rect" : [ 660.0, 37.0, 56.0, 13.0 ],
+					"textjustification" : 0,
+					"linecount" : 1
 				}
 			},
 			{
@@ -916,7 +1011,9 @@
 							"parameter_unitstyle" : 0,
 							"parameter_invisible" : 1
 						}
-					}
+					},
+					"annotation_name" : "Reply port",
+					"annotation" : "The port this device listens on for replies; 0 picks the first one no other sonocanvas device uses."
 				}
 			},
 			{
@@ -939,6 +1036,245 @@
 					"outlettype" : [ "" ],
 					"patching_rect" : [ 1000.0, 130.0, 52.0, 22.0 ],
 					"text" : "connect"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-60",
+					"maxclass" : "live.text",
+					"mode" : 0,
+					"numinlets" : 1,
+					"numoutlets" : 2,
+					"outlettype" : [ "", "" ],
+					"parameter_enable" : 1,
+					"patching_rect" : [ 300.0, 440.0, 60.0, 20.0 ],
+					"presentation" : 1,
+					"presentation_rect" : [ 84.0, 115.0, 76.0, 20.0 ],
+					"saved_attribute_attributes" : {
+						"valueof" : {
+							"parameter_enum" : [ "val1", "val2" ],
+							"parameter_invisible" : 2,
+							"parameter_longname" : "Riff",
+							"parameter_mmax" : 1.0,
+							"parameter_modmode" : 0,
+							"parameter_shortname" : "Riff",
+							"parameter_type" : 2
+						}
+					},
+					"text" : "Riff",
+					"varname" : "riff",
+					"outputmode" : 1,
+					"annotation_name" : "Riff",
+					"annotation" : "Make a clip that starts from the audio clip shown in the Detail View (or the selected Session clip), over the region between its markers. The result goes beside the original, never over it."
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-61",
+					"maxclass" : "message",
+					"numinlets" : 2,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 300.0, 470.0, 30.0, 22.0 ],
+					"text" : "riff"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-62",
+					"maxclass" : "live.numbox",
+					"numinlets" : 1,
+					"numoutlets" : 2,
+					"outlettype" : [ "", "float" ],
+					"parameter_enable" : 1,
+					"patching_rect" : [ 460.0, 706.0, 40.0, 15.0 ],
+					"presentation" : 1,
+					"presentation_rect" : [ 404.0, 100.0, 36.0, 15.0 ],
+					"saved_attribute_attributes" : {
+						"valueof" : {
+							"parameter_initial" : [ 0.6 ],
+							"parameter_initial_enable" : 1,
+							"parameter_longname" : "Riff strength",
+							"parameter_mmax" : 1.0,
+							"parameter_mmin" : 0.0,
+							"parameter_modmode" : 0,
+							"parameter_shortname" : "Strength",
+							"parameter_type" : 0,
+							"parameter_unitstyle" : 1
+						}
+					},
+					"varname" : "strength",
+					"annotation_name" : "Riff strength",
+					"annotation" : "How far a riff may move from the original clip: 0 keeps it, 1 keeps nothing of it."
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-63",
+					"maxclass" : "live.comment",
+					"numinlets" : 1,
+					"numoutlets" : 0,
+					"patching_rect" : [ 400.0, 706.0, 50.0, 15.0 ],
+					"presentation" : 1,
+					"presentation_rect" : [ 362.0, 101.0, 42.0, 13.0 ],
+					"text" : "strength",
+					"textjustification" : 0
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-64",
+					"maxclass" : "live.comment",
+					"numinlets" : 1,
+					"numoutlets" : 0,
+					"patching_rect" : [ 346.0, 690.0, 94.0, 15.0 ],
+					"presentation" : 1,
+					"presentation_rect" : [ 346.0, 63.0, 94.0, 13.0 ],
+					"text" : "",
+					"textjustification" : 0,
+					"varname" : "last_seed",
+					"annotation_name" : "Last seed",
+					"annotation" : "The seed of the latest clip."
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-65",
+					"maxclass" : "live.comment",
+					"numinlets" : 1,
+					"numoutlets" : 0,
+					"patching_rect" : [ 600.0, 700.0, 40.0, 15.0 ],
+					"presentation" : 1,
+					"presentation_rect" : [ 600.0, 68.0, 60.0, 13.0 ],
+					"text" : "token",
+					"textjustification" : 0
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-66",
+					"maxclass" : "textedit",
+					"keymode" : 1,
+					"lines" : 1,
+					"numinlets" : 1,
+					"numoutlets" : 4,
+					"outlettype" : [ "", "int", "", "" ],
+					"outputmode" : 1,
+					"parameter_enable" : 0,
+					"patching_rect" : [ 1000.0, 100.0, 110.0, 18.0 ],
+					"presentation" : 1,
+					"presentation_rect" : [ 600.0, 82.0, 116.0, 16.0 ],
+					"text" : "",
+					"varname" : "token",
+					"saved_attribute_attributes" : {
+						"bgcolor" : {
+							"expression" : "themecolor.live_lcd_bg"
+						},
+						"textcolor" : {
+							"expression" : "themecolor.live_lcd_control_fg"
+						}
+					},
+					"bgcolor" : [ 0.094, 0.118, 0.137, 1.0 ],
+					"textcolor" : [ 1.0, 0.709803921568627, 0.196078431372549, 1.0 ],
+					"annotation_name" : "Token",
+					"annotation" : "The token of a server started with one (a server on another computer). Press Enter to reconnect."
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-67",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 3,
+					"outlettype" : [ "", "", "" ],
+					"patching_rect" : [ 1000.0, 130.0, 160.0, 22.0 ],
+					"saved_attribute_attributes" : {
+						"valueof" : {
+							"parameter_invisible" : 1,
+							"parameter_longname" : "Server token",
+							"parameter_modmode" : 0,
+							"parameter_shortname" : "Token",
+							"parameter_type" : 3
+						}
+					},
+					"saved_object_attributes" : {
+						"parameter_enable" : 1,
+						"parameter_mappable" : 0
+					},
+					"text" : "pattr token_text @bindto token",
+					"varname" : "token_text"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-68",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 3,
+					"outlettype" : [ "", "", "" ],
+					"patching_rect" : [ 20.0, 270.0, 120.0, 22.0 ],
+					"saved_attribute_attributes" : {
+						"valueof" : {
+							"parameter_invisible" : 1,
+							"parameter_longname" : "Preset name",
+							"parameter_modmode" : 0,
+							"parameter_shortname" : "Preset",
+							"parameter_type" : 3
+						}
+					},
+					"saved_object_attributes" : {
+						"parameter_enable" : 1,
+						"parameter_mappable" : 0
+					},
+					"text" : "pattr preset_name",
+					"varname" : "preset_name"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-69",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 3,
+					"outlettype" : [ "", "", "" ],
+					"patching_rect" : [ 140.0, 270.0, 120.0, 22.0 ],
+					"saved_attribute_attributes" : {
+						"valueof" : {
+							"parameter_invisible" : 1,
+							"parameter_longname" : "Effect chain name",
+							"parameter_modmode" : 0,
+							"parameter_shortname" : "FX name",
+							"parameter_type" : 3
+						}
+					},
+					"saved_object_attributes" : {
+						"parameter_enable" : 1,
+						"parameter_mappable" : 0
+					},
+					"text" : "pattr fx_name",
+					"varname" : "fx_name"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-70",
+					"maxclass" : "message",
+					"numinlets" : 2,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 140.0, 300.0, 24.0, 22.0 ],
+					"text" : "fx"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-71",
+					"maxclass" : "message",
+					"numinlets" : 2,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 412.0, 690.0, 32.0, 22.0 ],
+					"text" : "lock"
 				}
 			}
 		],
@@ -971,18 +1307,6 @@
 				"patchline" : {
 					"destination" : [ "obj-6", 0 ],
 					"source" : [ "obj-5", 0 ]
-				}
-			},
-			{
-				"patchline" : {
-					"destination" : [ "obj-7", 0 ],
-					"source" : [ "obj-5", 1 ]
-				}
-			},
-			{
-				"patchline" : {
-					"destination" : [ "obj-8", 0 ],
-					"source" : [ "obj-7", 0 ]
 				}
 			},
 			{
@@ -1079,6 +1403,48 @@
 				"patchline" : {
 					"destination" : [ "obj-5", 0 ],
 					"source" : [ "obj-52", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"source" : [ "obj-60", 0 ],
+					"destination" : [ "obj-61", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"source" : [ "obj-61", 0 ],
+					"destination" : [ "obj-5", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"source" : [ "obj-66", 0 ],
+					"destination" : [ "obj-51", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"source" : [ "obj-16", 0 ],
+					"destination" : [ "obj-70", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"source" : [ "obj-70", 0 ],
+					"destination" : [ "obj-5", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"source" : [ "obj-37", 0 ],
+					"destination" : [ "obj-71", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"source" : [ "obj-71", 0 ],
+					"destination" : [ "obj-5", 0 ]
 				}
 			}
 		],

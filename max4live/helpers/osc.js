@@ -86,8 +86,8 @@ function decode(buffer) {
 }
 
 // What the patcher does around the js: outlet 0 into `udpsend` (one socket, so one source port, as
-// Max's udpsend), outlet 1 into `udpreceive`, whose messages reach the js after a `deferlow`.
-// Max's udpreceive binds as soon as it gets `port N`; here sends wait until the bind is done.
+// Max's udpsend), and the `udpreceive` the script makes (`listen`), whose messages reach the js after
+// a `deferlow`. Max's udpreceive binds as soon as it gets its port; here sends wait until the bind is done.
 class MaxUdp {
   constructor(receive) {
     this.receive = receive;
@@ -99,7 +99,7 @@ class MaxUdp {
   }
 
   outlet(index, atoms) {
-    if (index === 1) return this.listen(atoms[1]);
+    if (index !== 0) throw new Error(`the js has one outlet, not ${index + 1}`);
     const [selector, ...args] = atoms;
     if (selector === "host") this.host = args[0];
     else if (selector === "port") this.port = args[0];

@@ -98,6 +98,10 @@ async function connectedDevice(server, { live = new FakeLive(), ports = {}, valu
       env.outlets[index].push(atoms);
       udp.outlet(index, atoms);
     },
+    listen(port) {
+      env.listening.push(port);
+      udp.listen(port);
+    },
     defer: (fn) => setImmediate(fn),
     every(ms, fn) {
       const timer = setInterval(fn, ms);
@@ -115,7 +119,7 @@ async function connectedDevice(server, { live = new FakeLive(), ports = {}, valu
   device.loaded();
   await connected;
   // the device's status line, once it says where the clip went (or why it could not)
-  const placed = () => shown(events, env, ([name, , line]) => name === "status" && /^(Placed|Error|Could not)/.test(line), JOB_TIMEOUT_MS, "placed clip")
+  const placed = () => shown(events, env, ([name, , line]) => name === "status" && /^(Placed|Error|Not placed)/.test(line), JOB_TIMEOUT_MS, "placed clip")
     .then(([, , line]) => line);
   return { device, env, live, placed };
 }

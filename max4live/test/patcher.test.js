@@ -22,7 +22,7 @@ function declared(name) {
 
 // Inlets and outlets of each object, from its class and arguments (as Max 8 makes them).
 const UI = {
-  message: [2, 1], comment: [1, 0], textedit: [1, 4], fpic: [1, 1], led: [1, 1], multislider: [1, 2],
+  message: [2, 1], comment: [1, 0], "live.comment": [1, 0], textedit: [1, 4], fpic: [1, 1], led: [1, 1], multislider: [1, 2],
   "live.text": [1, 2], "live.numbox": [1, 2], "live.dial": [1, 2], "live.toggle": [1, 1],
   "live.menu": [1, 3], "live.tab": [1, 3],
 };
@@ -32,7 +32,6 @@ const OBJECTS = {
   "live.thisdevice": () => [1, 3],
   js: () => [declared("inlets"), declared("outlets")],
   udpsend: () => [1, 0],
-  udpreceive: () => [1, 1],
   deferlow: () => [1, 1],
   pattr: () => [1, 3],
   t: (args) => [1, args.length],
@@ -89,18 +88,24 @@ test("audio passes through unchanged: plugin~ straight to plugout~, both channel
     [[0, [plugout.id, 0]], [1, [plugout.id, 1]]]);
 });
 
-test("the js is wired: loaded after live.thisdevice, replies through deferlow, outlets to udpsend and udpreceive", () => {
+test("the js is wired: loaded after live.thisdevice, replies through deferlow, its outlet to udpsend", () => {
   const js = theBox("js");
   assert.equal(js.text, "js sonocanvas.js");
   const [loadedMessage] = linesFrom(theBox("live.thisdevice").id, 0);
   assert.equal(loadedMessage.text, "loaded");
   assert.deepEqual(linesFrom(loadedMessage.id, 0), [js]);
-  const udpreceive = theBox("udpreceive");
-  assert.deepEqual(linesFrom(udpreceive.id, 0).map((box) => box.text), ["deferlow"]);
-  assert.deepEqual(linesFrom(linesFrom(udpreceive.id, 0)[0].id, 0), [js]);
   assert.deepEqual(linesFrom(js.id, 0), [theBox("udpsend")]);
-  assert.deepEqual(linesFrom(js.id, 1), [udpreceive]);
   assert.equal(theBox("udpsend").text, "udpsend 127.0.0.1 9010", "the default port of docs/osc.md");
+  // No udpreceive is saved: it would bind its port as the device loads, before the script can pick a
+  // port no other device holds. The script makes it and connects it to this deferlow by name.
+  assert.ok(!patcher.boxes.some(({ box }) => box.text && box.text.startsWith("udpreceive")));
+  const deferlow = named.get("replies_deferred");
+  assert.equal(deferlow.text, "deferlow");
+  assert.deepEqual(linesFrom(deferlow.id, 0), [js]);
+  assert.match(script, /named\("replies"\)/);
+  assert.match(script, /newdefault\([^)]*"udpreceive", port\)/);
+  assert.match(script, /connect\(box, 0, named\("replies_deferred"\), 0\)/);
+  assert.match(script, /^autowatch = 0;$/m, "a frozen device's script is not watched on disk");
 });
 
 test("every message box into the js names a function the script defines", () => {
@@ -109,7 +114,8 @@ test("every message box into the js names a function the script defines", () => 
   const js = theBox("js");
   const into = patcher.lines.filter(({ patchline }) => patchline.destination[0] === js.id)
     .map(({ patchline }) => boxes.get(patchline.source[0])).filter((box) => box.maxclass === "message");
-  assert.deepEqual(into.map((box) => box.text).sort(), ["audition", "cancel", "connect", "generate", "loaded", "preset", "stop"]);
+  assert.deepEqual(into.map((box) => box.text).sort(),
+    ["audition", "cancel", "connect", "fx", "generate", "loaded", "lock", "preset", "riff", "stop"]);
   for (const box of into) assert.ok(functions.has(box.text), `function ${box.text}`);
   assert.ok(functions.has("anything"), "OSC replies arrive as `anything`");
 });
@@ -123,7 +129,7 @@ test("presentation fits Live's device strip, and settings are live.* parameters 
   }
   const longnames = new Set();
   for (const box of named.values()) {
-    if (box.maxclass.startsWith("live.")) {
+    if (box.maxclass.startsWith("live.") && box.maxclass !== "live.comment") {
       assert.ok(box.presentation, `${box.varname} is shown`);
       assert.equal(box.parameter_enable, 1, `${box.varname} is a parameter`);
       const { parameter_longname: longname } = box.saved_attribute_attributes.valueof;
@@ -131,28 +137,101 @@ test("presentation fits Live's device strip, and settings are live.* parameters 
       longnames.add(longname);
     }
   }
+  const pattrs = patcher.boxes.map(({ box }) => box).filter((box) => box.text && box.text.startsWith("pattr "));
   for (const box of named.values()) {
     if (box.maxclass !== "textedit") continue;
-    const store = patcher.boxes.map(({ box: b }) => b).find((b) => b.text && b.text.startsWith("pattr ") && b.text.endsWith(`@bindto ${box.varname}`));
-    assert.ok(store, `a pattr keeps the ${box.varname} text`);
-    assert.equal(store.parameter_enable, 1);
-    assert.equal(store.saved_attribute_attributes.valueof.parameter_type, 3, "a blob parameter holds text");
+    assert.ok(pattrs.find((b) => b.text.endsWith(`@bindto ${box.varname}`)), `a pattr keeps the ${box.varname} text`);
   }
+  for (const name of ["preset_name", "fx_name"]) assert.ok(named.get(name) && pattrs.includes(named.get(name)), `a pattr keeps the ${name}`);
+  for (const store of pattrs) {
+    // As Max writes a pattr (Test.amxd: "saved_object_attributes": {"parameter_enable": 0, ...},
+    // "text": "pattr test"): parameter_enable inside saved_object_attributes, not on the box.
+    assert.equal(store.parameter_enable, undefined, `${store.text}: not a UI object's top-level parameter_enable`);
+    assert.deepEqual(store.saved_object_attributes, { parameter_enable: 1, parameter_mappable: 0 }, store.text);
+    const { valueof } = store.saved_attribute_attributes;
+    assert.equal(valueof.parameter_type, 3, "a blob parameter holds text");
+    assert.equal(valueof.parameter_invisible, 1, "stored with the set, not automatable");
+    assert.ok(!longnames.has(valueof.parameter_longname), valueof.parameter_longname);
+    longnames.add(valueof.parameter_longname);
+  }
+});
+
+// Where each box shows in the device: [x, y, w, h] → edges.
+function edges(box) {
+  const [x, y, w, h] = box.presentation_rect;
+  return { left: x, top: y, right: x + w, bottom: y + h };
+}
+
+test("no label overlaps a control, and no two controls overlap", () => {
+  const shown = patcher.boxes.map(({ box }) => box).filter((box) => box.presentation);
+  const labels = shown.filter((box) => box.maxclass === "live.comment" && !box.varname);
+  const controls = shown.filter((box) => box.maxclass !== "live.comment" || box.varname);
+  const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  assert.ok(labels.length >= 10 && controls.length >= 25);
+  for (const label of labels) {
+    for (const control of controls) {
+      assert.ok(!overlap(edges(label), edges(control)), `label "${label.text}" ${label.presentation_rect} overlaps ${control.varname || control.maxclass} ${control.presentation_rect}`);
+    }
+  }
+  controls.forEach((a, i) => controls.slice(i + 1).forEach((b) => {
+    assert.ok(!overlap(edges(a), edges(b)), `${a.varname || a.maxclass} ${a.presentation_rect} overlaps ${b.varname || b.maxclass} ${b.presentation_rect}`);
+  }));
+  for (const box of shown) assert.ok(box.presentation_rect.every(Number.isInteger), `${box.varname || box.text} sits on whole pixels`);
+});
+
+test("the status line shows two lines, so a long message with its path can be read whole", () => {
+  const status = named.get("status");
+  assert.equal(status.linecount, 2);
+  assert.ok(status.presentation_rect[3] >= 22, "two lines of 9 pt text");
+  assert.ok(status.presentation_rect[2] >= 580);
+  assert.match(script, /this\.env\.post\("sonocanvas: " \+ line\)/, "and the Max window gets each status line whole");
+});
+
+test("every control has an Info View annotation, and buttons act on mouse-up", () => {
+  const controls = patcher.boxes.map(({ box }) => box).filter((box) => box.presentation && (box.maxclass !== "live.comment" || box.varname));
+  for (const box of controls) {
+    assert.ok(box.annotation_name && box.annotation && box.annotation.length > 20, `${box.varname} has Info text`);
+  }
+  const buttons = controls.filter((box) => box.maxclass === "live.text");
+  assert.deepEqual(buttons.map((box) => box.varname).sort(), ["audition", "cancel", "generate", "riff", "stop"]);
+  for (const box of buttons) {
+    assert.equal(box.outputmode, 1, `${box.varname}: Output Mode "Mouse Up", as the Max for Live production guidelines ask`);
+    assert.equal(box.saved_attribute_attributes.valueof.parameter_invisible, 2, `${box.varname}: a button is a hidden parameter`);
+  }
+});
+
+test("colours follow Live's theme: every colour set on a box is bound to a theme colour", () => {
+  const boxesWithColour = patcher.boxes.map(({ box }) => box).filter((box) => Object.keys(box).some((key) => /color$/.test(key)));
+  assert.ok(boxesWithColour.length >= 5);
+  for (const box of boxesWithColour) {
+    for (const key of Object.keys(box).filter((k) => /color$/.test(k))) {
+      const expression = box.saved_attribute_attributes && box.saved_attribute_attributes[key] && box.saved_attribute_attributes[key].expression;
+      assert.match(expression || "", /^themecolor\.live_/, `${box.varname || box.maxclass}.${key} follows the theme`);
+    }
+  }
+  assert.ok(!patcher.boxes.some(({ box }) => box.maxclass === "comment"), "labels are live.comment, which take the theme's text colour");
 });
 
 // Every box the js reads or writes, found by running the device through all it does.
 function exercise() {
-  const { env, device } = loadedDevice({ values: { image_prompt: "a b", audio_prompt: "c", fit_bars: 1, seed_lock: 0 } });
-  device.receive("/sonocanvas/ready", ["0.1.0", "cpu", "tiny"]);
+  const { env, device, live } = loadedDevice({ values: { image_prompt: "a b", audio_prompt: "c", fit_bars: 1, seed_lock: 0 } });
+  device.receive("/sonocanvas/ready", ["0.1.0", "cpu", "tiny", "c1"]);
+  device.receive("/sonocanvas/limits", ["steps", 1, 500]);
   device.tick();
   device.receive("/sonocanvas/preset/names", ["p"]);
   device.receive("/sonocanvas/fx/names", ["f"]);
   env.values.preset = 1;
   env.values.fx = 1;
   device.presetChosen();
+  device.fxChosen();
   device.receive("/sonocanvas/preset", ["p", "image_prompt", "x", "audio_prompt", "y", "steps", 3, "image_guidance", 2,
     "audio_weight", 0.2, "variations", 2, "seed", 4, "audio_model", "riffusion", "fx", "f"]);
   device.generate();
+  env.values.seed_lock = 1;
+  device.lock();
+  const clip = live.addArrangementClip(live.track, "/d/x.wav", 0, 4);
+  live.songView.props.detail_clip = ["id", clip.id];
+  device.riff();
   device.receive("/sonocanvas/queued", ["sc1-1", 1]);
   device.receive("/sonocanvas/progress", ["sc1-1", 1, 2]);
   device.receive("/sonocanvas/done", ["sc1-1", 0, "/d/a_s4.wav", "/d/a_s4.png", "/d/a_s4.json"]);
@@ -173,8 +252,9 @@ function exercise() {
 test("every box the js reads or writes exists, with the class the js expects", () => {
   const env = exercise();
   const kinds = {
-    status: "comment", progress: "multislider", picture: "fpic", light: "led", image_prompt: "textedit",
-    audio_prompt: "textedit", host: "textedit", preset: "live.menu", fx: "live.menu", audio_model: "live.tab",
+    status: "live.comment", progress: "multislider", picture: "fpic", light: "led", image_prompt: "textedit",
+    audio_prompt: "textedit", host: "textedit", token: "textedit", preset: "live.menu", fx: "live.menu", audio_model: "live.tab",
+    preset_name: "newobj", fx_name: "newobj", last_seed: "live.comment",
     seed_lock: "live.toggle", fit_bars: "live.toggle", guidance: "live.dial", audio_weight: "live.dial",
   };
   const used = new Set([...env.read, ...env.shown.map(([name]) => name)]);
