@@ -98,6 +98,11 @@ class FakeDisk {
   }
 }
 
+// Live names a clip after its file, without folder or extension (on any system's separators).
+function clipNameOf(file) {
+  return String(file).replace(/^.*[\/\\]/, "").replace(/\.[^.]+$/, "");
+}
+
 const TRACK_KINDS = ["audio", "midi", "group", "return", "main", "chain"];
 
 // A little Live set: the app and its view, the song and its view, tracks, the device on one of them.
@@ -234,8 +239,18 @@ class FakeLive {
     }
   }
 
+  // A clip already in a Session slot (its track's slot `index`), loaded from `file` with `props`.
+  addSessionClip(track, index, file, props = {}) {
+    const slot = this.objects.get(this.slotIds(track)[index]);
+    const clip = this.fileClip(file, { name: [clipNameOf(file)], ...props }) || this.addClip({ name: ["midi"], ...props });
+    clip.canonicalPath = `${slot.canonicalPath} clip`;
+    slot.props.has_clip = [1];
+    slot.props.clip = ["id", clip.id];
+    return clip;
+  }
+
   addArrangementClip(track, file, start, end) {
-    const clip = this.addClip({ file_path: [file], name: [path.basename(file)], start_time: [start], end_time: [end] });
+    const clip = this.addClip({ file_path: [file], name: [clipNameOf(file)], start_time: [start], end_time: [end] });
     this.arranged(track, clip);
     track.props.arrangement_clips.push("id", clip.id);
     return clip;
