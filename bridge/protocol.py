@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from ..engine.pipeline import GenerateSettings
+from ..engine.pipeline import MAX_INIT_SECONDS, GenerateSettings
 from ..engine.sampler import SCHEDULERS
 
 AUDIO_MODELS = ("auffusion", "riffusion")
@@ -79,6 +79,8 @@ GENERATE_KEYS: dict[str, Key] = {
     "audio_model": Key(str, choices=AUDIO_MODELS),
     "variations": Key(int, 1, 8),
     "init_audio": _PATH,
+    "init_start": Key(float, 0, MAX_INIT_SECONDS),
+    "init_end": Key(float, 0, MAX_INIT_SECONDS),
     "strength": Key(float, 0, 1),
     "bpm": Key(float, 20, 999),
     "bars": Key(int, 1, 64),
@@ -90,7 +92,7 @@ ENCODE_KEYS: dict[str, Key] = {
     **_OUTPUT_KEYS,
 }
 # What a preset may hold: the generate keys that describe a sound, not one request's plumbing.
-PRESET_KEYS = {k: v for k, v in GENERATE_KEYS.items() if k not in ("preset", "reply_port", "init_audio")}
+PRESET_KEYS = {k: v for k, v in GENERATE_KEYS.items() if k not in ("preset", "reply_port", "init_audio", "init_start", "init_end")}
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,15 @@ import torch
 from PIL import Image
 
 from .denoisers import GuidedDenoiser, JointDenoiser
+from .errors import FieldError
 from .models import DiffusionModel
 from .record import make_record
 from .sampler import SCHEDULERS, first_step, make_scheduler, sample, timesteps_from
 
 METHODS = ("joint", "imprint")
 MAX_VARIATIONS = 64
+MAX_INIT_SECONDS = 86400.0
+"""A day: the longest riff region a clip's markers can name (Live's Arrangement ends near 1576800 beats)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class GenerateSettings:
     image_start_step None: the paper's 10 of 100 steps, as a tenth of `steps` (DPM-Solver++ with 25 steps starts
     the image model at step 2, the same noise level), so the record holds the number used.
     init_audio / init_picture with strength: riffing (start from that clip or picture, noised to `strength`).
+    init_start / init_end: the region of init_audio to riff on, in seconds into it (a Live clip's markers);
+    init_end None is the clip's end.
     method "imprint": the paper's baseline (image and spectrogram sampled alone, the image multiplied in).
     interpolate_to with alpha: slerp of the noises and lerp of the text embeddings towards another prompt and seed.
     """
@@ -61,6 +66,8 @@ class GenerateSettings:
     variations: int = 1
     init_audio: Path | np.ndarray | None = field(default=None, compare=False)
     init_picture: Path | None = None
+    init_start: float = 0.0
+    init_end: float | None = None
     strength: float = 0.7
     crop_last_columns: bool = False
     height: int | None = None
@@ -98,6 +105,13 @@ class GenerateSettings:
             raise ValueError(f"init_audio: must be mono samples (1-D), got shape {self.init_audio.shape}")
         if isinstance(self.init_audio, np.ndarray) and not np.isfinite(self.init_audio).all():
             raise ValueError("init_audio: holds NaN or infinite samples")
+        _number("init_start", self.init_start, 0.0, MAX_INIT_SECONDS)
+        if self.init_end is not None:
+            _number("init_end", self.init_end, 0.0, MAX_INIT_SECONDS)
+            if self.init_end <= self.init_start:
+                raise FieldError("init_end", f"must be after init_start ({self.init_start:g} s), got {self.init_end:g} s")
+        if self.init_audio is None and (self.init_start or self.init_end is not None):
+            raise FieldError("init_start" if self.init_start else "init_end", "a region of init_audio; give init_audio too")
         _number("strength", self.strength, 0.0, 1.0, low_open=True)
         for name in ("height", "width"):
             value = getattr(self, name)
@@ -267,6 +281,7 @@ class JointPipeline:
                 clip = s.init_audio if isinstance(s.init_audio, np.ndarray) else load_audio(s.init_audio, fmt.sample_rate)
             except ValueError as error:  # load_audio names its argument "audio"
                 raise ValueError(f"init_audio: {str(error).removeprefix('audio: ')}") from None
+            clip = riff_region(clip, fmt.sample_rate, s.init_start, s.init_end)
             needed = (width - 1) * fmt.hop_length + fmt.n_fft - 2 * fmt.pad
             clip = np.pad(clip, (0, max(0, needed - len(clip))))[:needed]
             grey = fmt.picture_from_audio(torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32)))
@@ -319,6 +334,19 @@ def _halves(on_step: Callable[[int, int], None] | None, n: int):
     if on_step is None:
         return None, None
     return (lambda done, _: on_step(done, 2 * n)), (lambda done, _: on_step(n + done, 2 * n))
+
+
+def riff_region(clip: np.ndarray, rate: int, start: float, end: float | None) -> np.ndarray:
+    """The samples of `clip` (at `rate`) from `start` to `end` seconds: the region of a Live clip between its markers.
+    An end past the clip's end is its end (Live's markers may round past the last sample); a start at or past
+    it leaves nothing to riff on, which is the user's error, named by field."""
+    first = round(start * rate)
+    if first >= len(clip):
+        raise FieldError("init_start", f"{start:g} s is at or past the end of init_audio, which lasts {len(clip) / rate:g} s")
+    last = len(clip) if end is None else min(len(clip), round(end * rate))
+    if last <= first:
+        raise FieldError("init_end", f"the region {start:g} s to {end:g} s holds no whole sample at {rate} Hz")
+    return clip[first:last]
 
 
 def _integer(name: str, value, low: int, high: int) -> None:
