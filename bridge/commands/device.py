@@ -1,4 +1,4 @@
-"""`sonocanvas build-device`: wrap the device's patcher into the `.amxd` Live loads."""
+"""`sonocanvas build-device`: wrap the device's patcher into the frozen `.amxd` Live loads, with its script inside."""
 from __future__ import annotations
 
 import argparse
@@ -32,8 +32,9 @@ def build_record_path() -> Path:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "build-device", help="build the Max for Live device (.amxd)",
-        description="Build the sonocanvas Max for Live audio effect. Its script, sonocanvas.js, is put "
-                    "beside it: Max finds it there.",
+        description="Build the sonocanvas Max for Live audio effect, frozen as Max freezes a device: its "
+                    "script, sonocanvas.js, is inside it, so the device is one file that Collect All and Save "
+                    "carries with a set.",
     )
     parser.add_argument("-o", "--output", type=Path,
                         help="where to write the device (default: max4live/sonocanvas.amxd in a source checkout, "
@@ -47,13 +48,11 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"output: {output} must end in .amxd, or Live will not load it as a device")
     output.parent.mkdir(parents=True, exist_ok=True)
     patcher = json.loads(PATCHER.read_text(encoding="utf-8"))
-    amxd.write(output, amxd.Device("audio_effect", patcher))
-    script = output.parent / SCRIPT.name
-    if script.resolve() != SCRIPT:
-        atomic_write(script, lambda f: f.write(SCRIPT.read_bytes()))
+    script = amxd.EmbeddedFile.from_path(SCRIPT)
+    amxd.write(output, amxd.Device("audio_effect", patcher, (script,), output.name, script.modified))
     record = build_record_path()
     record.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"path": str(output), "built": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     atomic_write(record, lambda f: f.write(text.encode()))
-    print(f"wrote {output} (audio effect, {len(patcher['patcher']['boxes'])} boxes) and {script}")
+    print(f"wrote {output} (audio effect, {len(patcher['patcher']['boxes'])} boxes, frozen with {SCRIPT.name})")
     return 0
