@@ -259,7 +259,7 @@
 							"parameter_type" : 2,
 							"parameter_enum" : [ "(none)" ],
 							"parameter_mmax" : 0.0,
-							"parameter_invisible" : 1
+							"parameter_invisible" : 2
 						}
 					},
 					"annotation_name" : "Preset",
@@ -285,7 +285,7 @@
 							"parameter_type" : 2,
 							"parameter_enum" : [ "(none)" ],
 							"parameter_mmax" : 0.0,
-							"parameter_invisible" : 1
+							"parameter_invisible" : 2
 						}
 					},
 					"annotation_name" : "Effect chain",

@@ -191,3 +191,30 @@ test("two devices on two tracks generate at once, each getting only its own clip
     assert.ok(wavData(creates[0].args[0]).size > 0);
   }
 });
+
+test("riffing on the clip in view sends its region, and the server's riff lands beside it", { timeout: 2 * JOB_TIMEOUT_MS + 30000 }, async () => {
+  const { device, env, live, placed } = await connectedDevice(server, {
+    live: new FakeLive({ slots: [false, false, false] }),
+    values: { image_prompt: "lighthouse", audio_prompt: "foghorn", seed: 5, strength: 0.5 },
+  });
+  let line = placed();
+  device.generate();
+  assert.equal(await line, "Placed \u201clighthouse / foghorn s5\u201d in scene 1", server.output());
+  const [first] = live.slotIds();
+  const original = live.objects.get(live.objects.get(first).props.clip[1]);
+  original.props.loop_start = [0.25];
+  original.props.loop_end = [1.0];
+  live.songView.props.detail_clip = ["id", original.id];
+
+  line = placed();
+  device.riff();
+  const sent = env.osc().filter((atoms) => atoms[0] === "/sonocanvas/generate").pop();
+  const keys = Object.fromEntries(sent.slice(2).flatMap((_, i, a) => (i % 2 ? [] : [[a[i], a[i + 1]]])));
+  assert.deepEqual([keys.init_audio, keys.init_start, keys.init_end, keys.strength], [original.props.file_path[0], 0.25, 1, 0.5]);
+  assert.equal(await line, "Placed \u201criff of lighthouse / foghorn s5: lighthouse / foghorn s5\u201d in scene 2", server.output());
+  const riffWav = live.clip(live.objects.get(live.slotIds()[1]).props.clip[1]).file_path[0];
+  const record = JSON.parse(fs.readFileSync(riffWav.replace(/\.wav$/, ".json"), "utf8"));
+  assert.ok(findString(record, original.props.file_path[0]), "the server riffed on the original's file");
+  assert.ok(findString(record, 0.25) && findString(record, 1), "over the region the clip plays");
+  assert.equal(live.objects.get(first).props.clip[1], original.id, "the original is untouched");
+});

@@ -143,6 +143,10 @@ test("presentation fits Live's device strip, and settings are live.* parameters 
     assert.ok(pattrs.find((b) => b.text.endsWith(`@bindto ${box.varname}`)), `a pattr keeps the ${box.varname} text`);
   }
   for (const name of ["preset_name", "fx_name"]) assert.ok(named.get(name) && pattrs.includes(named.get(name)), `a pattr keeps the ${name}`);
+  for (const menu of ["preset", "fx"]) {
+    assert.equal(named.get(menu).saved_attribute_attributes.valueof.parameter_invisible, 2,
+      `${menu}: a hidden parameter (its name is what is saved), so selecting it again adds no undo step`);
+  }
   for (const store of pattrs) {
     // As Max writes a pattr (Test.amxd: "saved_object_attributes": {"parameter_enable": 0, ...},
     // "text": "pattr test"): parameter_enable inside saved_object_attributes, not on the box.
