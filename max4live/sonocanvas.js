@@ -223,10 +223,11 @@ Device.prototype.send = function (address, args) {
     this.env.outlet(0, [address].concat(args || []));
 };
 
-/* The status line wraps over two lines in the device; the Max window gets every line whole too. */
+/* The status line wraps over two lines in the device; a longer one (a long path) is also its Info
+ * View text, so hovering over it shows it whole in Live, with nothing printed to the Max window. */
 Device.prototype.status = function (line) {
     this.env.show("status", "set", [line]);
-    this.env.post("sonocanvas: " + line);
+    this.env.show("status", "annotation", [line]);
 };
 
 Device.prototype.progress = function (fraction) {

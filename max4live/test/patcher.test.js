@@ -188,7 +188,12 @@ test("the status line shows two lines, so a long message with its path can be re
   assert.equal(status.linecount, 2);
   assert.ok(status.presentation_rect[3] >= 22, "two lines of 9 pt text");
   assert.ok(status.presentation_rect[2] >= 580);
-  assert.match(script, /this\.env\.post\("sonocanvas: " \+ line\)/, "and the Max window gets each status line whole");
+  const { env, device } = loadedDevice();
+  const long = "Not placed: this is a group track, whose slots only launch the tracks inside it; put the device on an audio track. " +
+    "The clip is at C:\\Users\\Léa\\Music\\sonocanvas\\drop\\20261121-133000_castle-towers-at-dusk_church-bells_s123456.wav";
+  device.status(long);
+  assert.deepEqual(env.shown.slice(-2), [["status", "set", long], ["status", "annotation", long]],
+    "and the Info View shows it whole when the mouse is over it");
 });
 
 test("every control has an Info View annotation, and buttons act on mouse-up", () => {
