@@ -185,6 +185,17 @@ function firstGap(taken, from, length) {
     return position;
 }
 
+/* Where the next clip after `position` starts (the end of the free gap there), or Infinity. */
+function roomAfter(taken, position) {
+    var room = Infinity;
+    for (var i = 0; i < taken.length; i++) {
+        if (taken[i][0] >= position) {
+            room = Math.min(room, taken[i][0]);
+        }
+    }
+    return room;
+}
+
 /* Where a clip slot or Arrangement clip is, from its canonical path. */
 function trackOf(path) {
     var match = /^live_set tracks (\d+)/.exec(path);
@@ -764,7 +775,9 @@ Device.prototype.placeInArrangement = function (track, file, name, job) {
         var other = this.env.live("id " + before[i]);
         taken.push([number(other.get("start_time")), number(other.get("end_time"))]);
     }
-    var position = firstGap(taken, from, this.beatsOf(file));
+    var length = this.beatsOf(file);
+    var position = firstGap(taken, from, length);
+    var room = roomAfter(taken, position);
     if (position > LAST_BEAT) {
         this.status("Not placed: no room on this track's Arrangement before beat " + LAST_BEAT + ". The clip is at " + file);
         return;
@@ -776,7 +789,10 @@ Device.prototype.placeInArrangement = function (track, file, name, job) {
         if (before.indexOf(after[j]) < 0 && number(clip.get("start_time")) === position) {
             clip.set("name", name);
             job.arrangeFrom = number(clip.get("end_time"));
-            this.status("Placed \u201c" + name + "\u201d in the Arrangement at beat " + position);
+            this.status("Placed \u201c" + name + "\u201d in the Arrangement at beat " + position + (job.arrangeFrom > room
+                ? ", but Live made it longer than its file at this tempo (warped?), so it covers the clip at beat " + room +
+                  "; Undo takes it back"
+                : ""));
             return;
         }
     }
@@ -936,7 +952,7 @@ function maxEnvironment(jsthis) {
 
 /* Only the functions below answer messages from the patcher; these are not messages. */
 text.local = number.local = clamp.local = ids.local = exists.local = atLeast.local = basename.local = 1;
-seedOf.local = shorten.local = clipName.local = u32.local = wavSeconds.local = firstGap.local = 1;
+seedOf.local = shorten.local = clipName.local = u32.local = wavSeconds.local = firstGap.local = roomAfter.local = 1;
 trackOf.local = slotOf.local = Device.local = maxEnvironment.local = 1;
 
 var device = null;

@@ -109,7 +109,7 @@ const TRACK_KINDS = ["audio", "midi", "group", "return", "main", "chain"];
 class FakeLive {
   constructor({
     version = [12, 1, 5], view = "Session", tempo = 120, songTime = 0, disk = new FakeDisk(),
-    kind = "audio", slots = [false, false], midi = false, frozen = false, arrangement = [],
+    kind = "audio", slots = [false, false], midi = false, frozen = false, arrangement = [], autoWarpBpm = null,
   } = {}) {
     if (midi) kind = "midi";
     if (!TRACK_KINDS.includes(kind)) throw new Error(`unknown track kind ${kind}`);
@@ -119,6 +119,10 @@ class FakeLive {
     this.errors = [];
     this.opened = 0;
     this.disk = disk;
+    // Live's "Auto-Warp Long Samples" preference (LRM, "Audio Clips, Tempo, and Warping"): a new clip is
+    // warped at the tempo Live guesses for it, so it lasts seconds * that tempo / 60 beats. Off (null):
+    // a new clip plays at its own speed and lasts seconds * the song's tempo / 60 beats.
+    this.autoWarpBpm = autoWarpBpm;
     this.app = this.add("Application", "live_app", {
       methods: { get_major_version: () => version[0], get_minor_version: () => version[1], get_bugfix_version: () => version[2] },
     });
@@ -192,12 +196,12 @@ class FakeLive {
     return clip;
   }
 
-  // A clip loaded from `file`: its length in beats is the file's at the song's tempo (unwarped).
+  // A clip loaded from `file`: its length in beats is the file's at the song's tempo (or the auto-warp one).
   fileClip(file, extra = {}) {
     const bytes = this.disk.read(file);
     const seconds = bytes && wavSecondsOf(bytes);
     if (!seconds) return null;
-    const beats = seconds * this.song.props.tempo[0] / 60;
+    const beats = seconds * (this.autoWarpBpm || this.song.props.tempo[0]) / 60;
     return this.addClip({ file_path: [file], loop_end: [seconds], end_marker: [seconds], length: [beats], ...extra });
   }
 

@@ -50,6 +50,14 @@ test("Session: a new scene only when the track has slots and every one is full",
   assert.equal(env.status(), `Placed \u201c${NAME}\u201d in scene 3`);
 });
 
+test("Session: a track with no clip slots gets no new scene, and nothing changes", () => {
+  const live = liveWith({ slots: [] });
+  const before = live.snapshot();
+  const { env } = finished(live);
+  assert.equal(live.snapshot(), before);
+  assert.equal(env.status(), `Not placed: this track has no clip slots. The clip is at ${WAV}`);
+});
+
 test("Session: variations fill the empty slots one after another, each named with its own seed", () => {
   const v0 = WAV.replace("s42", "s42_v0");
   const v1 = WAV.replace("s42", "s43_v1");
@@ -134,6 +142,14 @@ test("Arrangement: the fake replaces what a clip covers, as Live does, so the te
   assert.deepEqual(live.arrangement(), [[0, 2, "old.wav"], [2, 6, WAV], [7, 20, "old.wav"]]);
   live.track.methods.create_audio_clip(WAV, 6);
   assert.deepEqual(live.arrangement().map(([s, e]) => [s, e]), [[0, 2], [2, 6], [6, 10], [10, 20]]);
+});
+
+test("Arrangement: a clip Live makes longer than its file (auto-warped) is reported, with what it covers", () => {
+  const live = liveWith({ view: "Arranger", songTime: 0, arrangement: [[6, 8]], autoWarpBpm: 240 });
+  const { env } = finished(live);
+  assert.deepEqual(live.changes()[0].args, [WAV, 0], "4 beats at 120 BPM fit before beat 6");
+  assert.equal(env.status(), `Placed \u201c${NAME}\u201d in the Arrangement at beat 0, but Live made it longer than its file ` +
+    "at this tempo (warped?), so it covers the clip at beat 6; Undo takes it back");
 });
 
 test("Arrangement: a clip whose length cannot be read goes after everything at or after the marker", () => {
