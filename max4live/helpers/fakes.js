@@ -137,7 +137,7 @@ class FakeLive {
     const main = this.addTrack("main");
     this.song.props.master_track = ["id", main.id];
     this.track = kind === "chain" ? this.addChain() : kind === "main" ? main : this.addTrack(kind, { frozen });
-    // LOM Track: "Only available on MIDI and audio tracks" holds for the arrangement's clips.
+    // LOM Track.arrangement_clips: the track's Arrangement View clips, as `id N id M ...`.
     for (const [start, end, file = "old.wav"] of arrangement) this.addArrangementClip(this.track, file, start, end);
     // Every track of the set has one slot per scene (LOM Song.scenes / Track.clip_slots).
     for (const full of slots) this.createScene(-1, full ? this.track : null);
