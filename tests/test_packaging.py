@@ -18,6 +18,7 @@ import pytest
 from pedalboard.io import AudioFile
 
 from osc_helpers import TIMEOUT, ServeProcess, UdpClient, write_config
+from sonocanvas.bridge import amxd
 from sonocanvas.bridge.studio import TINY_LABEL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,10 +75,11 @@ def test_the_installed_wheel_runs_from_any_folder(installed, tmp_path):
     assert Path(where).is_relative_to(installed)  # the wheel's code, not this checkout's
     assert subprocess.run([command(installed), "--version"], **run).stdout == f"sonocanvas {VERSION}\n"
     built = subprocess.run([command(installed), "build-device"], **run).stdout
-    device, script = tmp_path / "sonocanvas.amxd", tmp_path / "sonocanvas.js"
+    device = tmp_path / "sonocanvas.amxd"
     assert f"wrote {device} " in built
     assert device.read_bytes()[:4] == b"ampf"  # the .amxd container's first chunk
-    assert script.read_bytes() == (ROOT / "max4live" / "sonocanvas.js").read_bytes()
+    (script,) = amxd.read(device).files  # frozen: the script is inside the device
+    assert script.data == (ROOT / "max4live" / "sonocanvas.js").read_bytes()
     record = json.loads((Path(os.environ["XDG_CONFIG_HOME"]) / "sonocanvas" / "device.json").read_text())
     assert record["path"] == str(device)
 
