@@ -811,8 +811,9 @@ Device.prototype.sourceClip = function () {
 
 /* The part of the clip's file that the clip plays, in seconds into the file. Looping on: from the
  * start marker to the end marker; off: loop_start / loop_end, which then stand for the markers (an
- * unwarped clip cannot loop). An unwarped clip's times are seconds of its file (LOM Clip:
- * "For unwarped audio clips, the position is given in seconds"); a warped clip's are beats, which
+ * unwarped clip cannot loop). An unwarped clip's times are seconds of its file: the time scale of its
+ * clip view (LOM Clip.playing_position: "for unwarped audio clips, the position is given in seconds",
+ * taken here to hold for the markers, which share that scale); a warped clip's are beats, which
  * beat_to_sample_time turns into samples of the file (LOM Clip, Live 11 and later). */
 Device.prototype.clipRegion = function (clip) {
     var looping = number(clip.get("looping"));
