@@ -811,10 +811,10 @@ Device.prototype.sourceClip = function () {
 
 /* The part of the clip's file that the clip plays, in seconds into the file. Looping on: from the
  * start marker to the end marker; off: loop_start / loop_end, which then stand for the markers (an
- * unwarped clip cannot loop). An unwarped clip's times are seconds of its file: the time scale of its
- * clip view (LOM Clip.playing_position: "for unwarped audio clips, the position is given in seconds",
- * taken here to hold for the markers, which share that scale); a warped clip's are beats, which
- * beat_to_sample_time turns into samples of the file (LOM Clip, Live 11 and later). */
+ * unwarped clip cannot loop). An unwarped clip's times are seconds of its file (LOM Clip.loop_start:
+ * "If the clip is unwarped audio, they are given in seconds, 0 is the time of the first sample in the
+ * audio material"; the markers share that scale); a warped clip's are beats, which its warp markers
+ * map to seconds of the file. */
 Device.prototype.clipRegion = function (clip) {
     var looping = number(clip.get("looping"));
     var start = number(clip.get(looping ? "start_marker" : "loop_start"));
@@ -822,12 +822,39 @@ Device.prototype.clipRegion = function (clip) {
     if (!number(clip.get("warping"))) {
         return { start: start, end: end };
     }
-    var rate = number(clip.get("sample_rate"));
-    return {
-        start: number(clip.call("beat_to_sample_time", start)) / rate,
-        end: number(clip.call("beat_to_sample_time", end)) / rate
-    };
+    var markers = warpMarkers(clip);
+    return { start: secondsAtBeat(markers, start), end: secondsAtBeat(markers, end) };
 };
+
+/* A warped clip's warp markers, ordered by beat (LOM Clip.warp_markers, Live 11 and later: a dict whose
+ * "warp_markers" list holds each marker's "beat_time" and its "sample_time", "the position in seconds in
+ * the audio sample file"). Empty when Live gives none. */
+function warpMarkers(clip) {
+    var parsed;
+    try {
+        parsed = JSON.parse(text(clip.get("warp_markers")));
+    } catch (e) {
+        return [];
+    }
+    var list = (parsed && parsed.warp_markers) || [];
+    return list.slice().sort(function (a, b) { return a.beat_time - b.beat_time; });
+}
+
+/* Seconds into the file at `beats`: Live plays the file linearly between two warp markers, so the
+ * position is interpolated between the two around it (extrapolated from the nearest pair outside them).
+ * NaN with fewer than two markers, which the caller refuses as "no region". */
+function secondsAtBeat(markers, beats) {
+    if (markers.length < 2) {
+        return NaN;
+    }
+    var i = 1;
+    while (i < markers.length - 1 && markers[i].beat_time < beats) {
+        i += 1;
+    }
+    var a = markers[i - 1], b = markers[i];
+    var rate = (b.sample_time - a.sample_time) / (b.beat_time - a.beat_time);
+    return a.sample_time + (beats - a.beat_time) * rate;
+}
 
 /* Riff: generate from the Live clip in view, with the region it plays and the riff strength; the
  * result goes beside the original (the next free slot / the gap after it), never over it. */

@@ -327,7 +327,7 @@
 							"parameter_invisible" : 2
 						}
 					},
-					"outputmode" : 1,
+					"transition" : 1,
 					"annotation_name" : "Generate",
 					"annotation" : "Make a clip from the prompts. It goes into the first empty clip slot of this track, or into the first free gap at the insert marker in the Arrangement."
 				}
@@ -367,7 +367,7 @@
 							"parameter_invisible" : 2
 						}
 					},
-					"outputmode" : 1,
+					"transition" : 1,
 					"annotation_name" : "Cancel",
 					"annotation" : "Cancel this device's running or queued requests."
 				}
@@ -407,7 +407,7 @@
 							"parameter_invisible" : 2
 						}
 					},
-					"outputmode" : 1,
+					"transition" : 1,
 					"annotation_name" : "Audition",
 					"annotation" : "Play the latest clip on the server's audio output."
 				}
@@ -447,7 +447,7 @@
 							"parameter_invisible" : 2
 						}
 					},
-					"outputmode" : 1,
+					"transition" : 1,
 					"annotation_name" : "Stop",
 					"annotation" : "Stop the audition the server is playing."
 				}
@@ -1063,7 +1063,7 @@
 					},
 					"text" : "Riff",
 					"varname" : "riff",
-					"outputmode" : 1,
+					"transition" : 1,
 					"annotation_name" : "Riff",
 					"annotation" : "Make a clip that starts from the audio clip shown in the Detail View (or the selected Session clip), over the region between its markers. The result goes beside the original, never over it."
 				}

@@ -187,12 +187,13 @@ class FakeLive {
         sample_rate: [44100], ...props,
       },
     });
-    // LOM Clip.beat_to_sample_time: "Converts the given beat time to sample time. Raises an error if
-    // the sample is not warped." Here a warped clip plays its file at clip.warpBpm.
-    clip.methods.beat_to_sample_time = (beats) => {
-      if (!clip.props.warping[0]) return this.error(`beat_to_sample_time: the sample is not warped`);
-      return (clip.warpOffset || 0) * clip.props.sample_rate[0] + (beats * 60 / clip.warpBpm) * clip.props.sample_rate[0];
-    };
+    // LOM Clip.warp_markers (Live 11): a dict; its "warp_markers" list holds each marker's "beat_time" and
+    // "sample_time" ("the position in seconds in the audio sample file"). LiveAPI.get returns a dict
+    // property as its JSON text. A test sets clip.warp to [[beat, seconds], ...].
+    Object.defineProperty(clip.props, "warp_markers", {
+      enumerable: true,
+      get: () => [JSON.stringify({ warp_markers: (clip.warp || []).map(([beat_time, sample_time]) => ({ beat_time, sample_time })) })],
+    });
     return clip;
   }
 
@@ -361,9 +362,9 @@ class FakeLive {
     };
   }
 
-  // The calls that change the set (the version queries and read-only conversions left out).
+  // The calls that change the set (the version queries left out).
   changes() {
-    return this.calls.filter((call) => call.id !== this.app.id && call.method !== "beat_to_sample_time");
+    return this.calls.filter((call) => call.id !== this.app.id);
   }
 
   clip(id) {

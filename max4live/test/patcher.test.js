@@ -204,7 +204,11 @@ test("every control has an Info View annotation, and buttons act on mouse-up", (
   const buttons = controls.filter((box) => box.maxclass === "live.text");
   assert.deepEqual(buttons.map((box) => box.varname).sort(), ["audition", "cancel", "generate", "riff", "stop"]);
   for (const box of buttons) {
-    assert.equal(box.outputmode, 1, `${box.varname}: Output Mode "Mouse Up", as the Max for Live production guidelines ask`);
+    // live.text reference: in button mode the value goes 0 -> 1 on mouse-down and 1 -> 0 on mouse-up, and
+    // "transition" 1 ("One->Zero") sends the bang on the second: mouse-up, as the production guidelines ask.
+    // (outputmode applies to toggle mode only.)
+    assert.equal(box.mode, 0, `${box.varname}: a button`);
+    assert.equal(box.transition, 1, `${box.varname}: acts on mouse-up`);
     assert.equal(box.saved_attribute_attributes.valueof.parameter_invisible, 2, `${box.varname}: a button is a hidden parameter`);
   }
 });

@@ -62,16 +62,26 @@ test("an unwarped clip: its markers are seconds of its file, sent as the region 
   assert.match(env.status(), /^Riffing on \u201c/);
 });
 
-test("a warped clip: its markers are beats, turned into seconds of the file by beat_to_sample_time", () => {
+test("a warped clip: its markers are beats, turned into seconds of the file through its warp markers", () => {
   const { env, device, live } = setup();
   const clip = live.addSessionClip(live.track, 0, SOURCE, { warping: [1], looping: [1], start_marker: [2], end_marker: [6],
     loop_start: [0], loop_end: [8], sample_rate: [48000] });
-  clip.warpBpm = 120; // 2 beats a second
-  clip.warpOffset = 0.25; // the file's first beat is 0.25 s in
+  // the file's first beat is 0.25 s in; 2 beats a second up to beat 4, then 1 beat a second (a slower passage)
+  clip.warp = [[0, 0.25], [4, 2.25], [5, 3.25]];
   live.songView.props.detail_clip = ["id", clip.id];
   device.riff();
   const keys = sent(env);
-  assert.deepEqual([keys.init_start, keys.init_end], [1.25, 3.25]);
+  assert.deepEqual([keys.init_start, keys.init_end], [1.25, 4.25], "interpolated between markers, extrapolated past the last");
+});
+
+test("a warped clip without warp markers is refused with a message, and nothing is sent", () => {
+  const { env, device, live } = setup();
+  const clip = live.addSessionClip(live.track, 0, SOURCE, { warping: [1], looping: [1], start_marker: [2], end_marker: [6] });
+  live.songView.props.detail_clip = ["id", clip.id];
+  assert.equal(device.riff(), null);
+  assert.deepEqual(env.osc().map((atoms) => atoms[0]), ["/sonocanvas/hello"]);
+  assert.match(env.status(), /no region/);
+  assert.deepEqual(live.changes(), []);
 });
 
 test("the selected Session clip stands in when the Detail View shows none", () => {
