@@ -12,7 +12,7 @@ import yaml
 from sonocanvas.engine.files import atomic_write
 
 from .paths import check_name
-from .protocol import PRESET_KEYS, ProtocolError
+from .protocol import PRESET_KEYS, ProtocolError, parse_key
 
 Value = str | int | float
 
@@ -72,11 +72,10 @@ def check_values(values: object) -> dict[str, Value]:
         raise PresetError("preset: needs at least one key and value")
     checked = {}
     for key, value in values.items():
-        spec = PRESET_KEYS.get(key)
-        if spec is None:
+        if key not in PRESET_KEYS:
             raise PresetError(f"{key}: not a preset key; a preset holds {', '.join(PRESET_KEYS)}")
         try:
-            checked[key] = spec.parse(key, value)
+            checked[key] = parse_key(key, value, PRESET_KEYS)
         except ProtocolError as error:
             raise PresetError(str(error)) from None
     return checked

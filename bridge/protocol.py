@@ -5,29 +5,27 @@ Every refusal is a `ProtocolError` naming the field at fault, which the server s
 """
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from ..engine.pipeline import MAX_INIT_SECONDS, GenerateSettings
-from ..engine.sampler import SCHEDULERS
+from ..engine import settings as settings_table
+from ..engine.errors import FieldError
+from ..engine.pipeline import GenerateSettings
+from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped
 
-AUDIO_MODELS = ("auffusion", "riffusion")
-MAX_SEED = 2**31 - 1
+AUDIO_MODELS = BY_NAME["audio_model"].choices
+MAX_SEED = settings_table.MAX_SEED
 
 
-class ProtocolError(ValueError):
+class ProtocolError(FieldError):
     """A request the server refuses; `field` names the argument or key, the message starts with it."""
-
-    def __init__(self, field: str, reason: str):
-        super().__init__(f"{field}: {reason}")
-        self.field = field
 
 
 @dataclass(frozen=True)
 class Key:
-    """One `key value` pair of a request: its type (str, int or real) and allowed values."""
+    """A request argument outside the settings table (a reply port, a path, a name): its type and allowed values,
+    checked as a table setting is."""
 
     kind: type  # str, int or float ("real")
     low: float | None = None
@@ -35,72 +33,30 @@ class Key:
     choices: tuple[str, ...] = ()
 
     def parse(self, name: str, value: Any) -> Any:
-        if self.kind is str:
-            if not isinstance(value, str):
-                raise ProtocolError(name, f"expected a string, got {_describe(value)}")
-            if self.choices and value not in self.choices:
-                raise ProtocolError(name, f"unknown {value!r}; choose {', '.join(self.choices)}")
-            return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ProtocolError(name, f"expected {'an int' if self.kind is int else 'a real'}, got {_describe(value)}")
-        if self.kind is int:
-            if isinstance(value, float) and not value.is_integer():
-                raise ProtocolError(name, f"expected an int, got {value!r}")
-            value = int(value)
-        else:
-            value = float(value)
-            if value != value:
-                raise ProtocolError(name, "expected a number, got NaN")
-        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise ProtocolError(name, f"must be between {_num(self.low)} and {_num(self.high)}, got {_num(value)}")
-        return value
+        setting = Setting(name, self.kind, None, "", low=self.low, high=self.high, choices=self.choices)
+        return parse_key(name, value, {name: setting})
 
 
-_PATH = Key(str)
-_OUTPUT_KEYS = {
-    "fx": Key(str),
-    "sample_rate": Key(int, 8000, 192000),
-    "bit_depth": Key(int, 24, 32),
-    "reply_port": Key(int, 1, 65535),
-}
-GENERATE_KEYS: dict[str, Key] = {
-    "image_prompt": Key(str),
-    "audio_prompt": Key(str),
-    "image_negative_prompt": Key(str),
-    "audio_negative_prompt": Key(str),
-    "preset": Key(str),
-    "seed": Key(int, -1, MAX_SEED),
-    "steps": Key(int, 1, 500),
-    "scheduler": Key(str, choices=tuple(SCHEDULERS)),
-    "image_guidance": Key(float, 0, 50),
-    "audio_guidance": Key(float, 0, 50),
-    "audio_weight": Key(float, 0, 1),
-    "image_start_step": Key(int, 0, 500),
-    "audio_model": Key(str, choices=AUDIO_MODELS),
-    "variations": Key(int, 1, 8),
-    "init_audio": _PATH,
-    "init_start": Key(float, 0, MAX_INIT_SECONDS),
-    "init_end": Key(float, 0, MAX_INIT_SECONDS),
-    "strength": Key(float, 0, 1),
-    "bpm": Key(float, 20, 999),
-    "bars": Key(int, 1, 64),
-    **_OUTPUT_KEYS,
-}
-ENCODE_KEYS: dict[str, Key] = {
-    "format": Key(str, choices=AUDIO_MODELS),
-    "seconds": Key(float, 0.5, 60),
-    **_OUTPUT_KEYS,
+REPLY_PORT = Setting("reply_port", int, None, "where this job's replies go (see above)", scope="transport",
+                     low=1, high=65535)
+GENERATE_KEYS: dict[str, Setting] = {**BY_NAME, REPLY_PORT.name: REPLY_PORT}
+"""Every setting of the table is a key, named as it is; docs/osc.md's table is made from this."""
+ENCODE_KEYS: dict[str, Setting] = {
+    "format": Setting("format", str, "auffusion", "spectrogram format", choices=AUDIO_MODELS),
+    "seconds": Setting("seconds", float, None, "length of the sound", low=0.5, high=60),
+    **{name: BY_NAME[name] for name in settings_table.OUTPUT},
+    REPLY_PORT.name: REPLY_PORT,
 }
 # What a preset may hold: the generate keys that describe a sound, not one request's plumbing.
-PRESET_KEYS = {k: v for k, v in GENERATE_KEYS.items() if k not in ("preset", "reply_port", "init_audio", "init_start", "init_end")}
+PRESET_KEYS = {k: v for k, v in GENERATE_KEYS.items() if k not in (*settings_table.PRESET_EXCLUDED, "reply_port")}
 
 
 @dataclass(frozen=True)
 class Output:
     """How a finished clip is dropped: shared by generate and encode."""
 
-    sample_rate: int
-    bit_depth: int = 24
+    sample_rate: int = BY_NAME["sample_rate"].default
+    bit_depth: int = BY_NAME["bit_depth"].default
     fx: str = ""
     bpm: float | None = None
     bars: int | None = None
@@ -113,7 +69,7 @@ class GenerateRequest:
     job_id: str
     settings: GenerateSettings
     output: Output
-    audio_model: str = "auffusion"
+    audio_model: str = BY_NAME["audio_model"].default
     preset: str = ""
     reply_port: int | None = None
 
@@ -135,8 +91,10 @@ class Limits:
     read_roots: tuple[Path, ...]
     fx_names: frozenset[str]
     audio_models: frozenset[str]
-    sample_rate: int = 48000
-    bit_depth: int = 24
+    sample_rate: int = BY_NAME["sample_rate"].default
+    bit_depth: int = BY_NAME["bit_depth"].default
+    caps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CAPS))
+    """Policy caps on numeric generate keys (the config's `caps`), applied on top of the settings table."""
 
     def readable(self, field: str, value: str) -> Path:
         """The file `value` names, refused unless it lies inside one of the read roots (symlinks resolved)."""
@@ -158,7 +116,15 @@ class Limits:
         return resolved
 
 
-def parse_keys(args: Iterable[Any], keys: Mapping[str, Key]) -> dict[str, Any]:
+def parse_key(name: str, value: Any, keys: Mapping[str, Setting]) -> Any:
+    """One key's value, typed and checked by its setting; a ProtocolError naming it otherwise."""
+    try:
+        return keys[name].parse(value)
+    except FieldError as error:
+        raise ProtocolError(error.field, error.reason) from None
+
+
+def parse_keys(args: Iterable[Any], keys: Mapping[str, Setting]) -> dict[str, Any]:
     """`key value key value ...` -> {key: typed value}, refusing unknown keys, repeats and a key without a value."""
     args = list(args)
     values: dict[str, Any] = {}
@@ -172,7 +138,7 @@ def parse_keys(args: Iterable[Any], keys: Mapping[str, Key]) -> dict[str, Any]:
             raise ProtocolError(name, "the key has no value")
         if name in values:
             raise ProtocolError(name, "given twice")
-        values[name] = keys[name].parse(name, args[i + 1])
+        values[name] = parse_key(name, args[i + 1], keys)
     return values
 
 
@@ -199,9 +165,11 @@ def parse_job_id(args: list[Any]) -> str:
 
 
 def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapping[str, Any]]) -> GenerateRequest:
-    """`/sonocanvas/generate job_id [key value]...`; a named preset gives defaults, explicit keys win."""
+    """`/sonocanvas/generate job_id [key value]...`; a named preset gives defaults, explicit keys win. Every
+    key is checked against the settings table with the server's policy caps (`limits.caps`) applied."""
     job_id = parse_job_id(args)
-    given = parse_keys(args[1:], GENERATE_KEYS)
+    keys = {**capped(limits.caps), REPLY_PORT.name: REPLY_PORT}
+    given = parse_keys(args[1:], keys)
     values: dict[str, Any] = {}
     if "preset" in given:
         try:
@@ -211,25 +179,23 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
         for name, value in stored.items():
             if name not in PRESET_KEYS:
                 raise ProtocolError("preset", f"preset {given['preset']!r} holds an unknown key {name!r}")
-            values[name] = PRESET_KEYS[name].parse(name, value)
+            values[name] = parse_key(name, value, keys)
     values.update(given)
     for name in ("image_prompt", "audio_prompt"):
         if not values.get(name):
             raise ProtocolError(name, "required (give it, or a preset that has it)")
-    audio_model = values.pop("audio_model", GenerateRequest.audio_model)
+    audio_model = values.pop("audio_model", BY_NAME["audio_model"].default)
     if audio_model not in limits.audio_models:
         raise ProtocolError("audio_model", f"{audio_model!r} is not loaded by this server")
-    if values.get("seed", -1) == -1:
-        values["seed"] = random.randint(0, MAX_SEED - 8)
-    if "init_audio" in values:
-        values["init_audio"] = limits.readable("init_audio", values["init_audio"])
+    for name in ("init_audio", "init_picture"):
+        if name in values:
+            values[name] = limits.readable(name, str(values[name]))
     output = _output(values, limits)
     preset_name, reply_port = values.pop("preset", ""), values.pop("reply_port", None)
     try:
         settings = GenerateSettings(**values)
-    except ValueError as error:  # the engine's messages start with the field, as ours do
-        field, _, reason = str(error).partition(": ")
-        raise ProtocolError(field, reason) from None
+    except FieldError as error:
+        raise ProtocolError(error.field, error.reason) from None
     return GenerateRequest(job_id, settings, output, audio_model, preset_name, reply_port)
 
 
@@ -248,14 +214,15 @@ def _output(values: dict[str, Any], limits: Limits) -> Output:
     fx = values.pop("fx", "")
     if fx and fx not in limits.fx_names:
         raise ProtocolError("fx", f"unknown chain {fx!r}; choose one of {', '.join(sorted(limits.fx_names)) or '(none)'}")
-    bit_depth = values.pop("bit_depth", limits.bit_depth)
-    if bit_depth not in (24, 32):
-        raise ProtocolError("bit_depth", f"must be 24 or 32, got {bit_depth}")
-    bpm, bars = values.pop("bpm", None), values.pop("bars", None)
+    return Output(values.pop("sample_rate", limits.sample_rate), values.pop("bit_depth", limits.bit_depth), fx,
+                  *bpm_and_bars(values.pop("bpm", None), values.pop("bars", None)))
+
+
+def bpm_and_bars(bpm: float | None, bars: int | None) -> tuple[float | None, int | None]:
+    """Both or neither: a tempo fit needs the tempo and the length in bars."""
     if (bpm is None) != (bars is None):
-        missing = "bars" if bars is None else "bpm"
-        raise ProtocolError(missing, "bpm and bars go together: give both or neither")
-    return Output(values.pop("sample_rate", limits.sample_rate), bit_depth, fx, bpm, bars)
+        raise ProtocolError("bars" if bars is None else "bpm", "bpm and bars go together: give both or neither")
+    return bpm, bars
 
 
 def _describe(value: Any) -> str:
@@ -263,5 +230,25 @@ def _describe(value: Any) -> str:
     return f"{kind or type(value).__name__} {value!r}"[:80]
 
 
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
+def generate_keys_table(caps: Mapping[str, float] = DEFAULT_CAPS) -> str:
+    """The generate-key table of docs/osc.md, made from the settings table (a test keeps the two equal)."""
+    rows = ["| key | type | range | default | what it says |", "| --- | --- | --- | --- | --- |"]
+    for s in GENERATE_KEYS.values():
+        if s.choices:
+            span = " or ".join(f"`{c}`" for c in s.choices)
+        elif s.numeric:
+            span = f"{'above ' if s.low_open else ''}{_number(s.low)} … {_number(s.high)}"
+            if s.name in caps:
+                span += f" (the server caps it at {_number(caps[s.name])} unless its config's `caps` says otherwise)"
+            if s.multiple_of:
+                span += f", a multiple of {s.multiple_of}"
+        else:
+            span = ""
+        default = "" if s.default is None else "`\"\"`" if s.default == "" else f"`{s.default}`"
+        required = "; required unless a preset gives it" if s.required else ""
+        rows.append(f"| `{s.name}` | {s.type_name} | {span} | {default} | {s.help}{required} |")
+    return "\n".join(rows) + "\n"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if not float(value).is_integer() else str(int(value))

@@ -15,7 +15,7 @@ import torch
 
 from .drop import DropFolder, clip_stem, slug
 from .jobs import Job
-from .protocol import EncodeRequest, GenerateRequest, ProtocolError
+from .protocol import EncodeRequest, GenerateRequest
 
 TINY_LABEL = "tiny-random (random weights, plumbing only)"
 Done = Callable[[int, Path, Path, Path], None]
@@ -74,11 +74,6 @@ class Studio:
         if isinstance(request, GenerateRequest):
             try:
                 clips = self.pipelines[request.audio_model](request.settings, on_step=on_step)
-            except ValueError as error:  # the engine names its own argument; the request's key is init_audio
-                field, _, reason = str(error).partition(": ")
-                if field == "audio" and request.settings.init_audio is not None:
-                    raise ProtocolError("init_audio", reason) from None
-                raise
             except torch.OutOfMemoryError:
                 torch.cuda.empty_cache()  # give the failed job's memory back before the next one
                 raise
@@ -105,15 +100,11 @@ class Studio:
         from ..engine.pipeline import Clip
         from ..engine.spectrogram import open_picture
 
-        try:
-            fmt, picture = load_art(request.picture_path, request.format, request.seconds)
-        except ValueError as error:  # the engine says "picture: ..."; the request's key is picture_path
-            field, _, reason = str(error).partition(": ")
-            raise ProtocolError("picture_path" if field == "picture" else field, reason) from None
+        fmt, picture = load_art(request.picture_path, request.format, request.seconds, field="picture_path")
         audio = normalize_peak(sound_from_picture(fmt, picture), -1.0)
         record = {
             "sonocanvas": "art", "picture_path": str(request.picture_path), "format": fmt.name,
             "sample_rate": fmt.sample_rate, "samples": int(audio.shape[-1]), "seconds": audio.shape[-1] / fmt.sample_rate,
         }
         return Clip(index=0, seed=0, audio=audio, sample_rate=fmt.sample_rate, spectrogram=fmt.png(picture),
-                    picture=open_picture(request.picture_path).convert("RGB"), record=record)
+                    picture=open_picture(request.picture_path, "picture_path").convert("RGB"), record=record)

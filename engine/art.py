@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
+from .errors import FieldError
 from .spectrogram import SpectrogramFormat, get_format, open_picture, picture_from_png
 
 MAX_SECONDS = 60.0
@@ -27,19 +28,21 @@ def art_format(fmt: SpectrogramFormat) -> SpectrogramFormat:
 
 
 def load_art(
-    path: str | os.PathLike[str], format_name: str | None = None, seconds: float | None = None
+    path: str | os.PathLike[str], format_name: str | None = None, seconds: float | None = None,
+    field: str = "picture",
 ) -> tuple[SpectrogramFormat, torch.Tensor]:
     """The format and picture `(n_mels, frames)` in [0, 1] that a picture file turns into.
 
     A picture with spectrogram parameters keeps its format, convention and width, unless
     `format_name` names another format (it is then art like any other picture). Other pictures
     become art in `format_name` (default auffusion): grey, transparent as black (silent), resized
-    to the format's height and to `seconds` (default: the model's width).
+    to the format's height and to `seconds` (default: the model's width). `field` names the picture
+    in a FieldError, as the caller calls it.
     """
     chosen = get_format(format_name) if format_name is not None else None
     if seconds is not None and not 0 < seconds <= MAX_SECONDS:
-        raise ValueError(f"seconds: {seconds} is out of range; give more than 0 and at most {MAX_SECONDS:g}")
-    image = open_picture(path)
+        raise FieldError("seconds", f"{seconds} is out of range; give more than 0 and at most {MAX_SECONDS:g}")
+    image = open_picture(path, field)
     fmt, picture = _spectrogram_of(image)
     if fmt is None or (chosen is not None and chosen.name != fmt.name):
         fmt, picture = art_format(chosen or get_format("auffusion")), _grey(image)
@@ -49,7 +52,7 @@ def load_art(
     if seconds is not None:
         width = fmt.frames_for(round(seconds * fmt.sample_rate))
         if width < 2:
-            raise ValueError(f"seconds: {seconds} is shorter than two {fmt.name} frames")
+            raise FieldError("seconds", f"{seconds} is shorter than two {fmt.name} frames")
     return fmt, _resize(picture, fmt.n_mels, width)
 
 

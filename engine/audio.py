@@ -15,34 +15,35 @@ import numpy as np
 import soxr
 from pedalboard.io import AudioFile
 
+from .errors import FieldError
 from .files import atomic_write
 
 SILENCE_PEAK = 1e-6
 """A file whose loudest sample is below this (-120 dBFS) holds nothing to show or to normalise."""
 
 
-def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None) -> np.ndarray:
+def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None, field: str = "audio") -> np.ndarray:
     """Read WAV, FLAC, MP3 or OGG as mono float32 `(samples,)`, resampled to `sample_rate` if given.
 
-    Raises ValueError starting with "audio:" for a missing file, one that is not audio, or audio
-    that is empty, silent or holds NaN/infinite samples, since none can become a picture.
+    Raises FieldError(field) for a missing file, one that is not audio, or audio that is empty, silent or holds
+    NaN/infinite samples, since none can become a picture; `field` is the caller's name for the file.
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"audio: no such file '{path}'")
+        raise FieldError(field, f"no such file '{path}'")
     try:
         with AudioFile(str(path)) as f:
             samples = f.read(f.frames) if f.frames else np.zeros((f.num_channels, 0), np.float32)
             rate = f.samplerate
     except (ValueError, RuntimeError, OSError) as e:
-        raise ValueError(f"audio: '{path}' is not an audio file pedalboard can read ({e})") from e
+        raise FieldError(field, f"'{path}' is not an audio file pedalboard can read ({e})") from e
     if samples.size == 0:
-        raise ValueError(f"audio: '{path}' is empty (zero samples)")
+        raise FieldError(field, f"'{path}' is empty (zero samples)")
     if not np.isfinite(samples).all():
-        raise ValueError(f"audio: '{path}' holds NaN or infinite samples")
+        raise FieldError(field, f"'{path}' holds NaN or infinite samples")
     mono = samples.mean(axis=0, dtype=np.float32)
     if np.abs(mono).max() < SILENCE_PEAK:
-        raise ValueError(f"audio: '{path}' is silent")
+        raise FieldError(field, f"'{path}' is silent")
     return mono if sample_rate is None else resample(mono, rate, sample_rate)
 
 
@@ -59,7 +60,7 @@ def resample(audio: np.ndarray, from_rate: float, to_rate: float) -> np.ndarray:
 def normalize_peak(audio: np.ndarray, peak_db: float = -1.0) -> np.ndarray:
     """Scale so the loudest sample sits at `peak_db` dBFS (<= 0, so the result never clips); silence stays silence."""
     if peak_db > 0:
-        raise ValueError(f"peak_db: {peak_db} would clip; use 0 dBFS or less")
+        raise FieldError("peak_db", f"{peak_db} would clip; use 0 dBFS or less")
     audio = np.asarray(audio, dtype=np.float32)
     peak = float(np.abs(audio).max(initial=0.0))
     if peak == 0.0:
@@ -85,12 +86,12 @@ def write_wav(
     `exclusive=True` raises FileExistsError rather than replace an existing file.
     """
     if bit_depth not in (24, 32):
-        raise ValueError(f"bit_depth: {bit_depth} is not supported; choose 24 or 32")
+        raise FieldError("bit_depth", f"{bit_depth} is not supported; choose 24 or 32")
     planar = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     if not np.isfinite(planar).all():
-        raise ValueError("audio: holds NaN or infinite samples")
+        raise FieldError("audio", "holds NaN or infinite samples")
     if bit_depth == 24 and np.abs(planar).max(initial=0.0) > 1.0:
-        raise ValueError("audio: samples exceed full scale and would clip in 24-bit PCM; normalise first")
+        raise FieldError("audio", "samples exceed full scale and would clip in 24-bit PCM; normalise first")
 
     def write(f) -> None:
         with AudioFile(f, "w", samplerate=sample_rate, num_channels=planar.shape[0],

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .errors import FieldError
+
 
 @dataclass
 class GuidedDenoiser:
@@ -50,5 +52,5 @@ class JointDenoiser:
             return self.image(latents, t)
         if use_audio:
             return self.audio(latents, t)
-        raise ValueError(f"image_start_step: no model acts at step {step} (image from {self.image_start_step}, "
+        raise FieldError("image_start_step", f"no model acts at step {step} (image from {self.image_start_step}, "
                          f"audio from {self.audio_start_step})")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import FieldError
+
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 
 
@@ -17,14 +19,14 @@ def choose_device(device: str | torch.device | None = None) -> torch.device:
     try:
         chosen = torch.device(device)
     except RuntimeError as error:
-        raise ValueError(f"device: unknown device {device!r}; choose cpu, cuda or mps") from error
+        raise FieldError("device", f"unknown device {device!r}; choose cpu, cuda or mps") from error
     available = {
         "cpu": True,
         "cuda": torch.cuda.is_available(),
         "mps": torch.backends.mps.is_available(),
     }.get(chosen.type, False)
     if not available:
-        raise ValueError(f"device: {chosen.type} is not available on this machine")
+        raise FieldError("device", f"{chosen.type} is not available on this machine")
     return chosen
 
 
@@ -35,5 +37,5 @@ def choose_dtype(device: torch.device, dtype: str | torch.dtype | None = None) -
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype not in DTYPES:
-        raise ValueError(f"dtype: unknown {dtype!r}; choose {', '.join(DTYPES)}")
+        raise FieldError("dtype", f"unknown {dtype!r}; choose {', '.join(DTYPES)}")
     return DTYPES[dtype]

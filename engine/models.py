@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 
 from .devices import choose_device, choose_dtype
+from .errors import FieldError
 from .vocoder import HifiGan, VocoderError, load_vocoder
 
 DEFAULT_IMAGE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -34,7 +35,7 @@ _DOWNLOAD_BIN = [f"{component}/*.bin" for component in WEIGHTED]  # for repos wi
 _SKIP = ["*.fp16.*", "*non_ema*", "*.ckpt", "*.onnx", "*.msgpack"]
 
 
-class ModelError(ValueError):
+class ModelError(FieldError):
     """A model cannot be used; the message starts with the field that named it."""
 
 
@@ -111,7 +112,7 @@ def load_audio_model(name: str | Path | None = None, kind: str | None = None, de
                      dtype: str | torch.dtype | None = None) -> DiffusionModel:
     """Auffusion (a folder with `vocoder/`) or Riffusion (a plain SD folder, played through the Riffusion codec)."""
     if kind is not None and kind not in AUDIO_KINDS:
-        raise ValueError(f"audio_kind: unknown {kind!r}; choose {' or '.join(AUDIO_KINDS)}")
+        raise FieldError("audio_kind", f"unknown {kind!r}; choose {' or '.join(AUDIO_KINDS)}")
     name = str(name) if name is not None else DEFAULT_AUDIO_MODELS[kind or "auffusion"]
     path, revision = resolve_model(name, "audio_model")
     has_vocoder = (path / "vocoder").is_dir()
@@ -125,7 +126,7 @@ def resolve_model(name: str, field_name: str) -> tuple[Path, str | None]:
     if path.is_dir():
         return path, None
     if path.is_absolute() or name.startswith((".", "~")) or name.count("/") != 1:
-        raise ModelNotFoundError(f"{field_name}: no model folder at {path.resolve()} (and {name!r} is not a hub id "
+        raise ModelNotFoundError(field_name, f"no model folder at {path.resolve()} (and {name!r} is not a hub id "
                                  "like 'owner/name'); pass the folder holding model_index.json")
     from huggingface_hub import constants, snapshot_download
 
@@ -135,7 +136,7 @@ def resolve_model(name: str, field_name: str) -> tuple[Path, str | None]:
             snapshot = Path(snapshot_download(name, allow_patterns=[*_DOWNLOAD, *_DOWNLOAD_BIN], ignore_patterns=_SKIP))
     except Exception as error:  # huggingface_hub raises many types: offline, unknown repo, network, gated
         raise ModelNotFoundError(
-            f"{field_name}: model {name!r} was not found: it is not a folder, and it is not in the Hugging Face "
+            field_name, f"model {name!r} was not found: it is not a folder, and it is not in the Hugging Face "
             f"cache at {constants.HF_HUB_CACHE} nor could it be downloaded ({type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else ''}). Get it with `hf download {name}` "
             "(`huggingface-cli download` on older huggingface_hub) while online, or pass the model's folder."
@@ -157,7 +158,7 @@ def _load(name: str, kind: str, field_name: str, device, dtype,
     dtype = choose_dtype(device, dtype)
     for component in COMPONENTS:
         if not (path / component).is_dir():
-            raise ModelNotFoundError(f"{field_name}: {path} has no {component}/ folder; a Stable Diffusion 1.x "
+            raise ModelNotFoundError(field_name, f"{path} has no {component}/ folder; a Stable Diffusion 1.x "
                                      f"layout needs {', '.join(COMPONENTS)}")
     hashes = {component: _folder_hash(path / component) for component in COMPONENTS}
     loaders: dict[str, Callable[[], object]] = {
@@ -174,7 +175,7 @@ def _load(name: str, kind: str, field_name: str, device, dtype,
             try:
                 part = loader()
             except Exception as error:  # a damaged file raises whatever its parser raises
-                raise ModelError(f"{field_name}: cannot load {path / component} ({type(error).__name__}: "
+                raise ModelError(field_name, f"cannot load {path / component} ({type(error).__name__}: "
                                  f"{str(error).splitlines()[0] if str(error) else ''}); the files are damaged or "
                                  "incomplete: download the model again") from error
             _LOADED[key] = part
@@ -184,7 +185,7 @@ def _load(name: str, kind: str, field_name: str, device, dtype,
         try:
             vocoder = load_vocoder(path / "vocoder", device, dtype)
         except VocoderError as error:
-            raise ModelError(f"{field_name}: {name} is not a usable Auffusion model: {error}") from error
+            raise ModelError(field_name, f"{name} is not a usable Auffusion model: {error}") from error
         hashes["vocoder"] = _folder_hash(path / "vocoder")
     scheduler_config = json.loads((path / "scheduler" / "scheduler_config.json").read_text())
     content_hash = hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()

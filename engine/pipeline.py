@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,13 +22,8 @@ from .denoisers import GuidedDenoiser, JointDenoiser
 from .errors import FieldError
 from .models import DiffusionModel
 from .record import make_record
-from .sampler import SCHEDULERS, first_step, make_scheduler, sample, timesteps_from
-
-METHODS = ("joint", "imprint")
-MAX_VARIATIONS = 64
-MAX_INIT_SECONDS = 86400.0
-"""A day: the longest riff region a clip's markers can name (Live's Arrangement ends near 1576800 beats)."""
-
+from .sampler import first_step, make_scheduler, sample, timesteps_from
+from .settings import BY_NAME, ENGINE, MAX_SEED, RANDOM_SEED
 
 @dataclass(frozen=True)
 class InterpolationEnd:
@@ -38,103 +34,100 @@ class InterpolationEnd:
     seed: int
 
 
+def _default(name: str):
+    return BY_NAME[name].default
+
+
 @dataclass(frozen=True)
 class GenerateSettings:
-    """Everything one generation depends on. Defaults are the paper's (with the picture size of the audio model).
+    """Everything one generation depends on: the "engine" rows of `engine/settings.py`, whose defaults are the
+    paper's (with the picture size of the audio model) and whose ranges are checked here.
 
-    image_start_step None: the paper's 10 of 100 steps, as a tenth of `steps` (DPM-Solver++ with 25 steps starts
+    seed -1: a fresh random seed is drawn here, so the settings (and the record) hold the seed used.
+    image_start_step None: `image_start` of the steps (the paper's 10 of 100; DPM-Solver++ with 25 steps starts
     the image model at step 2, the same noise level), so the record holds the number used.
     init_audio / init_picture with strength: riffing (start from that clip or picture, noised to `strength`).
     init_start / init_end: the region of init_audio to riff on, in seconds into it (a Live clip's markers);
     init_end None is the clip's end.
     method "imprint": the paper's baseline (image and spectrogram sampled alone, the image multiplied in).
-    interpolate_to with alpha: slerp of the noises and lerp of the text embeddings towards another prompt and seed.
+    to_image_prompt / to_audio_prompt / to_seed with alpha: slerp of the noises and lerp of the text embeddings
+    towards another prompt and seed.
     """
 
-    image_prompt: str = ""
-    audio_prompt: str = ""
-    image_negative_prompt: str = ""
-    audio_negative_prompt: str = ""
-    seed: int = 0
-    steps: int = 100
-    scheduler: str = "ddim"
-    image_guidance: float = 10.0
-    audio_guidance: float = 10.0
-    audio_weight: float = 0.5
-    image_start_step: int | None = None
-    audio_start_step: int = 0
-    variations: int = 1
-    init_audio: Path | np.ndarray | None = field(default=None, compare=False)
-    init_picture: Path | None = None
-    init_start: float = 0.0
-    init_end: float | None = None
-    strength: float = 0.7
-    crop_last_columns: bool = False
-    height: int | None = None
-    width: int | None = None
-    method: str = "joint"
-    imprint_ratio: float = 0.5
-    interpolate_to: InterpolationEnd | None = None
-    alpha: float = 0.0
+    image_prompt: str = _default("image_prompt")
+    audio_prompt: str = _default("audio_prompt")
+    image_negative_prompt: str = _default("image_negative_prompt")
+    audio_negative_prompt: str = _default("audio_negative_prompt")
+    seed: int = _default("seed")
+    steps: int = _default("steps")
+    scheduler: str = _default("scheduler")
+    image_guidance: float = _default("image_guidance")
+    audio_guidance: float = _default("audio_guidance")
+    audio_weight: float = _default("audio_weight")
+    image_start: float = _default("image_start")
+    image_start_step: int | None = _default("image_start_step")
+    audio_start_step: int = _default("audio_start_step")
+    variations: int = _default("variations")
+    height: int | None = _default("height")
+    width: int | None = _default("width")
+    crop_last_columns: bool = _default("crop_last_columns")
+    method: str = _default("method")
+    imprint_ratio: float = _default("imprint_ratio")
+    init_audio: Path | np.ndarray | None = field(default=_default("init_audio"), compare=False)
+    init_picture: Path | None = _default("init_picture")
+    strength: float = _default("strength")
+    to_image_prompt: str | None = _default("to_image_prompt")
+    to_audio_prompt: str | None = _default("to_audio_prompt")
+    to_seed: int | None = _default("to_seed")
+    alpha: float = _default("alpha")
 
     def __post_init__(self) -> None:
-        if isinstance(self.interpolate_to, dict):  # as a record's JSON holds it
-            object.__setattr__(self, "interpolate_to", InterpolationEnd(**self.interpolate_to))
-        if self.image_start_step is None and isinstance(self.steps, int):
-            object.__setattr__(self, "image_start_step", self.steps // 10)
         self.validate()
+        if self.seed == RANDOM_SEED:
+            object.__setattr__(self, "seed", random.randint(0, MAX_SEED))
+        if self.image_start_step is None:
+            object.__setattr__(self, "image_start_step", math.floor(self.image_start * self.steps + 1e-9))
+        self._check_together()
 
     def validate(self) -> None:
-        """Raise ValueError("field: reason") for the first bad field."""
-        for name in ("image_prompt", "audio_prompt", "image_negative_prompt", "audio_negative_prompt"):
-            if not isinstance(getattr(self, name), str):
-                raise ValueError(f"{name}: must be text, got {type(getattr(self, name)).__name__}")
-        _integer("seed", self.seed, 0, 2**63 - 1 - MAX_VARIATIONS)
-        _integer("steps", self.steps, 1, 1000)
-        if self.scheduler not in SCHEDULERS:
-            raise ValueError(f"scheduler: unknown {self.scheduler!r}; choose one of {', '.join(SCHEDULERS)}")
-        _number("image_guidance", self.image_guidance, 0.0, 100.0)
-        _number("audio_guidance", self.audio_guidance, 0.0, 100.0)
-        _number("audio_weight", self.audio_weight, 0.0, 1.0)
-        _integer("image_start_step", self.image_start_step, 0, 1000)
-        _integer("audio_start_step", self.audio_start_step, 0, 1000)
-        _integer("variations", self.variations, 1, MAX_VARIATIONS)
-        if self.init_audio is not None and self.init_picture is not None:
-            raise ValueError("init_audio: give an init clip or an init picture, not both")
-        if isinstance(self.init_audio, np.ndarray) and (self.init_audio.ndim != 1 or self.init_audio.size == 0):
-            raise ValueError(f"init_audio: must be mono samples (1-D), got shape {self.init_audio.shape}")
-        if isinstance(self.init_audio, np.ndarray) and not np.isfinite(self.init_audio).all():
-            raise ValueError("init_audio: holds NaN or infinite samples")
-        _number("init_start", self.init_start, 0.0, MAX_INIT_SECONDS)
-        if self.init_end is not None:
-            _number("init_end", self.init_end, 0.0, MAX_INIT_SECONDS)
-            if self.init_end <= self.init_start:
-                raise FieldError("init_end", f"must be after init_start ({self.init_start:g} s), got {self.init_end:g} s")
-        if self.init_audio is None and (self.init_start or self.init_end is not None):
-            raise FieldError("init_start" if self.init_start else "init_end", "a region of init_audio; give init_audio too")
-        _number("strength", self.strength, 0.0, 1.0, low_open=True)
-        for name in ("height", "width"):
+        """Type and range of each field from the settings table; FieldError for the first bad one."""
+        for name in ENGINE:
             value = getattr(self, name)
-            if value is not None:
-                _integer(name, value, 8, 4096)
-                if value % 8:
-                    raise ValueError(f"{name}: must be a multiple of 8, got {value}")
-        if self.method not in METHODS:
-            raise ValueError(f"method: unknown {self.method!r}; choose {' or '.join(METHODS)}")
-        _number("imprint_ratio", self.imprint_ratio, 0.0, 1.0)
-        _number("alpha", self.alpha, 0.0, 1.0)
-        if self.interpolate_to is not None:
-            _integer("interpolate_to", self.interpolate_to.seed, 0, 2**63 - 1 - MAX_VARIATIONS)
+            if name == "init_audio" and isinstance(value, np.ndarray):
+                if value.ndim != 1 or value.size == 0:
+                    raise FieldError("init_audio", f"must be mono samples (1-D), got shape {value.shape}")
+                if not np.isfinite(value).all():
+                    raise FieldError("init_audio", "holds NaN or infinite samples")
+                continue
+            object.__setattr__(self, name, BY_NAME[name].parse(value))
+
+    def _check_together(self) -> None:
+        """What no single setting's range can say: settings that only make sense together."""
+        if self.init_audio is not None and self.init_picture is not None:
+            raise FieldError("init_audio", "give an init clip or an init picture, not both")
+        if self.alpha and self.interpolate_to is None:
+            raise FieldError("alpha", "needs an end to interpolate towards (to_image_prompt, to_audio_prompt "
+                                      "or to_seed)")
         if self.method == "joint" and 0 < self.audio_weight < 1:  # both models must get to act
             for name in ("image_start_step", "audio_start_step"):
                 if getattr(self, name) >= self.steps:
-                    raise ValueError(f"{name}: {getattr(self, name)} leaves that model out of all {self.steps} steps "
-                                     f"(they count from 0); use audio_weight 0 or 1 for one model alone")
+                    raise FieldError(name, f"{getattr(self, name)} leaves that model out of all {self.steps} steps "
+                                           f"(they count from 0); use audio_weight 0 or 1 for one model alone")
             first = first_step(self.steps, self.strength) if self.riffing else 0
             if min(self.image_start_step, self.audio_start_step) > first:
-                raise ValueError(f"image_start_step: one model must act from the first step that runs ({first}), "
-                                 f"but the image model starts at {self.image_start_step} and the audio model at "
-                                 f"{self.audio_start_step}")
+                raise FieldError("image_start_step", f"one model must act from the first step that runs ({first}), "
+                                                     f"but the image model starts at {self.image_start_step} and "
+                                                     f"the audio model at {self.audio_start_step}")
+
+    @property
+    def interpolate_to(self) -> InterpolationEnd | None:
+        """The far end when any `to_*` setting is given; the ones not given are this end's."""
+        if self.to_image_prompt is None and self.to_audio_prompt is None and self.to_seed is None:
+            return None
+        return InterpolationEnd(
+            self.image_prompt if self.to_image_prompt is None else self.to_image_prompt,
+            self.audio_prompt if self.to_audio_prompt is None else self.to_audio_prompt,
+            self.seed if self.to_seed is None else self.to_seed)
 
     @property
     def riffing(self) -> bool:
@@ -164,10 +157,10 @@ class JointPipeline:
 
     def __init__(self, image: DiffusionModel, audio: DiffusionModel):
         if (image.device, image.dtype) != (audio.device, audio.dtype):
-            raise ValueError(f"audio_model: on {audio.device}/{audio.dtype} but the image model is on "
+            raise FieldError("audio_model", f"on {audio.device}/{audio.dtype} but the image model is on "
                              f"{image.device}/{image.dtype}; load both with the same device and dtype")
         if audio.kind not in ("auffusion", "riffusion"):
-            raise ValueError(f"audio_model: must be an Auffusion or Riffusion model, got kind {audio.kind!r}")
+            raise FieldError("audio_model", f"must be an Auffusion or Riffusion model, got kind {audio.kind!r}")
         self.image, self.audio = image, audio
         self.device, self.dtype = image.device, image.dtype
 
@@ -188,13 +181,13 @@ class JointPipeline:
         height, width = settings.height or self.audio.native_size[0], settings.width or self.audio.native_size[1]
         scale = self.audio.vae_scale_factor
         if height % scale or width % scale:
-            raise ValueError(f"height: {height}x{width} is not a multiple of the VAE's {scale}")
+            raise FieldError("height", f"{height}x{width} is not a multiple of the VAE's {scale}")
         vocoder = self.audio.vocoder
         if vocoder is not None and height != vocoder.config.num_mels:
-            raise ValueError(f"height: the audio model's vocoder takes {vocoder.config.num_mels} mel rows, "
+            raise FieldError("height", f"the audio model's vocoder takes {vocoder.config.num_mels} mel rows, "
                              f"so pictures must be {vocoder.config.num_mels} high, not {height}")
         if settings.crop_last_columns and width < 32:
-            raise ValueError(f"width: cropping the last 32/1024 of the columns needs at least 32, got {width}")
+            raise FieldError("width", f"cropping the last 32/1024 of the columns needs at least 32, got {width}")
         return height, width
 
     @torch.no_grad()
@@ -277,11 +270,8 @@ class JointPipeline:
             from .audio import load_audio
 
             fmt = self.format(height, width)
-            try:
-                clip = s.init_audio if isinstance(s.init_audio, np.ndarray) else load_audio(s.init_audio, fmt.sample_rate)
-            except ValueError as error:  # load_audio names its argument "audio"
-                raise ValueError(f"init_audio: {str(error).removeprefix('audio: ')}") from None
-            clip = riff_region(clip, fmt.sample_rate, s.init_start, s.init_end)
+            clip = s.init_audio if isinstance(s.init_audio, np.ndarray) else \
+                load_audio(s.init_audio, fmt.sample_rate, field="init_audio")
             needed = (width - 1) * fmt.hop_length + fmt.n_fft - 2 * fmt.pad
             clip = np.pad(clip, (0, max(0, needed - len(clip))))[:needed]
             grey = fmt.picture_from_audio(torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32)))
@@ -291,7 +281,7 @@ class JointPipeline:
                 with Image.open(s.init_picture) as img:
                     rgb = img.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
             except (OSError, ValueError) as error:
-                raise ValueError(f"init_picture: cannot read {s.init_picture} as a picture ({error})") from error
+                raise FieldError("init_picture", f"cannot read {s.init_picture} as a picture ({error})") from error
             pixels = torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255).permute(2, 0, 1)[None]
             return self.image.encode(pixels)
         return None
@@ -335,31 +325,3 @@ def _halves(on_step: Callable[[int, int], None] | None, n: int):
         return None, None
     return (lambda done, _: on_step(done, 2 * n)), (lambda done, _: on_step(n + done, 2 * n))
 
-
-def riff_region(clip: np.ndarray, rate: int, start: float, end: float | None) -> np.ndarray:
-    """The samples of `clip` (at `rate`) from `start` to `end` seconds: the region of a Live clip between its markers.
-    An end past the clip's end is its end (Live's markers may round past the last sample); a start at or past
-    it leaves nothing to riff on, which is the user's error, named by field."""
-    first = round(start * rate)
-    if first >= len(clip):
-        raise FieldError("init_start", f"{start:g} s is at or past the end of init_audio, which lasts {len(clip) / rate:g} s")
-    last = len(clip) if end is None else min(len(clip), round(end * rate))
-    if last <= first:
-        raise FieldError("init_end", f"the region {start:g} s to {end:g} s holds no whole sample at {rate} Hz")
-    return clip[first:last]
-
-
-def _integer(name: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name}: must be a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise ValueError(f"{name}: must be between {low} and {high}, got {value}")
-
-
-def _number(name: str, value, low: float, high: float, low_open: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(value):
-        raise ValueError(f"{name}: must be a number, got {value!r}")
-    if not (low < value if low_open else low <= value) or value > high:
-        bounds = f"above {low} and at most {high}" if low_open else f"between {low} and {high}"
-        raise ValueError(f"{name}: must be {bounds}, got {value}")

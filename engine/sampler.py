@@ -6,6 +6,8 @@ from typing import Callable, Protocol
 
 import torch
 
+from .errors import FieldError
+
 # Names a user can give -> (diffusers class, config overrides). "dpm++" is DPM-Solver++(2M), the fast choice.
 # Each one lands on the same result from a part-way start (riffing) as from the full schedule, and counts its
 # evaluations in whole steps, so start steps mean one noise level. Not offered for that reason: PNDM (its PLMS
@@ -32,7 +34,7 @@ def make_scheduler(name: str, config: dict):
     import diffusers
 
     if name not in SCHEDULERS:
-        raise ValueError(f"scheduler: unknown {name!r}; choose one of {', '.join(SCHEDULERS)}")
+        raise FieldError("scheduler", f"unknown {name!r}; choose one of {', '.join(SCHEDULERS)}")
     class_name, overrides = SCHEDULERS[name]
     return getattr(diffusers, class_name).from_config({**config, **overrides})
 

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from transformers.audio_utils import mel_filter_bank
 
+from .errors import FieldError
 from .griffinlim import ShortTimeFourier, griffin_lim
 
 PNG_KEY = "sonocanvas.spectrogram"
@@ -71,7 +72,7 @@ class SpectrogramFormat:
         ]
         for bad, reason in problems:
             if bad:
-                raise ValueError(f"format: {self.name} {reason}")
+                raise FieldError("format", f"{self.name} {reason}")
 
     # audio → picture -------------------------------------------------------------------------
     def picture_from_audio(self, audio: torch.Tensor) -> torch.Tensor:
@@ -81,7 +82,7 @@ class SpectrogramFormat:
     def mel_from_audio(self, audio: torch.Tensor) -> torch.Tensor:
         """Mel magnitudes `(..., n_mels, frames)` of the STFT magnitude, before any picture scaling."""
         if audio.shape[-1] <= self.pad:
-            raise ValueError(f"audio: {audio.shape[-1]} samples is too short for the {self.name} format "
+            raise FieldError("audio", f"{audio.shape[-1]} samples is too short for the {self.name} format "
                              f"(it needs more than {self.pad} at {self.sample_rate} Hz)")
         audio = self.prepare(audio.to(torch.float32))
         bank = _sparse_mel_bank(self, audio.device)
@@ -249,7 +250,7 @@ FORMATS: dict[str, type[SpectrogramFormat]] = {"auffusion": AuffusionFormat, "ri
 def get_format(name: str) -> SpectrogramFormat:
     """The format called `name`, with its model's parameters."""
     if name not in FORMATS:
-        raise ValueError(f"format: unknown '{name}'; choose {' or '.join(FORMATS)}")
+        raise FieldError("format", f"unknown '{name}'; choose {' or '.join(FORMATS)}")
     return FORMATS[name]()
 
 
@@ -262,25 +263,25 @@ def picture_from_png(source: str | os.PathLike[str] | Image.Image) -> tuple[Spec
     image = source if isinstance(source, Image.Image) else open_picture(source)
     fmt = _format_from_metadata(image)
     if fmt is None:
-        raise ValueError(f"picture: {_describe(source)} carries no spectrogram parameters "
+        raise FieldError("picture", f"{_describe(source)} carries no spectrogram parameters "
                          f"(no '{PNG_KEY}' text chunk or Riffusion EXIF tags)")
     grey = np.asarray(image.getchannel(0) if image.mode in ("RGB", "RGBA") else image.convert("L"))
     if grey.shape[0] != fmt.n_mels:
-        raise ValueError(f"picture: {_describe(source)} is {grey.shape[0]} pixels high, "
+        raise FieldError("picture", f"{_describe(source)} is {grey.shape[0]} pixels high, "
                          f"but the {fmt.name} format has {fmt.n_mels} mel bands")
     return fmt, torch.from_numpy(grey.astype(np.float32) / 255)
 
 
-def open_picture(path: str | os.PathLike[str]) -> Image.Image:
-    """A picture file, fully loaded; ValueError starting with "picture:" if missing or unreadable."""
+def open_picture(path: str | os.PathLike[str], field: str = "picture") -> Image.Image:
+    """A picture file, fully loaded; FieldError(field) if missing or unreadable (`field`: the caller's name for it)."""
     if not os.path.isfile(path):
-        raise ValueError(f"picture: no such file '{path}'")
+        raise FieldError(field, f"no such file '{path}'")
     try:
         with Image.open(path) as image:
             image.load()
             return image
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
-        raise ValueError(f"picture: '{path}' is not a picture Pillow can read ({e})") from e
+        raise FieldError(field, f"'{path}' is not a picture Pillow can read ({e})") from e
 
 
 # Riffusion's EXIF tags (riffusion-hobby SpectrogramParams.ExifTags).
@@ -295,13 +296,13 @@ def _format_from_metadata(image: Image.Image) -> SpectrogramFormat | None:
             record = json.loads(image.info[PNG_KEY])
             return FORMATS[record["format"]](**record["params"])
         except (ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"picture: its '{PNG_KEY}' metadata is malformed ({e})") from e
+            raise FieldError("picture", f"its '{PNG_KEY}' metadata is malformed ({e})") from e
     exif = image.getexif()
     if _RIFFUSION_EXIF["sample_rate"] not in exif:
         return None
     tags = {field: exif.get(tag) for field, tag in _RIFFUSION_EXIF.items()}
     if tags["stereo"]:
-        raise ValueError("picture: stereo Riffusion pictures are not supported")
+        raise FieldError("picture", "stereo Riffusion pictures are not supported")
     try:
         rate = int(tags["sample_rate"])
         samples = lambda ms: int(float(ms) / 1000 * rate)  # noqa: E731 (riffusion-hobby's rounding)
@@ -312,7 +313,7 @@ def _format_from_metadata(image: Image.Image) -> SpectrogramFormat | None:
                                f_min=float(tags["min_frequency"]), f_max=float(tags["max_frequency"]),
                                power=float(tags["power_for_image"]))
     except (ValueError, TypeError) as e:
-        raise ValueError(f"picture: its Riffusion EXIF tags are malformed ({e})") from e
+        raise FieldError("picture", f"its Riffusion EXIF tags are malformed ({e})") from e
 
 
 def _describe(source: object) -> str:

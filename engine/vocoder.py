@@ -17,10 +17,12 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
+from .errors import FieldError
+
 LRELU_SLOPE = 0.1
 
 
-class VocoderError(ValueError):
+class VocoderError(FieldError):
     """The vocoder folder is missing, incomplete or does not match its config."""
 
 
@@ -54,7 +56,7 @@ class VocoderConfig:
                 hop_size=int(raw["hop_size"]),
             )
         except KeyError as error:
-            raise VocoderError(f"vocoder: {path} lacks the key {error.args[0]!r}") from error
+            raise VocoderError("vocoder", f"{path} lacks the key {error.args[0]!r}") from error
 
     def to_json(self) -> dict:
         return {
@@ -176,23 +178,23 @@ def load_vocoder(folder: Path, device: torch.device | str = "cpu", dtype: torch.
     config_path, weights_path = folder / "config.json", folder / "vocoder.pt"
     for path in (config_path, weights_path):
         if not path.is_file():
-            raise VocoderError(f"vocoder: {path} is missing; an Auffusion model needs vocoder/config.json "
+            raise VocoderError("vocoder", f"{path} is missing; an Auffusion model needs vocoder/config.json "
                                "and vocoder/vocoder.pt")
     try:
         config = VocoderConfig.from_json(config_path)
     except (json.JSONDecodeError, TypeError, ValueError) as error:
         if isinstance(error, VocoderError):
             raise
-        raise VocoderError(f"vocoder: {config_path} is not a valid HiFi-GAN config ({error})") from error
+        raise VocoderError("vocoder", f"{config_path} is not a valid HiFi-GAN config ({error})") from error
     try:
         checkpoint = torch.load(weights_path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a damaged file
-        raise VocoderError(f"vocoder: {weights_path} cannot be read ({type(error).__name__}: {error})") from error
+        raise VocoderError("vocoder", f"{weights_path} cannot be read ({type(error).__name__}: {error})") from error
     if not isinstance(checkpoint, dict) or "generator" not in checkpoint:
-        raise VocoderError(f"vocoder: {weights_path} holds no state dict under the key 'generator'")
+        raise VocoderError("vocoder", f"{weights_path} holds no state dict under the key 'generator'")
     model = HifiGan(config)
     try:
         model.load_state_dict(from_legacy_weight_norm(checkpoint["generator"]))
     except RuntimeError as error:
-        raise VocoderError(f"vocoder: {weights_path} does not match {config_path}: {error}") from error
+        raise VocoderError("vocoder", f"{weights_path} does not match {config_path}: {error}") from error
     return model.fold_weight_norm().eval().to(device=device, dtype=dtype)

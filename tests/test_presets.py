@@ -31,8 +31,19 @@ def test_ships_the_papers_pairs_with_their_settings(store):
         preset = store.get(name)
         assert (preset["image_prompt"], preset["audio_prompt"], preset["seed"]) == (image_prompt, audio_prompt, seed)
         assert preset["audio_model"] == "auffusion"
-        assert (preset["steps"], preset["scheduler"], preset["image_start_step"]) == (100, "ddim", 10)
+        assert (preset["steps"], preset["scheduler"], preset["image_start"]) == (100, "ddim", 0.1)
         assert (preset["image_guidance"], preset["audio_guidance"], preset["audio_weight"]) == (10.0, 10.0, 0.5)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 5, 10, 25, 100])
+def test_every_shipped_preset_works_at_any_step_count(store, steps):
+    from sonocanvas.bridge.protocol import Limits, parse_generate
+
+    limits = Limits(read_roots=(store.user_dir,), fx_names=frozenset(),
+                    audio_models=frozenset({"auffusion", "riffusion"}))
+    for name in store.names():
+        request = parse_generate(["1", "preset", name, "steps", steps], limits, store.get)
+        assert request.settings.image_start_step == steps // 10  # the paper's tenth, 10 of 100
 
 
 def test_ships_riffusion_pairs(store):

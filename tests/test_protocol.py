@@ -4,8 +4,10 @@ from pathlib import Path
 import pytest
 
 from sonocanvas.bridge.protocol import (
-    GENERATE_KEYS, Limits, ProtocolError, parse_encode, parse_generate, parse_keys,
+    GENERATE_KEYS, Limits, ProtocolError, generate_keys_table, parse_encode, parse_generate, parse_keys,
 )
+from sonocanvas.engine.errors import FieldError
+from sonocanvas.engine.settings import SETTINGS, bounds, capped
 
 
 @pytest.fixture
@@ -129,3 +131,33 @@ def test_every_documented_generate_key_is_known():
     documented = {line.split("`")[1] for line in section.splitlines() if line.startswith("| `")}
     assert documented == set(GENERATE_KEYS)
     assert parse_keys([], GENERATE_KEYS) == {}
+
+
+def test_the_docs_generate_key_table_is_the_settings_table():
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "osc.md").read_text()
+    section = doc.split("### Keys of `/sonocanvas/generate`")[1].split("###")[0]
+    table = "\n".join(line for line in section.splitlines() if line.startswith("|")) + "\n"
+    assert table == generate_keys_table()
+
+
+def test_limits_are_the_table_with_the_policy_caps():
+    flat = bounds(capped({"steps": 500, "variations": 8}))
+    triples = {flat[i]: (flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)}
+    assert triples["steps"] == (1, 500) and triples["variations"] == (1, 8) and triples["seed"] == (-1, 2**31 - 1)
+    assert triples["audio_weight"] == (0.0, 1.0) and isinstance(triples["audio_weight"][0], float)
+    assert isinstance(triples["steps"][0], int) and "image_prompt" not in triples
+    assert set(triples) == {s.name for s in SETTINGS if s.numeric}
+    limits = Limits(read_roots=(Path("/nonexistent"),), fx_names=frozenset(), audio_models=frozenset({"auffusion"}),
+                    caps={"steps": 20})
+    with pytest.raises(ProtocolError, match=r"^steps: must be between 1 and 20, got 21"):
+        parse_generate(["7", "image_prompt", "a", "audio_prompt", "b", "steps", 21], limits, {}.__getitem__)
+    with pytest.raises(FieldError, match="^caps: "):
+        capped({"steps": 0})
+    with pytest.raises(FieldError, match="^caps: "):
+        capped({"scheduler": 3})
+
+
+def test_protocol_error_is_the_engines_field_error(limits):
+    with pytest.raises(FieldError) as caught:
+        generate(limits, "image_prompt", "a", "audio_prompt", "b", "steps", 0)
+    assert (caught.value.field, caught.value.reason) == ("steps", "must be between 1 and 500, got 0")
