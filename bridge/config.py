@@ -8,7 +8,9 @@ from pathlib import Path
 
 import yaml
 
+from ..engine.errors import FieldError
 from ..engine.files import atomic_write
+from ..engine.settings import DEFAULT_CAPS, capped
 
 DEFAULT_AUDIO_MODELS = {
     "auffusion": "auffusion/auffusion-full-no-adapter",
@@ -43,6 +45,12 @@ device: auto
 sample_rate: 48000
 bit_depth: 24     # 24 (PCM) or 32 (float)
 
+# Policy caps: the highest value a request may ask for, for any numeric generate key (docs/osc.md),
+# on top of the key's own range. A shared GPU box may want them lower; /sonocanvas/limits reports them.
+caps:
+  steps: 500
+  variations: 8
+
 # Audition output: a sounddevice output name or index; null for the system default.
 audio_output: null
 
@@ -71,6 +79,7 @@ class Config:
     device: str = "auto"
     sample_rate: int = 48000
     bit_depth: int = 24
+    caps: dict = field(default_factory=lambda: dict(DEFAULT_CAPS))
     audio_output: str | int | None = None
     effects: dict = field(default_factory=dict)
     journal: Path | None = None
@@ -145,6 +154,12 @@ def _checked(config: Config) -> Config:
         raise ConfigError(f"audio_models: a mapping with keys auffusion and/or riffusion, got {config.audio_models!r}")
     if not isinstance(config.effects, dict):
         raise ConfigError(f"effects: must be a mapping of chain names to plugin lists, got {config.effects!r}")
+    if not isinstance(config.caps, dict):
+        raise ConfigError(f"caps: must be a mapping of generate keys to their highest values, got {config.caps!r}")
+    try:
+        capped(config.caps)
+    except FieldError as error:
+        raise ConfigError(str(error)) from None
     read_dirs = config.read_dirs
     if not isinstance(read_dirs, (list, tuple)):
         raise ConfigError(f"read_dirs: must be a list of folders, got {read_dirs!r}")

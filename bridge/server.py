@@ -19,6 +19,7 @@ from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from ..engine.settings import bounds, capped
 from . import protocol
 from .jobs import Job, JobQueue
 from .journal import Journal
@@ -177,6 +178,7 @@ class Server:
             "/sonocanvas/encode": self.on_encode,
             "/sonocanvas/cancel": self.on_cancel,
             "/sonocanvas/status": self.on_status,
+            "/sonocanvas/limits": self.on_limits,
             "/sonocanvas/audition": self.on_audition,
             "/sonocanvas/stop": self.on_stop,
             "/sonocanvas/preset/list": self.on_preset_list,
@@ -343,6 +345,10 @@ class Server:
         _exactly(args)
         running, queued = self.jobs.status()
         peer.send("/sonocanvas/status", running.job_id if running else "", queued, self.services.device)
+
+    def on_limits(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
+        _exactly(args)
+        peer.send("/sonocanvas/limits", *bounds(capped(self.services.limits.caps)))
 
     def on_audition(self, peer: Peer, source: tuple[str, int], args: list[Any]) -> None:
         (value,) = _exactly(args, ("wav_path", protocol.Key(str)))

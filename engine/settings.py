@@ -103,6 +103,8 @@ class Setting:
         """This setting with its upper bound lowered to a policy cap (never raised)."""
         if not self.numeric:
             raise FieldError("caps", f"{self.name} is not a number, so it cannot be capped")
+        if isinstance(cap, bool) or not isinstance(cap, (int, float)) or not math.isfinite(cap):
+            raise FieldError("caps", f"{self.name}: a cap must be a number, got {cap!r}")
         high = cap if self.high is None else min(self.high, cap)
         if self.low is not None and high < self.low:
             raise FieldError("caps", f"{self.name}: a cap of {_num(cap)} is below its lowest value {_num(self.low)}")

@@ -110,6 +110,27 @@ def test_progress_is_throttled_to_every_five_percent(client):
     assert steps == list(range(2, 41, 2))
 
 
+def test_limits_are_the_settings_table_with_the_configs_caps(client, server):
+    from sonocanvas.engine.settings import BY_NAME
+
+    client.send("/sonocanvas/limits")
+    flat = client.expect("/sonocanvas/limits")
+    triples = {flat[i]: (flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)}
+    assert triples["steps"] == (1, 500) and triples["variations"] == (1, 8)  # the config template's caps
+    assert triples["seed"] == (-1, 2**31 - 1) and triples["sample_rate"] == (8000, 192000)
+    assert triples["audio_weight"] == (0.0, 1.0) and isinstance(triples["audio_weight"][1], float)
+    assert set(triples) == {name for name, s in BY_NAME.items() if s.numeric}
+    client.send("/sonocanvas/limits", 1)
+    assert client.expect_error()[1] == "arguments"
+
+
+def test_interpolation_keys_reach_the_record(client):
+    _, (_, _, _, _, record) = run_job(client, "i", *FAST, "seed", 5, "to_audio_prompt", "dog barking",
+                                      "to_seed", 9, "alpha", 0.25)
+    settings = json.loads(Path(record).read_text())["settings"]
+    assert (settings["to_audio_prompt"], settings["to_seed"], settings["alpha"]) == ("dog barking", 9, 0.25)
+
+
 def test_status_when_idle_and_busy(client, server):
     assert server.jobs.wait_idle(30)
     client.send("/sonocanvas/status")

@@ -84,6 +84,7 @@ def _services(config: Config):
             audio_models=frozenset(studio.pipelines),
             sample_rate=config.sample_rate,
             bit_depth=config.bit_depth,
+            caps=config.caps,
         ),
         journal=Journal(config.journal_path),
         version=version,
