@@ -248,7 +248,7 @@ class JointPipeline:
 
         # 5. The spectrogram becomes sound; optionally crop the last 32/1024 columns, as the paper does.
         fmt = self.format(height, width)
-        sound = self._sound(spectrogram, fmt)
+        sound = self._sound(spectrogram, fmt, s.seeds)
         if s.crop_last_columns:
             columns = width // 32
             sound = sound[:, : sound.shape[1] - round(columns / width * sound.shape[1])]
@@ -286,12 +286,16 @@ class JointPipeline:
             return self.image.encode(pixels)
         return None
 
-    def _sound(self, spectrogram: torch.Tensor, fmt) -> np.ndarray:
-        """(batch, rows, columns) pictures -> (batch, samples) float32 audio at the model's rate."""
+    def _sound(self, spectrogram: torch.Tensor, fmt, seeds: list[int]) -> np.ndarray:
+        """(batch, rows, columns) pictures -> (batch, samples) float32 audio at the model's rate. Griffin-Lim's
+        starting phases come from each clip's own seed, so a seed means one sound, alone or among variations."""
         if self.audio.vocoder is not None:
             mel = fmt.log_mel_from_picture(spectrogram.float()).to(self.dtype)
             return self.audio.vocoder(mel).float().cpu().numpy()
-        return fmt.audio_from_picture(spectrogram.float()).cpu().numpy().astype(np.float32)
+        return np.stack([
+            fmt.audio_from_picture(picture.float(), generator=torch.Generator(picture.device).manual_seed(seed))
+            .cpu().numpy().astype(np.float32)
+            for picture, seed in zip(spectrogram, seeds)])
 
     def _clip(self, s: GenerateSettings, index: int, seed: int, sound: np.ndarray, spectrogram: torch.Tensor,
               picture: torch.Tensor, fmt, height: int, width: int) -> Clip:

@@ -182,15 +182,13 @@ def test_riffing_strength_sets_how_much_of_the_schedule_runs(models):
 
 
 def test_interpolation_ends_are_the_two_prompts_and_seeds(models):
-    from sonocanvas.engine.pipeline import InterpolationEnd
-
     pipe = JointPipeline(*models)
-    end = InterpolationEnd(image_prompt="a forest", audio_prompt="birds", seed=99)
-    (start,) = pipe(settings(interpolate_to=end, alpha=0.0))
+    end = dict(to_image_prompt="a forest", to_audio_prompt="birds", to_seed=99)
+    (start,) = pipe(settings(**end, alpha=0.0))
     (plain_start,) = pipe(settings())
-    (finish,) = pipe(settings(interpolate_to=end, alpha=1.0))
+    (finish,) = pipe(settings(**end, alpha=1.0))
     (plain_end,) = pipe(settings(image_prompt="a forest", audio_prompt="birds", seed=99))
-    (middle,) = pipe(settings(interpolate_to=end, alpha=0.5))
+    (middle,) = pipe(settings(**end, alpha=0.5))
     np.testing.assert_allclose(start.audio, plain_start.audio, atol=1e-5)
     np.testing.assert_allclose(finish.audio, plain_end.audio, atol=1e-4)
     assert not np.allclose(middle.audio, start.audio) and not np.allclose(middle.audio, finish.audio)
