@@ -35,7 +35,7 @@ from sonocanvas.bridge.journal import Journal
 from sonocanvas.bridge.paths import shipped_presets_dir
 from sonocanvas.bridge.protocol import Limits, Output
 from sonocanvas.bridge.server import Server, Services, build_message
-from sonocanvas.engine.audio import write_wav
+from sonocanvas.engine.audio import write_audio
 from sonocanvas.engine.pipeline import Clip
 from sonocanvas.engine.spectrogram import get_format
 
@@ -145,7 +145,7 @@ def stage_times(clip: Clip, chains: EffectChains, folder: Path, n: int) -> list[
         t2 = time.perf_counter()
         chains.apply("space", audio, 48000)
         t3 = time.perf_counter()
-        write_wav(folder / f"stage-{i}.wav", audio, 48000, 24, exclusive=True)
+        write_audio(folder / f"stage-{i}.wav", audio, 48000, 24, exclusive=True)
         t4 = time.perf_counter()
         _png_bytes(clip.spectrogram)
         t5 = time.perf_counter()

@@ -1,7 +1,8 @@
-"""Finished clips into the drop folder, where a DAW picks them up.
+"""The one clip writer: finished clips into a folder (the server's drop folder, or `sonocanvas generate -o`).
 
 Each clip is finished (resampled to the requested rate, fitted to bars at a tempo, run through an
-effect chain) and written as a WAV, its spectrogram PNG, its colour picture and its JSON record.
+effect chain) and written as audio (WAV, or the format `Output.format` names), its spectrogram PNG,
+its colour picture and its JSON record.
 Every file goes through `atomic_write(exclusive=True)`: it appears only when complete, and a name
 already taken gets `-2`, `-3`, ... instead of replacing a finished clip.
 """
@@ -21,17 +22,18 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 from pedalboard import time_stretch
 
-from ..engine.audio import resample, within_full_scale, write_wav
+from ..engine.audio import resample, within_full_scale, write_audio
 from ..engine.files import atomic_write, remove_stale_parts
 from .protocol import Output
 
-SIBLINGS = (".wav", ".dry.wav", ".png", ".picture.png", ".json")
+SIBLINGS = (".png", ".picture.png", ".json")
+"""Beside the audio (`.<format>`, and `.dry.<format>` when an effect chain was applied)."""
 MAX_TRIES = 1000
 
 
 @dataclass(frozen=True)
 class Dropped:
-    """The files of one dropped clip (absolute paths)."""
+    """The files of one dropped clip (absolute paths); `wav` is the audio, in whichever format was asked for."""
 
     wav: Path
     png: Path
@@ -84,19 +86,21 @@ class DropFolder:
         main = within_full_scale(wet if wet is not None else dry)
         for attempt in range(1, MAX_TRIES + 1):
             name = stem if attempt == 1 else f"{stem}-{attempt}"
-            paths = {suffix: self.folder / f"{name}{suffix}" for suffix in SIBLINGS}
+            paths = {suffix: self.folder / f"{name}{suffix}" for suffix in
+                     (f".{output.format}", f".dry.{output.format}", *SIBLINGS)}
+            audio, dry_path = paths[f".{output.format}"], paths[f".dry.{output.format}"]
             if any(p.exists() for p in paths.values()):
                 continue
-            try:  # the WAV claims the name: exclusive, so a racing writer moves on to the next one
-                write_wav(paths[".wav"], main, output.sample_rate, output.bit_depth, exclusive=True)
+            try:  # the audio file claims the name: exclusive, so a racing writer moves on to the next one
+                write_audio(audio, main, output.sample_rate, output.bit_depth, exclusive=True)
             except FileExistsError:
                 continue
             break
         else:
             raise FileExistsError(f"{stem}: {MAX_TRIES} clips of this name already exist in {self.folder}")
         dropped = Dropped(
-            wav=paths[".wav"], png=paths[".png"], picture=paths[".picture.png"], json=paths[".json"],
-            dry=paths[".dry.wav"] if wet is not None else None,
+            wav=audio, png=paths[".png"], picture=paths[".picture.png"], json=paths[".json"],
+            dry=dry_path if wet is not None else None,
         )
         full = {
             **record,
@@ -110,7 +114,7 @@ class DropFolder:
             self._pool.submit(_write_bytes, dropped.json, text),
         ]
         if wet is not None:
-            writes.append(self._pool.submit(write_wav, dropped.dry, within_full_scale(dry), output.sample_rate,
+            writes.append(self._pool.submit(write_audio, dropped.dry, within_full_scale(dry), output.sample_rate,
                                             output.bit_depth, exclusive=True))
         for write in writes:
             write.result()  # raises the first failure

@@ -8,6 +8,7 @@ of GPU memory included, fails alone: the worker goes on with the next one.
 from __future__ import annotations
 
 import collections
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -67,10 +68,16 @@ Runner = Callable[[Job, Callable[[int, int], None]], None]
 
 
 class Progress:
-    """Throttles step reports to every 5 % of the total (or every step below 20), always the last step."""
+    """The one progress type: step reports thinned to every 5 % of the total (every step below 20), always the
+    last, passed to `report` (an OSC reply for a job, a bar on the terminal for the command line)."""
 
-    def __init__(self) -> None:
+    def __init__(self, report: Callable[[int, int], None] | None = None) -> None:
         self.last = 0
+        self.report = report
+
+    def __call__(self, step: int, total: int) -> None:
+        if self.due(step, total) and self.report is not None:
+            self.report(step, total)
 
     def due(self, step: int, total: int) -> bool:
         if step <= self.last:  # a new sampling run (e.g. the next variation) starts over
@@ -79,6 +86,19 @@ class Progress:
             self.last = step
             return True
         return False
+
+
+def text_bar(label: str, width: int = 30) -> Callable[[int, int], None]:
+    """A report for `Progress`: a bar on stderr, redrawn in place on a terminal, a line per report in a log."""
+    live = sys.stderr.isatty()
+
+    def draw(done: int, total: int) -> None:
+        filled = width * done // total
+        start, end = ("\r", "\n" if done == total else "") if live else ("", "\n")
+        print(f"{start}{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
+              file=sys.stderr, flush=True)
+
+    return draw
 
 
 class JobQueue:
@@ -167,12 +187,11 @@ class JobQueue:
                 self._lock.notify_all()
 
     def _execute(self, job: Job) -> None:
-        progress = Progress()
+        progress = Progress(lambda step, total: self._listener.progress(job, step, total))
 
         def on_step(step: int, total: int) -> None:
             job.check()
-            if progress.due(step, total):
-                self._listener.progress(job, step, total)
+            progress(step, total)
 
         try:
             job.check()

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Mapping
 from ..engine import settings as settings_table
 from ..engine.errors import FieldError
 from ..engine.pipeline import GenerateSettings
-from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped
+from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given
 
 AUDIO_MODELS = BY_NAME["audio_model"].choices
 MAX_SEED = settings_table.MAX_SEED
@@ -60,6 +60,8 @@ class Output:
     fx: str = ""
     bpm: float | None = None
     bars: int | None = None
+    format: str = "wav"
+    """The audio file's format (and extension): wav, or where the command line's output names it flac, ogg, ..."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,10 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
     for name in ("init_audio", "init_picture"):
         if name in values:
             values[name] = limits.readable(name, str(values[name]))
+    try:
+        check_given(values)
+    except FieldError as error:
+        raise ProtocolError(error.field, error.reason) from None
     output = _output(values, limits)
     preset_name, reply_port = values.pop("preset", ""), values.pop("reply_port", None)
     try:
@@ -214,15 +220,9 @@ def _output(values: dict[str, Any], limits: Limits) -> Output:
     fx = values.pop("fx", "")
     if fx and fx not in limits.fx_names:
         raise ProtocolError("fx", f"unknown chain {fx!r}; choose one of {', '.join(sorted(limits.fx_names)) or '(none)'}")
+    check_given({"bpm": values.get("bpm"), "bars": values.get("bars")})
     return Output(values.pop("sample_rate", limits.sample_rate), values.pop("bit_depth", limits.bit_depth), fx,
-                  *bpm_and_bars(values.pop("bpm", None), values.pop("bars", None)))
-
-
-def bpm_and_bars(bpm: float | None, bars: int | None) -> tuple[float | None, int | None]:
-    """Both or neither: a tempo fit needs the tempo and the length in bars."""
-    if (bpm is None) != (bars is None):
-        raise ProtocolError("bars" if bars is None else "bpm", "bpm and bars go together: give both or neither")
-    return bpm, bars
+                  values.pop("bpm", None), values.pop("bars", None))
 
 
 def _describe(value: Any) -> str:

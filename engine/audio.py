@@ -73,20 +73,37 @@ def within_full_scale(audio: np.ndarray) -> np.ndarray:
     return normalize_peak(audio, -1.0) if np.abs(audio).max(initial=0.0) > 1.0 else audio
 
 
-def write_wav(
+AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3", "aiff")
+"""What `write_audio` writes (pedalboard's writers), named by the file's extension."""
+
+
+def audio_format(path: str | os.PathLike[str], field: str = "output") -> str:
+    """The format a file name asks for by its extension; FieldError for one sonocanvas cannot write."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in AUDIO_FORMATS:
+        raise FieldError(field, f"cannot write {suffix.upper() or 'a file without an extension'}; name the file "
+                                f".{', .'.join(AUDIO_FORMATS)}")
+    return suffix
+
+
+def write_audio(
     path: str | os.PathLike[str],
     audio: np.ndarray,
     sample_rate: int,
     bit_depth: int = 24,
     exclusive: bool = False,
 ) -> Path:
-    """Write `(samples,)` or `(channels, samples)` as 24-bit PCM or 32-bit float WAV, atomically.
+    """Write `(samples,)` or `(channels, samples)` atomically, in the format its extension names (`audio_format`):
+    24-bit PCM or 32-bit float where the format has sample depths (FLAC: 24 only).
 
     Refuses samples outside [-1, 1] for 24-bit (they would clip; normalise first) and NaN for both.
     `exclusive=True` raises FileExistsError rather than replace an existing file.
     """
+    kind = audio_format(path)
     if bit_depth not in (24, 32):
         raise FieldError("bit_depth", f"{bit_depth} is not supported; choose 24 or 32")
+    if kind == "flac" and bit_depth == 32:
+        raise FieldError("bit_depth", "FLAC holds at most 24 bits; choose 24, or a .wav for 32-bit float")
     planar = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     if not np.isfinite(planar).all():
         raise FieldError("audio", "holds NaN or infinite samples")
@@ -95,7 +112,7 @@ def write_wav(
 
     def write(f) -> None:
         with AudioFile(f, "w", samplerate=sample_rate, num_channels=planar.shape[0],
-                       bit_depth=bit_depth, format="wav") as out:
+                       bit_depth=bit_depth, format=kind) as out:
             out.write(planar)
 
     return atomic_write(path, write, exclusive=exclusive)

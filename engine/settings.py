@@ -178,6 +178,15 @@ def capped(caps: Mapping[str, float], names: Iterable[str] | None = None) -> dic
     return {s.name: s.capped(caps[s.name]) if s.name in caps else s for s in chosen}
 
 
+def check_given(values: Mapping[str, Any]) -> None:
+    """What only the settings a user gave can say (a default cannot be told from a given value later): strength
+    means nothing without a clip or picture to riff on, and bpm and bars go together."""
+    if values.get("strength") is not None and values.get("init_audio") is None and values.get("init_picture") is None:
+        raise FieldError("strength", "says how far to noise an init clip or picture; give init_audio or init_picture")
+    if (values.get("bpm") is None) != (values.get("bars") is None):
+        raise FieldError("bars" if values.get("bars") is None else "bpm", "bpm and bars go together: give both or neither")
+
+
 def parse_values(values: Mapping[str, Any], table: Mapping[str, Setting] | None = None) -> dict[str, Any]:
     """Each value typed and checked by its setting; FieldError for a name not in the table."""
     table = BY_NAME if table is None else table

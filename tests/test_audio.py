@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pedalboard.io import AudioFile
 
-from sonocanvas.engine.audio import load_audio, normalize_peak, resample, within_full_scale, write_wav
+from sonocanvas.engine.audio import load_audio, normalize_peak, resample, within_full_scale, write_audio
 from sonocanvas.engine.files import atomic_write
 
 
@@ -78,32 +78,32 @@ def test_failed_write_leaves_the_old_file_and_nothing_else(tmp_path):
     assert os.listdir(tmp_path) == ["a.bin"]
 
 
-# write_wav ------------------------------------------------------------------------------------------
+# write_audio ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("bit_depth, tag, tolerance", [(24, 1, 2**-22), (32, 3, 0.0)])
-def test_write_wav_reads_back(tmp_path, bit_depth, tag, tolerance):
+def test_write_audio_reads_back(tmp_path, bit_depth, tag, tolerance):
     audio = np.stack([sine(440, 48000, 0.1), sine(660, 48000, 0.1)])
-    path = write_wav(tmp_path / "x.wav", audio, 48000, bit_depth=bit_depth)
+    path = write_audio(tmp_path / "x.wav", audio, 48000, bit_depth=bit_depth)
     assert wav_format(path) == (tag, bit_depth)  # PCM 24-bit or IEEE float 32-bit
     with AudioFile(str(path)) as f:
         assert (f.samplerate, f.num_channels, f.frames) == (48000, 2, 4800)
         assert np.abs(f.read(f.frames) - audio).max() <= tolerance
 
 
-def test_write_wav_refuses_what_would_clip_or_is_not_a_number(tmp_path):
+def test_write_audio_refuses_what_would_clip_or_is_not_a_number(tmp_path):
     with pytest.raises(ValueError, match="^audio: samples exceed full scale"):
-        write_wav(tmp_path / "loud.wav", np.array([0.5, 1.5], dtype=np.float32), 48000)
+        write_audio(tmp_path / "loud.wav", np.array([0.5, 1.5], dtype=np.float32), 48000)
     with pytest.raises(ValueError, match="^audio: holds NaN"):
-        write_wav(tmp_path / "nan.wav", np.array([0.5, np.nan], dtype=np.float32), 48000, bit_depth=32)
+        write_audio(tmp_path / "nan.wav", np.array([0.5, np.nan], dtype=np.float32), 48000, bit_depth=32)
     with pytest.raises(ValueError, match="^bit_depth: 16 is not supported"):
-        write_wav(tmp_path / "x.wav", np.zeros(4, dtype=np.float32), 48000, bit_depth=16)
+        write_audio(tmp_path / "x.wav", np.zeros(4, dtype=np.float32), 48000, bit_depth=16)
     assert os.listdir(tmp_path) == []
 
 
-def test_write_wav_exclusive_never_replaces(tmp_path):
-    write_wav(tmp_path / "x.wav", sine(440, 8000, 0.1), 8000)
+def test_write_audio_exclusive_never_replaces(tmp_path):
+    write_audio(tmp_path / "x.wav", sine(440, 8000, 0.1), 8000)
     before = (tmp_path / "x.wav").read_bytes()
     with pytest.raises(FileExistsError):
-        write_wav(tmp_path / "x.wav", sine(880, 8000, 0.1), 8000, exclusive=True)
+        write_audio(tmp_path / "x.wav", sine(880, 8000, 0.1), 8000, exclusive=True)
     assert (tmp_path / "x.wav").read_bytes() == before
 
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ...engine import art
-from ...engine.audio import load_audio, normalize_peak, resample, write_wav
+from ...engine.audio import load_audio, normalize_peak, resample, write_audio
 from ...engine.files import atomic_write
 from ...engine.spectrogram import FORMATS, get_format
 
@@ -58,7 +58,7 @@ def run_encode(args: argparse.Namespace) -> int:
         fmt, picture = art.load_art(args.picture, args.format, args.seconds)
         sound = art.sound_from_picture(fmt, picture, n_iter=args.iterations)
         sound = normalize_peak(resample(sound, fmt.sample_rate, args.sample_rate), peak_db=-1.0)
-        write_wav(args.output, sound, args.sample_rate, bit_depth=args.bit_depth, exclusive=not args.overwrite)
+        write_audio(args.output, sound, args.sample_rate, bit_depth=args.bit_depth, exclusive=not args.overwrite)
     except (ValueError, FileExistsError) as error:
         return _fail("encode", error)
     print(f"{args.output}: {sound.shape[-1] / args.sample_rate:.2f} s at {args.sample_rate} Hz ({fmt.name})")
