@@ -26,54 +26,78 @@ def read_wav(path):
         return f.read(f.frames), f.samplerate
 
 
-def test_one_clip_writes_wav_pngs_and_a_record(tiny_cli, tmp_path, capsys):
+def test_one_clip_writes_wav_pngs_and_a_record_with_the_servers_defaults(tiny_cli, tmp_path, capsys):
     out = tmp_path / "out"
-    assert tiny_cli("-o", str(out), "--steps", "4", "--seed", "5", "--sample-rate", "48000",
-                    "--scheduler", "dpm++") == 0
-    assert sorted(p.name for p in out.iterdir()) == ["clip.json", "clip.wav", "picture.png", "spectrogram.png"]
-    audio, rate = read_wav(out / "clip.wav")
-    assert rate == 48000 and audio.shape[0] == 1
+    assert tiny_cli("-o", str(out), "--steps", "4", "--seed", "5", "--scheduler", "dpm++") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["clip.json", "clip.picture.png", "clip.png", "clip.wav"]
+    with AudioFile(str(out / "clip.wav")) as f:  # the server's defaults: 48 kHz, 24-bit
+        audio, rate, depth = f.read(f.frames), f.samplerate, f.file_dtype
+    assert rate == 48000 and depth == "int24" and audio.shape[0] == 1
     assert abs(audio.shape[1] - 1.28 * 48000) <= 64  # 128 columns x 160 samples at 16 kHz, resampled
     assert np.isfinite(audio).all() and np.abs(audio).max() > 0
     record = json.loads((out / "clip.json").read_text())
     assert record["seed"] == 5 and record["settings"]["steps"] == 4 and record["settings"]["scheduler"] == "dpm++"
-    assert record["settings"]["audio_weight"] == 0.5 and record["settings"]["image_start_step"] == 0  # 4 // 10
+    assert record["settings"]["audio_weight"] == 0.5 and record["settings"]["image_start_step"] == 0  # 0.1 of 4
     assert record["models"]["image"]["name"] == "tiny-random/image"
     assert record["models"]["audio"]["name"] == "tiny-random/auffusion" and len(record["models"]["audio"]["sha256"]) == 64
     assert "tiny-random" in record["tiny_random"]
-    assert record["sample_rate"] == 16000 and record["file_sample_rate"] == 48000
+    assert record["sample_rate"] == 16000 and record["output"]["sample_rate"] == 48000
+    assert record["files"] == {"wav": "clip.wav", "png": "clip.png", "picture": "clip.picture.png", "json": "clip.json"}
     assert record["versions"]["torch"] and record["versions"]["diffusers"]
-    with Image.open(out / "spectrogram.png") as grey, Image.open(out / "picture.png") as colour:
+    with Image.open(out / "clip.png") as grey, Image.open(out / "clip.picture.png") as colour:
         assert grey.mode == "L" and grey.size == (128, 32) and colour.mode == "RGB" and colour.size == (128, 32)
-        assert json.loads(colour.text["sonocanvas.record"])["tiny_random"]
         assert "sonocanvas.spectrogram" in grey.text
-    fmt, picture = picture_from_png(out / "spectrogram.png")
+    fmt, picture = picture_from_png(out / "clip.png")
     assert fmt.name == "auffusion" and tuple(picture.shape) == (32, 128)
-    assert "sampling [" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "sampling [" in err and "seed 5" in err
 
 
 def test_variations_write_numbered_files_with_consecutive_seeds(tiny_cli, tmp_path):
     out = tmp_path / "out"
-    assert tiny_cli("-o", str(out), "--steps", "3", "--variations", "2", "--seed", "7") == 0
+    assert tiny_cli("-o", str(out), "--steps", "3", "--variations", "2", "--seed", "7", "--sample-rate", "16000",
+                    "--bit-depth", "32") == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["clip-1.json", "clip-1.wav", "clip-2.json", "clip-2.wav", "picture-1.png", "picture-2.png",
-                     "spectrogram-1.png", "spectrogram-2.png"]
-    seeds = [json.loads((out / f"clip-{i}.json").read_text())["seed"] for i in (1, 2)]
+    assert names == sorted(f"clip_v{i}{ext}" for i in (0, 1) for ext in (".json", ".wav", ".png", ".picture.png"))
+    seeds = [json.loads((out / f"clip_v{i}.json").read_text())["seed"] for i in (0, 1)]
     assert seeds == [7, 8]
-    (a, rate), (b, _) = read_wav(out / "clip-1.wav"), read_wav(out / "clip-2.wav")
+    (a, rate), (b, _) = read_wav(out / "clip_v0.wav"), read_wav(out / "clip_v1.wav")
     assert rate == 16000 and a.shape == b.shape == (1, 128 * 160) and not np.allclose(a, b)
 
 
+def test_no_seed_or_seed_minus_one_draws_a_fresh_one_printed_and_recorded(tiny_cli, tmp_path, capsys):
+    seeds = []
+    for i, extra in enumerate([(), ("--seed", "-1")]):
+        out = tmp_path / f"out{i}"
+        assert tiny_cli("-o", str(out), "--steps", "2", *extra) == 0
+        seed = json.loads((out / "clip.json").read_text())["seed"]
+        assert f"seed {seed}" in capsys.readouterr().err and 0 <= seed < 2**31
+        seeds.append(seed)
+    assert seeds[0] != seeds[1]
+
+
+def test_preset_fx_tempo_and_interpolation_as_over_osc(tiny_cli, tmp_path):
+    out = tmp_path / "out"
+    assert tiny_cli("-o", str(out / "bells.flac"), "--preset", "castle-bells", "--steps", "3", "--fx", "lofi",
+                    "--bpm", "120", "--bars", "1", "--to-seed", "9", "--alpha", "0.5") == 0
+    record = json.loads((out / "bells.json").read_text())
+    assert record["settings"]["seed"] == 1234 and record["settings"]["image_start_step"] == 0  # the preset's seed
+    assert (record["settings"]["to_seed"], record["settings"]["alpha"]) == (9, 0.5)
+    assert record["output"]["fx"] == "lofi" and record["files"]["dry"] == "bells.dry.flac"
+    with AudioFile(str(out / "bells.flac")) as f:
+        assert (f.frames, f.samplerate) == (96000, 48000)  # one bar of 4/4 at 120 bpm
+
+
 def test_riffusion_and_an_init_clip(tiny_cli, tmp_path):
-    from sonocanvas.engine.audio import write_wav
+    from sonocanvas.engine.audio import write_audio
 
     t = np.arange(44100 * 2) / 44100
-    write_wav(tmp_path / "riff.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 44100)
+    write_audio(tmp_path / "riff.wav", (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 44100)
     out = tmp_path / "out"
-    assert tiny_cli("-o", str(out), "--audio-kind", "riffusion", "--steps", "4", "--init-audio",
+    assert tiny_cli("-o", str(out), "--audio-model", "riffusion", "--steps", "4", "--init-audio",
                     str(tmp_path / "riff.wav"), "--strength", "0.5", "--image-start-step", "0") == 0
     audio, rate = read_wav(out / "clip.wav")
-    assert rate == 44100 and audio.shape[1] > 0
+    assert rate == 48000 and audio.shape[1] > 0
     record = json.loads((out / "clip.json").read_text())
     assert record["settings"]["init_audio"] == str(tmp_path / "riff.wav") and record["settings"]["strength"] == 0.5
     assert record["models"]["audio"]["kind"] == "riffusion"
@@ -83,10 +107,9 @@ def test_a_finished_clip_is_never_overwritten(tiny_cli, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "clip.wav").write_bytes(b"my earlier take")
-    assert tiny_cli("-o", str(out), "--steps", "2") == 2
+    assert tiny_cli("-o", str(out), "--steps", "2", "--seed", "1") == 0
     assert (out / "clip.wav").read_bytes() == b"my earlier take"
-    assert sorted(p.name for p in out.iterdir()) == ["clip.wav"]
-    assert "error: output: " in capsys.readouterr().err
+    assert "clip-2.wav" in {p.name for p in out.iterdir()}
 
 
 @pytest.mark.parametrize("args, message", [
@@ -96,12 +119,20 @@ def test_a_finished_clip_is_never_overwritten(tiny_cli, tmp_path, capsys):
     (["--init-audio", "/nonexistent.wav"], "error: init_audio: no such file"),
     (["--strength", "0.5"], "error: strength: says how far to noise an init clip or picture"),
     (["--steps", "4", "--image-start-step", "4"], "error: image_start_step: 4 leaves that model out of all 4 steps"),
-    (["--steps", "2", "--width", "16", "--crop"], "error: width: cropping the last 32/1024 of the columns"),
+    (["--steps", "2", "--width", "16", "--crop-last-columns"], "error: width: cropping the last 32/1024 of the columns"),
+    (["--bpm", "120"], "error: bars: bpm and bars go together"),
+    (["--preset", "no-such"], "error: name: no preset 'no-such'"),
+    (["--fx", "no-such"], "error: fx: unknown chain 'no-such'"),
+    (["-o", "/proc/a.wav"], "error: output: cannot write into /proc"),
+    (["-o", "OUT/a.xyz"], "error: output: cannot write XYZ"),
+    (["-o", "OUT/a.flac", "--bit-depth", "32"], "error: bit_depth: FLAC holds at most 24 bits"),
 ])
 def test_bad_options_name_the_field_and_write_nothing(tiny_cli, tmp_path, capsys, args, message):
     out = tmp_path / "out"
-    assert tiny_cli("-o", str(out), *args) == 2
-    assert message in capsys.readouterr().err
+    args = [str(out).join(a.split("OUT")) for a in args]
+    assert tiny_cli(*([] if "-o" in args else ["-o", str(out)]), *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("error") == 1
     assert not out.exists()
 
 
@@ -110,7 +141,7 @@ def test_a_model_missing_offline_is_a_clear_error(tmp_path, monkeypatch, capsys)
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    code = main(["generate", *PROMPTS, "-o", str(tmp_path / "out"), "--image-model", "nobody/nothing"])
+    code = main(["generate", *PROMPTS, "-o", str(tmp_path / "out"), "--image-model-source", "nobody/nothing"])
     assert code == 2
     err = capsys.readouterr().err
     assert "error: image_model: model 'nobody/nothing' was not found" in err and "hf download nobody/nothing" in err
