@@ -12,6 +12,8 @@ import numpy as np
 import sounddevice as sd
 from pedalboard.io import AudioFile
 
+from ..engine.errors import FieldError
+
 
 class Player:
     """One playback at a time on one output device (None: the system's default output)."""
@@ -54,14 +56,14 @@ class _Playback:
         try:
             self.file = AudioFile(str(path))
         except (OSError, ValueError, RuntimeError) as error:
-            raise ValueError(f"wav_path: cannot play {str(path)!r}: {error}") from None
+            raise FieldError("wav_path", f"cannot play {str(path)!r}: {error}") from None
         self.frames = 0
         self.ended = threading.Event()
         try:
             self.stream = self._open(device)
         except (sd.PortAudioError, ValueError) as error:
             self.file.close()
-            raise ValueError(f"audio_output: cannot play on this output: {error}") from None
+            raise FieldError("audio_output", f"cannot play on this output: {error}") from None
 
     def _open(self, device: int | None) -> sd.OutputStream:
         """A stream at the file's rate (or, if the device cannot take it, resampled to the device's)."""
@@ -110,7 +112,7 @@ def _output_device(output: str | int | None) -> int | None:
     if output is None:
         return None
     if isinstance(output, bool) or not isinstance(output, (str, int)):
-        raise ValueError(f"audio_output: a device name or index, not {output!r}")
+        raise FieldError("audio_output", f"a device name or index, not {output!r}")
     try:
         return sd.query_devices(output, "output")["index"]
     except (ValueError, sd.PortAudioError) as error:
@@ -118,6 +120,6 @@ def _output_device(output: str | int | None) -> int | None:
             f"{device['index']}: {device['name']}"
             for device in sd.query_devices() if device["max_output_channels"] > 0
         ]
-        raise ValueError(
-            f"audio_output: {error}; outputs are {'; '.join(outputs) or 'none'}"
+        raise FieldError(
+            "audio_output", f"{error}; outputs are {'; '.join(outputs) or 'none'}"
         ) from None

@@ -10,12 +10,9 @@ import yaml
 
 from ..engine.errors import FieldError
 from ..engine.files import atomic_write
+from ..engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
 from ..engine.settings import DEFAULT_CAPS, capped
 
-DEFAULT_AUDIO_MODELS = {
-    "auffusion": "auffusion/auffusion-full-no-adapter",
-    "riffusion": "riffusion/riffusion-model-v1",
-}
 
 _TEMPLATE = """\
 # sonocanvas server config (`sonocanvas serve`). Flags override these values.
@@ -33,10 +30,9 @@ drop_dir: {drop_dir}
 read_dirs: []
 
 # Models: hub ids or local folders. Set an audio model to null to leave it unloaded.
-image_model: stable-diffusion-v1-5/stable-diffusion-v1-5
+image_model: {image_model}
 audio_models:
-  auffusion: auffusion/auffusion-full-no-adapter
-  riffusion: riffusion/riffusion-model-v1
+{audio_models}
 
 # auto, cuda, mps or cpu.
 device: auto
@@ -48,8 +44,7 @@ bit_depth: 24     # 24 (PCM) or 32 (float)
 # Policy caps: the highest value a request may ask for, for any numeric generate key (docs/osc.md),
 # on top of the key's own range. A shared GPU box may want them lower; /sonocanvas/limits reports them.
 caps:
-  steps: 500
-  variations: 8
+{caps}
 
 # Audition output: a sounddevice output name or index; null for the system default.
 audio_output: null
@@ -63,7 +58,7 @@ journal: ""
 """
 
 
-class ConfigError(ValueError):
+class ConfigError(FieldError):
     """A bad config value; the message starts with the key."""
 
 
@@ -74,7 +69,7 @@ class Config:
     port: int = 9010
     drop_dir: Path = Path.home() / "Music" / "sonocanvas"
     read_dirs: tuple[Path, ...] = ()
-    image_model: str = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    image_model: str = DEFAULT_IMAGE_MODEL
     audio_models: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_AUDIO_MODELS))
     device: str = "auto"
     sample_rate: int = 48000
@@ -112,7 +107,8 @@ def load_config(path: Path | None = None) -> Config:
     path = Path(path or default_config_path()).expanduser().absolute()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = _TEMPLATE.format(drop_dir=Path.home() / "Music" / "sonocanvas")
+        text = _TEMPLATE.format(drop_dir=Path.home() / "Music" / "sonocanvas", image_model=DEFAULT_IMAGE_MODEL,
+                                audio_models=_indented(DEFAULT_AUDIO_MODELS), caps=_indented(DEFAULT_CAPS))
         try:
             atomic_write(path, lambda f: f.write(text.encode()), exclusive=True)
         except FileExistsError:
@@ -120,13 +116,13 @@ def load_config(path: Path | None = None) -> Config:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
-        raise ConfigError(f"config: {path} is not valid YAML: {error}") from None
+        raise ConfigError("config", f"{path} is not valid YAML: {error}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config: {path} must hold a mapping of keys to values")
+        raise ConfigError("config", f"{path} must hold a mapping of keys to values")
     known = {f.name for f in dataclasses.fields(Config)} - {"path", "tiny_random"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown key in {path}; known keys: {', '.join(sorted(known))}")
+        raise ConfigError(unknown[0], f"unknown key in {path}; known keys: {', '.join(sorted(known))}")
     values = {k: v for k, v in data.items() if v is not None or k == "audio_output"}
     if "audio_models" in values:
         values["audio_models"] = {k: v for k, v in (values["audio_models"] or {}).items() if v}
@@ -135,34 +131,39 @@ def load_config(path: Path | None = None) -> Config:
     return _checked(Config(path=path, **values))
 
 
+def _indented(mapping: dict) -> str:
+    """A mapping as the template's indented YAML lines, so the template shows the one definition's values."""
+    return "\n".join(f"  {key}: {value}" for key, value in mapping.items())
+
+
 def _checked(config: Config) -> Config:
     """Normalise types (paths, tuples) and refuse values the server cannot use."""
     def folder(value, key: str) -> Path:
         if not isinstance(value, (str, os.PathLike)) or not str(value):
-            raise ConfigError(f"{key}: expected a folder path, got {value!r}")
+            raise ConfigError(key, f"expected a folder path, got {value!r}")
         return Path(value).expanduser().absolute()
 
     if not isinstance(config.port, int) or not 0 <= config.port <= 65535:
-        raise ConfigError(f"port: must be an integer 0 ... 65535, got {config.port!r}")
+        raise ConfigError("port", f"must be an integer 0 ... 65535, got {config.port!r}")
     if config.bit_depth not in (24, 32):
-        raise ConfigError(f"bit_depth: must be 24 or 32, got {config.bit_depth!r}")
+        raise ConfigError("bit_depth", f"must be 24 or 32, got {config.bit_depth!r}")
     if not isinstance(config.sample_rate, int) or not 8000 <= config.sample_rate <= 192000:
-        raise ConfigError(f"sample_rate: must be an integer 8000 ... 192000, got {config.sample_rate!r}")
+        raise ConfigError("sample_rate", f"must be an integer 8000 ... 192000, got {config.sample_rate!r}")
     if config.device not in ("auto", "cuda", "mps", "cpu") and not str(config.device).startswith("cuda:"):
-        raise ConfigError(f"device: must be auto, cuda, mps or cpu, got {config.device!r}")
+        raise ConfigError("device", f"must be auto, cuda, mps or cpu, got {config.device!r}")
     if not isinstance(config.audio_models, dict) or set(config.audio_models) - set(DEFAULT_AUDIO_MODELS):
-        raise ConfigError(f"audio_models: a mapping with keys auffusion and/or riffusion, got {config.audio_models!r}")
+        raise ConfigError("audio_models", f"a mapping with keys auffusion and/or riffusion, got {config.audio_models!r}")
     if not isinstance(config.effects, dict):
-        raise ConfigError(f"effects: must be a mapping of chain names to plugin lists, got {config.effects!r}")
+        raise ConfigError("effects", f"must be a mapping of chain names to plugin lists, got {config.effects!r}")
     if not isinstance(config.caps, dict):
-        raise ConfigError(f"caps: must be a mapping of generate keys to their highest values, got {config.caps!r}")
+        raise ConfigError("caps", f"must be a mapping of generate keys to their highest values, got {config.caps!r}")
     try:
         capped(config.caps)
     except FieldError as error:
-        raise ConfigError(str(error)) from None
+        raise ConfigError(error.field, error.reason) from None
     read_dirs = config.read_dirs
     if not isinstance(read_dirs, (list, tuple)):
-        raise ConfigError(f"read_dirs: must be a list of folders, got {read_dirs!r}")
+        raise ConfigError("read_dirs", f"must be a list of folders, got {read_dirs!r}")
     return dataclasses.replace(
         config,
         drop_dir=folder(config.drop_dir, "drop_dir"),

@@ -16,6 +16,7 @@ import numpy as np
 import pedalboard
 import yaml
 
+from ..engine.errors import FieldError
 from .paths import check_name
 
 # Built-in effects safe to name from YAML: no containers, nothing that loads a file.
@@ -29,7 +30,7 @@ BUILT_INS = frozenset({
 PLUGIN_PATHS = {"vst3": ".vst3", "au": ".component"}
 
 
-class EffectError(ValueError):
+class EffectError(FieldError):
     """A chain that cannot be built or applied; the message starts with the field at fault."""
 
 
@@ -59,14 +60,14 @@ class EffectChains:
         """
         board = self._boards.get(name)
         if board is None:
-            raise EffectError(f"fx: unknown chain {name!r}; choose one of {', '.join(self.names())}")
+            raise EffectError("fx", f"unknown chain {name!r}; choose one of {', '.join(self.names())}")
         with self._lock:
             return board(np.asarray(audio, dtype=np.float32), sample_rate)
 
 
 def _build_chains(chains: object, allow_paths: bool) -> dict[str, pedalboard.Pedalboard]:
     if not isinstance(chains, dict):
-        raise EffectError("effects: must be a mapping of chain names to lists of plugins")
+        raise EffectError("effects", "must be a mapping of chain names to lists of plugins")
     return {
         check_name("effects", name, EffectError): _build_chain(name, spec, allow_paths)
         for name, spec in chains.items()
@@ -76,7 +77,7 @@ def _build_chains(chains: object, allow_paths: bool) -> dict[str, pedalboard.Ped
 def _build_chain(name: str, plugins: object, allow_paths: bool) -> pedalboard.Pedalboard:
     """One chain from its YAML list; `allow_paths` only for chains from the user's own config."""
     if not isinstance(plugins, list) or not plugins:
-        raise EffectError(f"effects: chain {name!r} must be a non-empty list of plugins")
+        raise EffectError("effects", f"chain {name!r} must be a non-empty list of plugins")
     return pedalboard.Pedalboard(
         [_build_plugin(f"effects: chain {name!r}, plugin {i}", entry, allow_paths)
          for i, entry in enumerate(plugins, 1)]
@@ -85,16 +86,16 @@ def _build_chain(name: str, plugins: object, allow_paths: bool) -> pedalboard.Pe
 
 def _build_plugin(where: str, entry: object, allow_paths: bool) -> pedalboard.Plugin:
     if not isinstance(entry, dict):
-        raise EffectError(f"{where}: must be a mapping such as {{plugin: Reverb, room_size: 0.6}}")
+        raise EffectError(where, f"must be a mapping such as {{plugin: Reverb, room_size: 0.6}}")
     kinds = [key for key in ("plugin", *PLUGIN_PATHS) if key in entry]
     if len(kinds) != 1:
-        raise EffectError(f"{where}: name exactly one of 'plugin', 'vst3' or 'au'")
+        raise EffectError(where, "name exactly one of 'plugin', 'vst3' or 'au'")
     kind = kinds[0]
     if kind == "plugin":
         return _built_in(where, dict(entry))
     if not allow_paths:
         raise EffectError(
-            f"{where}: a {kind} plugin path may be named only in the effects of your own config"
+            where, f"a {kind} plugin path may be named only in the effects of your own config"
         )
     return _external(where, kind, dict(entry))
 
@@ -104,7 +105,7 @@ def _built_in(where: str, params: dict) -> pedalboard.Plugin:
     plugin_class = getattr(pedalboard, class_name, None) if class_name in BUILT_INS else None
     if plugin_class is None:
         raise EffectError(
-            f"{where}: unknown plugin {class_name!r}; built-in plugins are {', '.join(sorted(BUILT_INS))}"
+            where, f"unknown plugin {class_name!r}; built-in plugins are {', '.join(sorted(BUILT_INS))}"
         )
     where = f"{where} ({class_name})"
     settable = _parameters(plugin_class)
@@ -112,19 +113,19 @@ def _built_in(where: str, params: dict) -> pedalboard.Plugin:
     for key, value in params.items():
         if key not in settable:
             raise EffectError(
-                f"{where}: unknown parameter {key!r}; {class_name} has {', '.join(sorted(settable))}"
+                where, f"unknown parameter {key!r}; {class_name} has {', '.join(sorted(settable))}"
             )
         if isinstance(value, float) and not math.isfinite(value):
-            raise EffectError(f"{where}: parameter {key!r} must be finite, not {value!r}")
+            raise EffectError(where, f"parameter {key!r} must be finite, not {value!r}")
         try:
             setattr(plugin, key, value)
         except TypeError:
             current = getattr(plugin, key)
             raise EffectError(
-                f"{where}: parameter {key!r} must be a {type(current).__name__}, not {value!r}"
+                where, f"parameter {key!r} must be a {type(current).__name__}, not {value!r}"
             ) from None
         except ValueError as error:
-            raise EffectError(f"{where}: parameter {key!r}: {error}") from None
+            raise EffectError(where, f"parameter {key!r}: {error}") from None
     return plugin
 
 
@@ -143,22 +144,22 @@ def _external(where: str, kind: str, entry: dict) -> pedalboard.Plugin:
     plugin_name = entry.pop("plugin_name", None)
     if entry:
         raise EffectError(
-            f"{where}: unknown keys {', '.join(map(repr, sorted(entry)))}; "
+            where, f"unknown keys {', '.join(map(repr, sorted(entry)))}; "
             f"a {kind} plugin takes {kind}, parameters and plugin_name"
         )
     path = Path(str(raw)).expanduser()
     where = f"{where} ({kind} {str(path)!r})"
     if not path.is_absolute():
-        raise EffectError(f"{where}: the path must be absolute")
+        raise EffectError(where, "the path must be absolute")
     if path.suffix.lower() != PLUGIN_PATHS[kind]:
-        raise EffectError(f"{where}: a {kind} plugin path ends in {PLUGIN_PATHS[kind]}")
+        raise EffectError(where, f"a {kind} plugin path ends in {PLUGIN_PATHS[kind]}")
     if not path.exists():
-        raise EffectError(f"{where}: no such plugin")
+        raise EffectError(where, "no such plugin")
     if not isinstance(parameters, dict):
-        raise EffectError(f"{where}: parameters must be a mapping of parameter names to values")
+        raise EffectError(where, "parameters must be a mapping of parameter names to values")
     try:
         return pedalboard.load_plugin(
             str(path), parameter_values=parameters, plugin_name=plugin_name
         )
     except (ImportError, RuntimeError, TypeError, ValueError, AttributeError) as error:
-        raise EffectError(f"{where}: {' '.join(str(error).split())}") from None
+        raise EffectError(where, f"{' '.join(str(error).split())}") from None

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Protocol
 
+from ..engine.errors import FieldError
+
 
 class JobCancelled(Exception):
     """Raised inside a running job (from its step callback) once it has been cancelled."""
@@ -121,7 +123,7 @@ class JobQueue:
             if self._closed:
                 raise RuntimeError("the job queue is closed")
             if self.find(job.owner, job.job_id) is not None:
-                raise ValueError(f"job_id: {job.job_id!r} is already queued or running")
+                raise FieldError("job_id", f"{job.job_id!r} is already queued or running")
             self._queue.append(job)
             self._lock.notify_all()
             return len(self._queue) + (self._running is not None)
@@ -141,7 +143,7 @@ class JobQueue:
             if job is None:
                 return False
             if not job.cancel():
-                raise ValueError(f"job_id: {job_id!r} is already writing its last clip, too late to cancel")
+                raise FieldError("job_id", f"{job_id!r} is already writing its last clip, too late to cancel")
             queued = job is not self._running
             if queued:
                 self._queue.remove(job)

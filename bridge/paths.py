@@ -7,6 +7,8 @@ from pathlib import Path, PurePath
 
 import sonocanvas.presets
 
+from ..engine.errors import FieldError
+
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))})
 _WINDOWS_FORBIDDEN = frozenset('<>:"/\\|?*') | frozenset(map(chr, range(32)))
@@ -37,27 +39,27 @@ def device_sources_dir() -> Path:
                             "reinstall sonocanvas")
 
 
-def check_name(field: str, name: object, error: type[ValueError] = ValueError) -> str:
-    """Return `name` if it is safe as a file name, else raise `error("<field>: ...")`.
+def check_name(field: str, name: object, error: type[FieldError] = FieldError) -> str:
+    """Return `name` if it is safe as a file name, else raise `error(field, reason)`.
 
     Names are short, lower case, hyphenated (`castle-bells`): nothing that could climb out of a
     folder, hide a file, or mean two different files on a case-insensitive disk.
     """
     if not isinstance(name, str):
-        raise error(f"{field}: must be a string, not {name!r}")
+        raise error(field, f"must be a string, not {name!r}")
     if not name:
-        raise error(f"{field}: a name is required")
+        raise error(field, "a name is required")
     if "/" in name or "\\" in name:
-        raise error(f"{field}: {name!r} may not contain a path separator")
+        raise error(field, f"{name!r} may not contain a path separator")
     if ".." in name:
-        raise error(f"{field}: {name!r} may not contain '..'")
+        raise error(field, f"{name!r} may not contain '..'")
     if not _NAME.fullmatch(name):
         raise error(
-            f"{field}: {name!r} may use only lower-case letters, digits, '-' and '_', "
+            field, f"{name!r} may use only lower-case letters, digits, '-' and '_', "
             "start with a letter or digit, and be at most 64 characters long"
         )
     if name in _WINDOWS_DEVICES:
-        raise error(f"{field}: {name!r} names a device on Windows, not a file")
+        raise error(field, f"{name!r} names a device on Windows, not a file")
     return name
 
 
@@ -82,11 +84,11 @@ def windows_length(path: PurePath | str) -> int:
 
 def stem_room(folder: PurePath, suffix_room: int) -> int:
     """How long a file stem in `folder` may be so that `folder/<stem><suffix>` stays within WINDOWS_MAX_PATH,
-    where `suffix_room` is the longest suffix the stem will get (`-1000.picture.png`: 17). ValueError naming
+    where `suffix_room` is the longest suffix the stem will get (`-1000.picture.png`: 17). FieldError naming
     `drop_dir` when the folder leaves no room for a readable name."""
     room = WINDOWS_MAX_PATH - windows_length(folder) - 1 - suffix_room  # 1: the separator
     if room < MIN_STEM:
-        raise ValueError(f"drop_dir: {str(folder)!r} is too long: a clip's files in it would pass Windows' "
+        raise FieldError("drop_dir", f"{str(folder)!r} is too long: a clip's files in it would pass Windows' "
                          f"{WINDOWS_MAX_PATH + 1}-character path limit; choose a shorter folder")
     return room
 

@@ -11,13 +11,14 @@ import yaml
 
 from sonocanvas.engine.files import atomic_write
 
+from ..engine.errors import FieldError
 from .paths import check_name
 from .protocol import PRESET_KEYS, ProtocolError, parse_key
 
 Value = str | int | float
 
 
-class PresetError(ValueError):
+class PresetError(FieldError):
     """A bad preset name or value; the message starts with the field at fault."""
 
 
@@ -37,7 +38,7 @@ class PresetStore:
             return _read_user(path)
         if name in self._shipped:
             return dict(self._shipped[name])
-        raise PresetError(f"name: no preset {name!r}")
+        raise PresetError("name", f"no preset {name!r}")
 
     def save(self, name: str, values: dict) -> None:
         """Save into the user folder (created if need be); replaces the user's preset of that name."""
@@ -53,9 +54,9 @@ class PresetStore:
         except FileNotFoundError:
             if name in self._shipped:
                 raise PresetError(
-                    f"name: {name!r} is a shipped preset and cannot be deleted"
+                    "name", f"{name!r} is a shipped preset and cannot be deleted"
                 ) from None
-            raise PresetError(f"name: no preset {name!r}") from None
+            raise PresetError("name", f"no preset {name!r}") from None
 
     def _user_path(self, name: str) -> Path:
         return self.user_dir / f"{check_name('name', name, PresetError)}.yaml"
@@ -69,15 +70,15 @@ class PresetStore:
 def check_values(values: object) -> dict[str, Value]:
     """The values, typed and range-checked as generate checks them; else PresetError naming the key."""
     if not isinstance(values, dict) or not values:
-        raise PresetError("preset: needs at least one key and value")
+        raise PresetError("preset", "needs at least one key and value")
     checked = {}
     for key, value in values.items():
         if key not in PRESET_KEYS:
-            raise PresetError(f"{key}: not a preset key; a preset holds {', '.join(PRESET_KEYS)}")
+            raise PresetError(key, f"not a preset key; a preset holds {', '.join(PRESET_KEYS)}")
         try:
             checked[key] = parse_key(key, value, PRESET_KEYS)
         except ProtocolError as error:
-            raise PresetError(str(error)) from None
+            raise PresetError(error.field, error.reason) from None
     return checked
 
 
@@ -93,7 +94,7 @@ def _read_user(path: Path) -> dict[str, Value]:
     try:
         return check_values(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (PresetError, yaml.YAMLError) as error:
-        raise PresetError(f"name: {path} is not a valid preset: {error}") from None
+        raise PresetError("name", f"{path} is not a valid preset: {error}") from None
 
 
 def _read_shipped(folder: Path) -> dict[str, dict[str, Value]]:
@@ -103,9 +104,9 @@ def _read_shipped(folder: Path) -> dict[str, dict[str, Value]]:
         for name, values in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
             check_name("name", name, PresetError)
             if name in presets:
-                raise PresetError(f"name: {name!r} is shipped twice (again in {path.name})")
+                raise PresetError("name", f"{name!r} is shipped twice (again in {path.name})")
             try:
                 presets[name] = check_values(values)
             except PresetError as error:
-                raise PresetError(f"{error} (preset {name!r} in {path})") from None
+                raise PresetError(error.field, f"{error.reason} (preset {name!r} in {path})") from None
     return presets

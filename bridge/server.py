@@ -19,6 +19,7 @@ from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from ..engine.errors import FieldError
 from ..engine.settings import bounds, capped
 from . import protocol
 from .jobs import Job, JobQueue
@@ -306,9 +307,8 @@ class Server:
                     if handler is None:
                         raise ProtocolError("address", f"unknown address {address!r}")
                     handler(to, source, args)
-                except ValueError as error:
-                    field = getattr(error, "field", None) or _field_of(error)
-                    _send_error(to, job_id, field, str(error))
+                except FieldError as error:  # a request the client can fix: its field named
+                    _send_error(to, job_id, error.field, str(error))
                 except Exception as error:  # a bug must cost one reply, not the server
                     _send_error(to, job_id, "server", f"server: {_short(error)}")
 
@@ -463,8 +463,8 @@ def _job_failure(error: BaseException) -> tuple[str, str]:
     if _is_out_of_memory(error):
         return "job", ("job: out of GPU memory; the server is fine: try fewer variations or steps, "
                        f"or close other GPU programs ({_short(error)})")
-    if isinstance(error, ValueError):
-        return _field_of(error), str(error)
+    if isinstance(error, FieldError):
+        return error.field, str(error)
     return "job", f"job: failed: {_short(error)}"
 
 
@@ -476,12 +476,6 @@ def _is_out_of_memory(error: BaseException) -> bool:
     except ImportError:  # pragma: no cover - torch is a dependency
         return False
     return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
-
-
-def _field_of(error: ValueError) -> str:
-    """The field a `"field: reason"` ValueError names, else "job"."""
-    head, sep, _ = str(error).partition(":")
-    return head if sep and head.replace("_", "").isalnum() else "job"
 
 
 def _exactly(args: list[Any], *specs: tuple[str, protocol.Key]) -> list[Any]:

@@ -21,6 +21,7 @@ def test_first_run_writes_a_commented_config_at_the_per_user_place(tmp_path, mon
     assert config.audio_models == {"auffusion": "auffusion/auffusion-full-no-adapter",
                                    "riffusion": "riffusion/riffusion-model-v1"}
     assert config.journal_path == path.parent / "journal.sqlite3" and config.presets_dir == path.parent / "presets"
+    assert config.caps == {"steps": 500, "variations": 8}  # the policy caps, written out in the template
     path.write_text(text.replace("port: 9010", "port: 9123"))
     assert load_config().port == 9123  # an existing file is read, never rewritten
 
@@ -29,7 +30,8 @@ def test_values_are_checked_and_named(tmp_path):
     path = tmp_path / "c.yaml"
     for text, field in [("colour: red", "colour"), ("port: 99999", "port"), ("bit_depth: 16", "bit_depth"),
                         ("device: tpu", "device"), ("audio_models: {musicgen: x}", "audio_models"),
-                        ("read_dirs: /tmp", "read_dirs"), ("- a list", "config")]:
+                        ("read_dirs: /tmp", "read_dirs"), ("- a list", "config"), ("caps: [1]", "caps"),
+                        ("caps: {steps: many}", "caps"), ("caps: {colour: 3}", "caps"), ("caps: {steps: 0}", "caps")]:
         path.write_text(text)
         with pytest.raises(ConfigError, match=f"^{field}: "):
             load_config(path)
@@ -69,4 +71,4 @@ def test_every_address_is_documented_and_every_documented_request_is_handled():
     requests = doc.split("## Requests")[1].split("### Keys")[0]
     documented = set(re.findall(r"^\| `(/sonocanvas/[a-z/]+)`", requests, re.M))
     handled = set(re.findall(r'"(/sonocanvas/[a-z/]+)": self\.on_', (root / "bridge" / "server.py").read_text()))
-    assert documented == handled and len(handled) == 12
+    assert documented == handled and len(handled) == 13

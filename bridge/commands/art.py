@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ...engine import art
 from ...engine.audio import load_audio, normalize_peak, resample, write_audio
+from ...engine.errors import FieldError
 from ...engine.files import atomic_write
 from ...engine.spectrogram import FORMATS, get_format
 
@@ -52,9 +53,9 @@ def run_encode(args: argparse.Namespace) -> int:
     try:
         _check_output(args.output, args.overwrite)
         if not 8000 <= args.sample_rate <= 384000:
-            raise ValueError(f"sample_rate: {args.sample_rate} Hz is out of range; give 8000 to 384000")
+            raise FieldError("sample_rate", f"{args.sample_rate} Hz is out of range; give 8000 to 384000")
         if not 1 <= args.iterations <= 1000:
-            raise ValueError(f"iterations: {args.iterations} is out of range; give 1 to 1000")
+            raise FieldError("iterations", f"{args.iterations} is out of range; give 1 to 1000")
         fmt, picture = art.load_art(args.picture, args.format, args.seconds)
         sound = art.sound_from_picture(fmt, picture, n_iter=args.iterations)
         sound = normalize_peak(resample(sound, fmt.sample_rate, args.sample_rate), peak_db=-1.0)
@@ -82,14 +83,14 @@ def run_decode(args: argparse.Namespace) -> int:
 def _check_output(path: Path, overwrite: bool) -> None:
     """Fail before the slow part: the folder must exist, and an existing file needs --overwrite."""
     if not path.parent.is_dir():
-        raise ValueError(f"output: folder '{path.parent}' does not exist")
+        raise FieldError("output", f"folder '{path.parent}' does not exist")
     if path.exists() and not overwrite:
-        raise ValueError(f"output: '{path}' exists; pass --overwrite to replace it")
+        raise FieldError("output", f"'{path}' exists; pass --overwrite to replace it")
 
 
 def _fail(command: str, error: Exception) -> int:
     if isinstance(error, FileExistsError):
-        error = ValueError(f"output: '{error.filename2 or error.filename}' appeared meanwhile; nothing replaced")
+        error = FieldError("output", f"'{error.filename2 or error.filename}' appeared meanwhile; nothing replaced")
     print(f"sonocanvas {command}: {error}", file=sys.stderr)
     return 2
 

@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from ...engine.errors import FieldError
 from ..config import DEFAULT_AUDIO_MODELS, Config, load_config
 
 
@@ -36,7 +37,7 @@ def apply_flags(config: Config, args: argparse.Namespace) -> Config:
         for item in args.audio_model:
             kind, sep, name = item.partition("=")
             if not sep or kind not in DEFAULT_AUDIO_MODELS or not name:
-                raise ValueError(f"audio_model: expected auffusion=MODEL or riffusion=MODEL, got {item!r}")
+                raise FieldError("audio_model", f"expected auffusion=MODEL or riffusion=MODEL, got {item!r}")
             audio[kind] = name
     return config.replace(
         host=args.host, port=args.port, drop_dir=args.drop_dir, image_model=args.image_model,
