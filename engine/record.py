@@ -1,8 +1,10 @@
-"""The JSON record stored beside every clip: everything needed to make it again."""
+"""The JSON record stored beside every clip: everything needed to make it again, both ways (`make_record` writes
+one, `read_record` turns one back into settings, those of records from before a change included)."""
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from dataclasses import dataclass
 import platform
 from datetime import datetime, timezone
 from importlib import metadata
@@ -10,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+RECORD_VERSION = 2
+"""2: settings are the rows of engine/settings.py (interpolation as to_image_prompt, to_audio_prompt, to_seed;
+image_start), and Riffusion's Griffin-Lim phases come from the clip's seed. Records without a version are 1."""
 PACKAGES = ("sonocanvas", "torch", "diffusers", "transformers", "huggingface_hub", "numpy", "soxr", "pedalboard")
 
 
@@ -56,6 +61,7 @@ def make_record(settings, *, index: int, seed: int, models: dict[str, dict], sam
               if isinstance(getattr(settings, name, None), Path)}
     return {
         "sonocanvas": "clip",
+        "record": RECORD_VERSION,
         "models": models,
         "settings": _jsonable(settings),
         "inputs": inputs,
@@ -71,3 +77,57 @@ def make_record(settings, *, index: int, seed: int, models: dict[str, dict], sam
         "versions": package_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+@dataclass(frozen=True)
+class Replayable:
+    """What a record says to make its clip again: the settings (as `GenerateSettings` takes them), which variation of
+    the batch it was, and why the result may differ from the recorded one ("" when it should be bit-identical)."""
+
+    settings: dict
+    variation: int
+    caveat: str
+
+
+def read_record(record: dict) -> Replayable:
+    """The settings of a clip record, upgraded from older versions; FieldError("record") when it cannot be replayed."""
+    from .errors import FieldError
+    from .settings import BY_NAME, ENGINE
+
+    if not isinstance(record, dict) or record.get("sonocanvas") != "clip" or not isinstance(record.get("settings"), dict):
+        kind = record.get("sonocanvas") if isinstance(record, dict) else None
+        hint = "; spectrogram art is made again with `sonocanvas encode`" if kind == "art" else ""
+        raise FieldError("record", f"not a sonocanvas clip record{hint}")
+    version = record.get("record", 1)
+    if not isinstance(version, int) or version > RECORD_VERSION:
+        raise FieldError("record", f"version {version!r} is newer than this sonocanvas reads ({RECORD_VERSION}); "
+                                   "update sonocanvas")
+    settings = dict(record["settings"])
+    caveat = ""
+    if version < 2:
+        end = settings.pop("interpolate_to", None)
+        if end:
+            settings.update(to_image_prompt=end["image_prompt"], to_audio_prompt=end["audio_prompt"],
+                            to_seed=end["seed"])
+        if record.get("models", {}).get("audio", {}).get("kind") == "riffusion":
+            caveat = ("made before Griffin-Lim's phases were seeded: the picture will be the same, the sound close "
+                      "but not identical")
+    unknown = sorted(set(settings) - set(ENGINE))
+    if unknown:
+        raise FieldError("record", f"holds settings this sonocanvas does not know: {', '.join(unknown)}")
+    init = settings.get("init_audio")
+    if isinstance(init, dict):
+        raise FieldError("init_audio", "the record's init clip was handed over in memory, not as a file, so it "
+                                       "cannot be replayed from the record alone")
+    for name, identity in record.get("inputs", {}).items():
+        path = Path(identity["path"])
+        if not path.is_file():
+            raise FieldError(name, f"the clip was riffed on {path}, which is gone; put it back to replay")
+        if _file_identity(path)["sha256"] != identity["sha256"]:
+            raise FieldError(name, f"{path} has changed since the clip was made (its sha256 differs)")
+        settings[name] = path
+    for name in ("init_audio", "init_picture"):
+        if isinstance(settings.get(name), str):
+            settings[name] = Path(settings[name])
+    settings = {k: v for k, v in settings.items() if v is not None or BY_NAME[k].default is None}
+    return Replayable(settings, int(record.get("variation", 0)), caveat)

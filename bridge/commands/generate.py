@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         pipe.size(settings)  # settings these models cannot make fail here, before anything is sampled
         print(f"sonocanvas generate: seed {settings.seed}", file=sys.stderr)
         clips = pipe(settings, on_step=_progress())
-        write_clips(args, clips, output, folder, stem)
+        write_clips(clips, output, folder, stem, tiny=args.models == TINY)
     except ValueError as error:  # FieldError, and the preset and effect stores' errors, which start with the field
         print(f"sonocanvas generate: error: {error}", file=sys.stderr)
         return 2
@@ -120,8 +120,8 @@ def output_of(args: argparse.Namespace, values: dict[str, Any]):
         tempfile.TemporaryFile(dir=existing).close()
     except OSError:
         raise FieldError("output", f"cannot write into {existing}") from None
-    if values["fx"] and values["fx"] not in _effects().names():
-        raise FieldError("fx", f"unknown chain {values['fx']!r}; choose one of {', '.join(sorted(_effects().names()))}")
+    if values["fx"] and values["fx"] not in effect_chains().names():
+        raise FieldError("fx", f"unknown chain {values['fx']!r}; choose one of {', '.join(sorted(effect_chains().names()))}")
     output = Output(values["sample_rate"], values["bit_depth"], values["fx"], values["bpm"], values["bars"], fmt)
     if fmt == "flac" and output.bit_depth == 32:
         raise FieldError("bit_depth", "FLAC holds at most 24 bits; give --bit-depth 24, or a .wav for 32-bit float")
@@ -148,20 +148,23 @@ def load_pipeline(args: argparse.Namespace, kind: str) -> JointPipeline:
     return JointPipeline(image, audio)
 
 
-def write_clips(args: argparse.Namespace, clips, output, folder: Path, stem: str) -> None:
-    """Each clip through the drop folder's writer (the server's), into `folder`."""
+def write_clips(clips, output, folder: Path, stem: str, tiny: bool) -> list:
+    """Each clip through the drop folder's writer (the server's), into `folder`; returns what was dropped."""
     from ..drop import DropFolder
 
-    drop = DropFolder(folder, _effects() if output.fx else None)
+    drop = DropFolder(folder, effect_chains() if output.fx else None)
+    written = []
     for clip in clips:
         record = dict(clip.record)
-        if args.models == TINY:
+        if tiny:
             record["tiny_random"] = "made with the tiny-random models: random weights, the output is noise"
         name = stem if len(clips) == 1 else f"{stem}_v{clip.index}"
         dropped = drop.drop(clip, output, name, record)
         print(f"sonocanvas generate: wrote {dropped.wav} ({len(clip.audio) / clip.sample_rate:.2f} s, seed "
               f"{clip.seed}, {output.sample_rate} Hz {output.bit_depth}-bit), {dropped.png.name}, "
               f"{dropped.picture.name}, {dropped.json.name}", file=sys.stderr)
+        written.append(dropped)
+    return written
 
 
 def _progress():
@@ -178,7 +181,7 @@ def _presets():
     return PresetStore(shipped_presets_dir(), default_config_path().parent / "presets")
 
 
-def _effects():
+def effect_chains():
     """The shipped effect chains and the user's (from the server config, when there is one)."""
     from ..config import default_config_path, load_config
     from ..effects import EffectChains
