@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -35,18 +36,96 @@ def griffin_lim(
     transform = ShortTimeFourier(n_fft, hop_length, win_length, magnitude.shape[-2], frames,
                                  magnitude.device, magnitude.dtype)
     magnitude = magnitude.transpose(-1, -2).contiguous()  # (..., frames, bins): as torch's FFTs work
-    phase = torch.rand(magnitude.shape, generator=generator, device=magnitude.device, dtype=magnitude.dtype)
-    spectrum = torch.polar(magnitude, phase * (2 * math.pi))
-    previous = torch.zeros_like(spectrum)
-    accelerate = momentum / (1 + momentum)
-    for _ in range(n_iter):
-        rebuilt = transform.forward(transform.inverse(spectrum))
-        _accelerate(rebuilt, previous, accelerate, magnitude, out=spectrum)  # the inverse is done with it
-        previous = rebuilt
+    spectrum = _iterate(transform, magnitude, _random_phases(magnitude, generator), n_iter, momentum)
     signal = transform.inverse(spectrum).clone()  # out of the transform's work buffer
     if length is None:
         return signal
     return F.pad(signal, (0, max(0, length - signal.shape[-1])))[..., :length]
+
+
+def griffin_lim_chunked(
+    magnitude_of: Callable[[int, int], torch.Tensor],
+    frames: int,
+    n_fft: int,
+    hop_length: int,
+    win_length: int,
+    n_iter: int = 32,
+    momentum: float = 0.99,
+    generator: torch.Generator | None = None,
+    chunk_frames: int = 512,
+    overlap: int = 32,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> torch.Tensor:
+    """`griffin_lim` of a spectrogram of any length in memory that does not grow with it (but for the signal).
+
+    `magnitude_of(start, stop)` gives frames `start:stop` of the magnitude `(..., bins, stop - start)`, so even
+    the magnitude is never whole. The frames are taken `chunk_frames` at a time, each chunk overlapping the one
+    before by `overlap` frames. A chunk starts its overlap from the phases the chunk before ended with there
+    (the rest from random phases), and the first half of the overlap is held, at every iteration, to the signal
+    already made: the chunk grows out of it rather than being made apart and then faded in (independent chunks,
+    crossfaded, dip by several dB where their phases disagree). A short raised-cosine crossfade at the end of the
+    held part, away from both chunks' edges, joins them. Up to `chunk_frames` frames it is exactly `griffin_lim`.
+    `on_chunk(done, total)` reports progress.
+    """
+    if not 0 < 4 * overlap <= 2 * chunk_frames:
+        raise ValueError(f"overlap {overlap} must be above 0 and at most half of chunk_frames {chunk_frames}")
+    if frames <= chunk_frames:
+        signal = griffin_lim(magnitude_of(0, frames), n_fft, hop_length, win_length, n_iter, momentum,
+                             generator=generator)
+        if on_chunk is not None:
+            on_chunk(1, 1)
+        return signal
+    starts = list(range(0, frames - overlap, chunk_frames - overlap))
+    signal: torch.Tensor | None = None
+    carried: torch.Tensor | None = None  # unit phasors of the last chunk's final `overlap` frames
+    for done, start in enumerate(starts, 1):
+        stop = min(start + chunk_frames, frames)
+        magnitude = magnitude_of(start, stop).transpose(-1, -2).contiguous()
+        transform = ShortTimeFourier(n_fft, hop_length, win_length, magnitude.shape[-1], stop - start,
+                                     magnitude.device, magnitude.dtype)
+        initial = _random_phases(magnitude, generator)
+        offset, held = start * hop_length, (start + overlap // 2) * hop_length
+        fixed = None
+        if carried is not None:
+            initial[..., :overlap, :] = carried * magnitude[..., :overlap, :]
+            fixed = signal[..., offset:held]
+        spectrum = _iterate(transform, magnitude, initial, n_iter, momentum, fixed)
+        carried = torch.polar(torch.ones_like(magnitude[..., -overlap:, :]), spectrum[..., -overlap:, :].angle())
+        piece = transform.inverse(spectrum)
+        if signal is None:
+            signal = magnitude.new_zeros((*magnitude.shape[:-2], (frames - 1) * hop_length))
+            signal[..., : piece.shape[-1]] = piece
+        else:
+            fade_start, fade_stop = (start + overlap // 4) * hop_length, held
+            fade = 0.5 - 0.5 * torch.cos(torch.linspace(0, math.pi, fade_stop - fade_start, dtype=signal.dtype,
+                                                        device=signal.device))
+            signal[..., fade_start:fade_stop].lerp_(piece[..., fade_start - offset : fade_stop - offset], fade)
+            signal[..., fade_stop : offset + piece.shape[-1]] = piece[..., fade_stop - offset :]
+        if on_chunk is not None:
+            on_chunk(done, len(starts))
+    return signal
+
+
+def _random_phases(magnitude: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """`magnitude` `(..., frames, bins)` with uniformly random phases (reproducible with `generator`)."""
+    phase = torch.rand(magnitude.shape, generator=generator, device=magnitude.device, dtype=magnitude.dtype)
+    return torch.polar(magnitude, phase * (2 * math.pi))
+
+
+def _iterate(transform: "ShortTimeFourier", magnitude: torch.Tensor, spectrum: torch.Tensor, n_iter: int,
+             momentum: float, fixed: torch.Tensor | None = None) -> torch.Tensor:
+    """Fast Griffin-Lim's iterations from `spectrum` `(..., frames, bins)`: the last spectrum (magnitude kept).
+    `fixed`: the signal's first samples are held to it at every iteration (a chunk continuing the one before)."""
+    previous = torch.zeros_like(spectrum)
+    accelerate = momentum / (1 + momentum)
+    for _ in range(n_iter):
+        signal = transform.inverse(spectrum)
+        if fixed is not None:
+            signal[..., : fixed.shape[-1]] = fixed
+        rebuilt = transform.forward(signal)
+        _accelerate(rebuilt, previous, accelerate, magnitude, out=spectrum)  # the inverse is done with it
+        previous = rebuilt
+    return spectrum
 
 
 class ShortTimeFourier:

@@ -15,7 +15,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from transformers.audio_utils import mel_filter_bank
 
 from .errors import FieldError
-from .griffinlim import ShortTimeFourier, griffin_lim
+from .griffinlim import ShortTimeFourier, griffin_lim_chunked
 
 PNG_KEY = "sonocanvas.spectrogram"
 """PNG text chunk holding `{"format": name, "params": {...}}`."""
@@ -111,25 +111,30 @@ class SpectrogramFormat:
 
     # picture → audio -------------------------------------------------------------------------
     def audio_from_picture(
-        self, picture: torch.Tensor, n_iter: int = 32, generator: torch.Generator | None = None
+        self, picture: torch.Tensor, n_iter: int = 32, generator: torch.Generator | None = None,
+        on_chunk: Callable[[int, int], None] | None = None,
     ) -> torch.Tensor:
         """`(..., n_mels, frames)` in [0, 1] → audio `(..., samples)` at `sample_rate`, on the picture's device.
 
         Not normalised: Auffusion's level is that of its 0.95-peak analysis (Griffin-Lim's peaks may pass
-        1), Riffusion's is arbitrary (see `max_value`); normalise before writing.
+        1), Riffusion's is arbitrary (see `max_value`); normalise before writing. Any width: Griffin-Lim runs
+        `chunk_frames` at a time (`on_chunk(done, total)` says how far), in memory that does not grow with it.
         """
-        return self.audio_from_mel(self.mel_from_picture(picture), n_iter, generator)
+        return self.audio_from_mel(self.mel_from_picture(picture), n_iter, generator, on_chunk)
 
     def mel_from_picture(self, picture: torch.Tensor) -> torch.Tensor:
         values = picture.to(torch.float32).flip(-2)
         return self.mel_from_values(1 - values if self.inverted else values)
 
     def audio_from_mel(
-        self, mel: torch.Tensor, n_iter: int = 32, generator: torch.Generator | None = None
+        self, mel: torch.Tensor, n_iter: int = 32, generator: torch.Generator | None = None,
+        on_chunk: Callable[[int, int], None] | None = None,
     ) -> torch.Tensor:
-        """The linear magnitude the mel spectrogram most likely came from, then fast Griffin-Lim."""
-        audio = griffin_lim(self.linear_from_mel(mel), self.n_fft, self.hop_length, self.win_length,
-                            n_iter=n_iter, generator=generator)
+        """The linear magnitude the mel spectrogram most likely came from, then fast Griffin-Lim, a chunk of
+        frames at a time (the linear magnitude of one chunk only is ever held)."""
+        audio = griffin_lim_chunked(lambda start, stop: self.linear_from_mel(mel[..., start:stop]), mel.shape[-1],
+                                    self.n_fft, self.hop_length, self.win_length, n_iter=n_iter, generator=generator,
+                                    chunk_frames=self.chunk_frames, on_chunk=on_chunk)
         # Griffin-Lim's frames are centred; ours start `pad` samples early, which moves the centres.
         shift = self.n_fft // 2 - self.pad
         return F.pad(audio, (shift, shift))
