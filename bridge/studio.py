@@ -83,8 +83,7 @@ class Studio:
                 for clip in clips
             ]
         else:
-            clips = [self.encode(request)]
-            on_step(1, 1)
+            clips = [self.encode(request, on_step)]
             stems = [f"{when:%Y%m%d-%H%M%S}_{slug(request.picture_path.stem)}_{request.format}"]
         for i, (clip, stem) in enumerate(zip(clips, stems)):
             job.check(last=i == len(clips) - 1)
@@ -93,15 +92,16 @@ class Studio:
             done(clip.index, dropped.wav, dropped.png, dropped.json)
 
     @staticmethod
-    def encode(request: EncodeRequest):
-        """Spectrogram art: the picture becomes a sound whose spectrogram shows it (no model involved)."""
+    def encode(request: EncodeRequest, on_step: Callable[[int, int], None]):
+        """Spectrogram art: the picture becomes a sound whose spectrogram shows it (no model involved); progress
+        (and a cancel) comes a chunk of Griffin-Lim at a time."""
         from ..engine.art import load_art, sound_from_picture
         from ..engine.audio import normalize_peak
         from ..engine.pipeline import Clip
         from ..engine.spectrogram import open_picture
 
         fmt, picture = load_art(request.picture_path, request.format, request.seconds, field="picture_path")
-        audio = normalize_peak(sound_from_picture(fmt, picture), -1.0)
+        audio = normalize_peak(sound_from_picture(fmt, picture, on_chunk=on_step), -1.0)
         record = {
             "sonocanvas": "art", "picture_path": str(request.picture_path), "format": fmt.name,
             "sample_rate": fmt.sample_rate, "samples": int(audio.shape[-1]), "seconds": audio.shape[-1] / fmt.sample_rate,

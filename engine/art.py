@@ -8,18 +8,26 @@ format and convention, so it turns back into the sound it came from.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
+import tempfile
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
+import soxr
 import torch
 import torch.nn.functional as F
+from pedalboard.io import AudioFile
 from PIL import Image, ImageOps
 
+from .audio import audio_format, check_depth
 from .errors import FieldError
+from .files import atomic_write
 from .spectrogram import SpectrogramFormat, get_format, open_picture, picture_from_png
 
-MAX_SECONDS = 60.0
-"""Longest sound `encode` makes: Griffin-Lim holds whole spectrograms, about 1.5 GB a minute for Riffusion."""
+MAX_SECONDS = 3600.0
+"""Longest sound `load_art` makes: an hour. Memory does not grow with it (`write_sound`); time does, linearly."""
 
 
 def art_format(fmt: SpectrogramFormat) -> SpectrogramFormat:
@@ -57,17 +65,58 @@ def load_art(
 
 
 def sound_from_picture(
-    fmt: SpectrogramFormat, picture: torch.Tensor, n_iter: int = 64, seed: int = 0
+    fmt: SpectrogramFormat, picture: torch.Tensor, n_iter: int = 64, seed: int = 0,
+    on_chunk: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Mono float32 audio at `fmt.sample_rate` (not normalised); the same picture always gives the same sound."""
     generator = torch.Generator(device=picture.device).manual_seed(seed)
-    return fmt.audio_from_picture(picture, n_iter=n_iter, generator=generator).cpu().numpy()
+    return fmt.audio_from_picture(picture, n_iter=n_iter, generator=generator, on_chunk=on_chunk).cpu().numpy()
 
 
-def picture_from_sound(fmt: SpectrogramFormat, audio: np.ndarray) -> Image.Image:
+def write_sound(
+    fmt: SpectrogramFormat, picture: torch.Tensor, path: str | os.PathLike[str], sample_rate: int,
+    bit_depth: int = 24, n_iter: int = 64, seed: int = 0, peak_db: float = -1.0, exclusive: bool = False,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> int:
+    """`sound_from_picture`, resampled to `sample_rate`, peak-normalised to `peak_db` and written to `path` (its
+    extension names the format), in memory that does not grow with the sound's length: the pieces are resampled
+    as a stream into a float32 scratch file beside `path` (the peak tracked on the way), then scaled into `path`
+    through `atomic_write`. Returns the number of samples written."""
+    path = Path(path)
+    kind = check_depth(audio_format(path), bit_depth)
+    generator = torch.Generator(device=picture.device).manual_seed(seed)
+    stream = None if fmt.sample_rate == sample_rate else \
+        soxr.ResampleStream(fmt.sample_rate, sample_rate, 1, dtype="float32", quality="VHQ")
+    peak, samples = 0.0, 0
+    with tempfile.TemporaryFile(dir=path.parent, prefix=".sonocanvas-", suffix=".f32") as scratch:
+        pieces = (p.reshape(-1).cpu().numpy().astype(np.float32) for p in
+                  fmt.audio_pieces(picture, n_iter, generator, on_chunk))
+        for block in itertools.chain(pieces, [None]):
+            if stream is not None:
+                block = stream.resample_chunk(np.zeros(0, np.float32) if block is None else block, last=block is None)
+            if block is None or not block.size:
+                continue
+            peak = max(peak, float(np.abs(block).max()))
+            samples += block.size
+            scratch.write(np.ascontiguousarray(block, dtype=np.float32).tobytes())
+        scale = np.float32(10.0 ** (peak_db / 20.0) / peak) if peak > 0 else np.float32(1)
+
+        def write(f) -> None:
+            scratch.seek(0)
+            with AudioFile(f, "w", samplerate=sample_rate, num_channels=1, bit_depth=bit_depth, format=kind) as out:
+                while block := scratch.read(1 << 22):
+                    out.write(np.frombuffer(block, np.float32)[None] * scale)
+
+        atomic_write(path, write, exclusive=exclusive)
+    return samples
+
+
+def picture_from_sound(fmt: SpectrogramFormat, audio: np.ndarray,
+                       on_chunk: Callable[[int, int], None] | None = None) -> Image.Image:
     """A bright-is-loud picture of mono audio at `fmt.sample_rate`, carrying its parameters for `encode`."""
     art = art_format(fmt)
-    return art.png(art.picture_from_audio(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))))
+    samples = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
+    return art.png(art.picture_from_mel(art.mel_from_audio(samples, on_chunk)))
 
 
 def _spectrogram_of(image: Image.Image) -> tuple[SpectrogramFormat | None, torch.Tensor | None]:

@@ -99,11 +99,7 @@ def write_audio(
     Refuses samples outside [-1, 1] for 24-bit (they would clip; normalise first) and NaN for both.
     `exclusive=True` raises FileExistsError rather than replace an existing file.
     """
-    kind = audio_format(path)
-    if bit_depth not in (24, 32):
-        raise FieldError("bit_depth", f"{bit_depth} is not supported; choose 24 or 32")
-    if kind == "flac" and bit_depth == 32:
-        raise FieldError("bit_depth", "FLAC holds at most 24 bits; choose 24, or a .wav for 32-bit float")
+    kind = check_depth(audio_format(path), bit_depth)
     planar = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     if not np.isfinite(planar).all():
         raise FieldError("audio", "holds NaN or infinite samples")
@@ -116,3 +112,12 @@ def write_audio(
             out.write(planar)
 
     return atomic_write(path, write, exclusive=exclusive)
+
+
+def check_depth(kind: str, bit_depth: int) -> str:
+    """`kind` if a file of that format can hold `bit_depth`, else FieldError("bit_depth")."""
+    if bit_depth not in (24, 32):
+        raise FieldError("bit_depth", f"{bit_depth} is not supported; choose 24 or 32")
+    if kind == "flac" and bit_depth == 32:
+        raise FieldError("bit_depth", "FLAC holds at most 24 bits; choose 24, or a .wav for 32-bit float")
+    return kind

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -55,8 +55,9 @@ def griffin_lim_chunked(
     chunk_frames: int = 512,
     overlap: int = 32,
     on_chunk: Callable[[int, int], None] | None = None,
-) -> torch.Tensor:
-    """`griffin_lim` of a spectrogram of any length in memory that does not grow with it (but for the signal).
+) -> Iterator[torch.Tensor]:
+    """`griffin_lim` of a spectrogram of any length, in memory that does not grow with it: the signal's
+    `(frames - 1) * hop_length` samples come as consecutive pieces `(..., samples)`, ready to write.
 
     `magnitude_of(start, stop)` gives frames `start:stop` of the magnitude `(..., bins, stop - start)`, so even
     the magnitude is never whole. The frames are taken `chunk_frames` at a time, each chunk overlapping the one
@@ -70,13 +71,13 @@ def griffin_lim_chunked(
     if not 0 < 4 * overlap <= 2 * chunk_frames:
         raise ValueError(f"overlap {overlap} must be above 0 and at most half of chunk_frames {chunk_frames}")
     if frames <= chunk_frames:
-        signal = griffin_lim(magnitude_of(0, frames), n_fft, hop_length, win_length, n_iter, momentum,
-                             generator=generator)
+        yield griffin_lim(magnitude_of(0, frames), n_fft, hop_length, win_length, n_iter, momentum,
+                          generator=generator)
         if on_chunk is not None:
             on_chunk(1, 1)
-        return signal
+        return
     starts = list(range(0, frames - overlap, chunk_frames - overlap))
-    signal: torch.Tensor | None = None
+    tail: torch.Tensor | None = None  # the signal made so far from this chunk's first sample on, not yet final
     carried: torch.Tensor | None = None  # unit phasors of the last chunk's final `overlap` frames
     for done, start in enumerate(starts, 1):
         stop = min(start + chunk_frames, frames)
@@ -84,26 +85,26 @@ def griffin_lim_chunked(
         transform = ShortTimeFourier(n_fft, hop_length, win_length, magnitude.shape[-1], stop - start,
                                      magnitude.device, magnitude.dtype)
         initial = _random_phases(magnitude, generator)
-        offset, held = start * hop_length, (start + overlap // 2) * hop_length
-        fixed = None
+        held = overlap // 2 * hop_length  # samples from the chunk's start
         if carried is not None:
             initial[..., :overlap, :] = carried * magnitude[..., :overlap, :]
-            fixed = signal[..., offset:held]
-        spectrum = _iterate(transform, magnitude, initial, n_iter, momentum, fixed)
+        spectrum = _iterate(transform, magnitude, initial, n_iter, momentum, None if tail is None else tail[..., :held])
         carried = torch.polar(torch.ones_like(magnitude[..., -overlap:, :]), spectrum[..., -overlap:, :].angle())
-        piece = transform.inverse(spectrum)
-        if signal is None:
-            signal = magnitude.new_zeros((*magnitude.shape[:-2], (frames - 1) * hop_length))
-            signal[..., : piece.shape[-1]] = piece
-        else:
-            fade_start, fade_stop = (start + overlap // 4) * hop_length, held
-            fade = 0.5 - 0.5 * torch.cos(torch.linspace(0, math.pi, fade_stop - fade_start, dtype=signal.dtype,
-                                                        device=signal.device))
-            signal[..., fade_start:fade_stop].lerp_(piece[..., fade_start - offset : fade_stop - offset], fade)
-            signal[..., fade_stop : offset + piece.shape[-1]] = piece[..., fade_stop - offset :]
+        made = transform.inverse(spectrum).clone()
+        if tail is not None:
+            fade_start = overlap // 4 * hop_length
+            fade = 0.5 - 0.5 * torch.cos(torch.linspace(0, math.pi, held - fade_start, dtype=made.dtype,
+                                                        device=made.device))
+            made[..., fade_start:held] = tail[..., fade_start:held].lerp(made[..., fade_start:held], fade)
+            made[..., :fade_start] = tail[..., :fade_start]
         if on_chunk is not None:
             on_chunk(done, len(starts))
-    return signal
+        if done == len(starts):
+            yield made
+        else:
+            final = (chunk_frames - overlap) * hop_length  # the next chunk starts here
+            yield made[..., :final]
+            tail = made[..., final:]
 
 
 def _random_phases(magnitude: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

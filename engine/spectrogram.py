@@ -15,7 +15,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import Callable, ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -79,8 +79,9 @@ class SpectrogramFormat:
         """Mono `(samples,)` or `(batch, samples)` at `sample_rate` → `(..., n_mels, frames)` in [0, 1]."""
         return self.picture_from_mel(self.mel_from_audio(audio))
 
-    def mel_from_audio(self, audio: torch.Tensor) -> torch.Tensor:
-        """Mel magnitudes `(..., n_mels, frames)` of the STFT magnitude, before any picture scaling."""
+    def mel_from_audio(self, audio: torch.Tensor, on_chunk: Callable[[int, int], None] | None = None) -> torch.Tensor:
+        """Mel magnitudes `(..., n_mels, frames)` of the STFT magnitude, before any picture scaling; the STFT runs
+        `chunk_frames` at a time (`on_chunk(done, total)` says how far), so only the mel grows with the length."""
         if audio.shape[-1] <= self.pad:
             raise FieldError("audio", f"{audio.shape[-1]} samples is too short for the {self.name} format "
                              f"(it needs more than {self.pad} at {self.sample_rate} Hz)")
@@ -99,6 +100,8 @@ class SpectrogramFormat:
             real, imag = parts[..., 0], parts[..., 1]
             magnitude = real.square().addcmul_(imag, imag).add_(self.magnitude_floor).sqrt_()
             mels.append(_mel(bank, magnitude))
+            if on_chunk is not None:
+                on_chunk(len(mels), -(-frames // self.chunk_frames))
         return torch.cat(mels, dim=-1)
 
     def prepare(self, audio: torch.Tensor) -> torch.Tensor:
@@ -117,27 +120,30 @@ class SpectrogramFormat:
         """`(..., n_mels, frames)` in [0, 1] → audio `(..., samples)` at `sample_rate`, on the picture's device.
 
         Not normalised: Auffusion's level is that of its 0.95-peak analysis (Griffin-Lim's peaks may pass
-        1), Riffusion's is arbitrary (see `max_value`); normalise before writing. Any width: Griffin-Lim runs
-        `chunk_frames` at a time (`on_chunk(done, total)` says how far), in memory that does not grow with it.
+        1), Riffusion's is arbitrary (see `max_value`); normalise before writing. For a sound too long to hold,
+        `audio_pieces` gives the same samples a piece at a time.
         """
-        return self.audio_from_mel(self.mel_from_picture(picture), n_iter, generator, on_chunk)
+        return torch.cat(list(self.audio_pieces(picture, n_iter, generator, on_chunk)), dim=-1)
+
+    def audio_pieces(
+        self, picture: torch.Tensor, n_iter: int = 32, generator: torch.Generator | None = None,
+        on_chunk: Callable[[int, int], None] | None = None,
+    ) -> Iterator[torch.Tensor]:
+        """`audio_from_picture`'s samples as consecutive pieces: the linear magnitude the mel spectrogram most likely
+        came from, then fast Griffin-Lim, `chunk_frames` columns at a time (`on_chunk(done, total)` says how far),
+        so memory does not grow with the picture's width."""
+        mel_of = lambda start, stop: self.linear_from_mel(self.mel_from_picture(picture[..., start:stop]))  # noqa: E731
+        # Griffin-Lim's frames are centred; ours start `pad` samples early, which moves the centres.
+        shift = picture.new_zeros((*picture.shape[:-2], self.n_fft // 2 - self.pad))
+        yield shift
+        yield from griffin_lim_chunked(mel_of, picture.shape[-1], self.n_fft, self.hop_length, self.win_length,
+                                       n_iter=n_iter, generator=generator, chunk_frames=self.chunk_frames,
+                                       on_chunk=on_chunk)
+        yield shift
 
     def mel_from_picture(self, picture: torch.Tensor) -> torch.Tensor:
         values = picture.to(torch.float32).flip(-2)
         return self.mel_from_values(1 - values if self.inverted else values)
-
-    def audio_from_mel(
-        self, mel: torch.Tensor, n_iter: int = 32, generator: torch.Generator | None = None,
-        on_chunk: Callable[[int, int], None] | None = None,
-    ) -> torch.Tensor:
-        """The linear magnitude the mel spectrogram most likely came from, then fast Griffin-Lim, a chunk of
-        frames at a time (the linear magnitude of one chunk only is ever held)."""
-        audio = griffin_lim_chunked(lambda start, stop: self.linear_from_mel(mel[..., start:stop]), mel.shape[-1],
-                                    self.n_fft, self.hop_length, self.win_length, n_iter=n_iter, generator=generator,
-                                    chunk_frames=self.chunk_frames, on_chunk=on_chunk)
-        # Griffin-Lim's frames are centred; ours start `pad` samples early, which moves the centres.
-        shift = self.n_fft // 2 - self.pad
-        return F.pad(audio, (shift, shift))
 
     def linear_from_mel(self, mel: torch.Tensor) -> torch.Tensor:
         """Least-squares inverse of the mel bank, clamped non-negative (as torchaudio's InverseMelScale):

@@ -172,6 +172,13 @@ BAD = {
     "unknown decode format": (["decode", "{tmp}/tone.wav", "--format", "x"], "format: unknown 'x'"),
     "missing output folder": (["decode", "{tmp}/tone.wav", "-o", "{tmp}/no/such/out.png"],
                               "output: folder '{tmp}/no/such' does not exist"),
+    "an encode extension not written": (["encode", "{tmp}/art.png", "-o", "{tmp}/out.xyz"], "output: cannot write XYZ"),
+    "a decode extension not PNG": (["decode", "{tmp}/tone.wav", "-o", "{tmp}/out.jpg"],
+                                   "output: decode writes PNG pictures"),
+    "32-bit FLAC": (["encode", "{tmp}/art.png", "-o", "{tmp}/out.flac", "--bit-depth", "32"],
+                    "bit_depth: FLAC holds at most 24 bits"),
+    "a rate out of the table's range": (["encode", "{tmp}/art.png", "--sample-rate", "400000"],
+                                        "sample_rate: must be between 8000 and 192000"),
 }
 
 
@@ -202,3 +209,20 @@ def test_the_real_command_exits_non_zero_and_says_why(tmp_path):
     assert result.returncode == 2
     assert result.stderr == f"sonocanvas encode: picture: no such file '{tmp_path / 'nope.png'}'\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_long_sound_round_trips_in_chunks_with_progress_and_no_seams(tmp_path, capsys):
+    """24 s of steady tones: decode and encode both run in chunks (five of Griffin-Lim's 512 columns) and show
+    progress; the sound made back is steady at every seam (short-time level within 0.5 dB of its median)."""
+    t = np.arange(24 * 16000) / 16000
+    _write(tmp_path / "long.wav", 0.4 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 1250 * t))
+    assert main(["decode", str(tmp_path / "long.wav"), "-o", str(tmp_path / "long.png")]) == 0
+    assert main(["encode", str(tmp_path / "long.png"), "-o", str(tmp_path / "back.flac"),
+                 "--sample-rate", "16000"]) == 0
+    err = capsys.readouterr().err
+    assert "decoding [" in err and "encoding [" in err and "5/5" in err
+    with AudioFile(str(tmp_path / "back.flac")) as f:
+        back, rate = f.read(f.frames)[0], f.samplerate
+    assert rate == 16000 and abs(len(back) - len(t)) <= 160 and abs(np.abs(back).max() - 10 ** (-1 / 20)) < 1e-3
+    rms = np.sqrt(np.mean(back[8000:-8000].reshape(-1, 400) ** 2, axis=1))
+    assert np.abs(20 * np.log10(rms / np.median(rms))).max() < 0.5

@@ -113,9 +113,11 @@ def test_chunked_seams_are_inaudible_where_independent_chunks_dip():
     frames = magnitude.shape[-1]
     whole = griffin_lim(magnitude, n_fft, hop, win, 64, generator=torch.Generator().manual_seed(0))
     reports = []
-    chunked = griffin_lim_chunked(lambda a, b: magnitude[..., a:b], frames, n_fft, hop, win, 64,
-                                  generator=torch.Generator().manual_seed(0), chunk_frames=64, overlap=16,
-                                  on_chunk=lambda done, total: reports.append((done, total)))
+    pieces = list(griffin_lim_chunked(lambda a, b: magnitude[..., a:b], frames, n_fft, hop, win, 64,
+                                      generator=torch.Generator().manual_seed(0), chunk_frames=64, overlap=16,
+                                      on_chunk=lambda done, total: reports.append((done, total))))
+    assert [p.shape[-1] for p in pieces] == [48 * hop] * 6 + [(313 - 6 * 48 - 1) * hop]  # final as soon as made
+    chunked = torch.cat(pieces)
     assert chunked.shape == whole.shape and reports == [(i, 7) for i in range(1, 8)]
     level = _level_db(chunked, 2 * win)
     assert level.abs().max() < 0.5
@@ -137,6 +139,6 @@ def test_chunked_seams_are_inaudible_where_independent_chunks_dip():
 def test_chunked_up_to_one_chunk_is_griffin_lim_itself():
     magnitude = torch.rand(2, 129, 40, generator=torch.Generator().manual_seed(1))
     whole = griffin_lim(magnitude, 256, 64, 256, 8, generator=torch.Generator().manual_seed(3))
-    chunked = griffin_lim_chunked(lambda a, b: magnitude[..., a:b], 40, 256, 64, 256, 8,
-                                  generator=torch.Generator().manual_seed(3), chunk_frames=40, overlap=8)
+    (chunked,) = griffin_lim_chunked(lambda a, b: magnitude[..., a:b], 40, 256, 64, 256, 8,
+                                     generator=torch.Generator().manual_seed(3), chunk_frames=40, overlap=8)
     assert torch.equal(whole, chunked)

@@ -1,7 +1,8 @@
-"""`sonocanvas encode` and `sonocanvas decode`: spectrogram art with no model at all.
+"""`sonocanvas encode` and `sonocanvas decode`: spectrogram art with no model at all, at any length.
 
 encode: a picture becomes a sound whose spectrogram shows it. decode: a sound becomes its picture.
-Bright is loud in both. Nothing is written unless the whole result is, and nothing is overwritten
+Bright is loud in both. Memory does not grow with the length (Griffin-Lim and the STFT run in chunks), and
+anything longer than a couple of seconds shows a progress bar. Nothing is written unless the whole result is, and nothing is overwritten
 without --overwrite.
 """
 from __future__ import annotations
@@ -11,10 +12,14 @@ import sys
 from pathlib import Path
 
 from ...engine import art
-from ...engine.audio import load_audio, normalize_peak, resample, write_audio
+from ...engine.audio import AUDIO_FORMATS, audio_format, check_depth, load_audio
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
+from ...engine.settings import BY_NAME
 from ...engine.spectrogram import FORMATS, get_format
+
+LONG_SECONDS = 2.0
+"""Longer than this, encode and decode show a progress bar."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,14 +29,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "bright is loud. A picture `decode` made turns back into its sound.",
     )
     encode.add_argument("picture", type=Path, help="the picture")
-    encode.add_argument("-o", "--output", type=Path, required=True, help="WAV file to write")
+    encode.add_argument("-o", "--output", type=Path, required=True,
+                        help=f"audio file to write; its extension names the format ({', '.join(AUDIO_FORMATS)})")
     encode.add_argument("--format", help=f"spectrogram format: {' or '.join(FORMATS)} "
                                          "(default: the picture's own, else auffusion)")
     encode.add_argument("--seconds", type=float, help="length of the sound (default: the format's, "
                                                       "10.24 s auffusion, 5.12 s riffusion)")
-    encode.add_argument("--sample-rate", type=int, default=48000, help="sample rate of the WAV (default 48000)")
-    encode.add_argument("--bit-depth", type=int, choices=[24, 32], default=24,
-                        help="24-bit PCM or 32-bit float (default 24)")
+    for name in ("sample_rate", "bit_depth"):  # as `generate` and the server have them
+        setting = BY_NAME[name]
+        encode.add_argument(setting.option, dest=name, type=int, default=setting.default,
+                            choices=list(setting.choices) or None, help=f"{setting.help} (default {setting.default})")
     encode.add_argument("--iterations", type=int, default=64, help="Griffin-Lim iterations (default 64)")
     encode.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     encode.set_defaults(run=run_encode)
@@ -42,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "low frequencies at the bottom. The PNG carries the format, so `encode` can play it back.",
     )
     decode.add_argument("audio", type=Path, help="the sound")
-    decode.add_argument("-o", "--output", type=Path, required=True, help="PNG file to write")
+    decode.add_argument("-o", "--output", type=Path, required=True, help="PNG file to write (.png)")
     decode.add_argument("--format", default="auffusion", help=f"spectrogram format: {' or '.join(FORMATS)} "
                                                               "(default auffusion)")
     decode.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
@@ -52,32 +59,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_encode(args: argparse.Namespace) -> int:
     try:
         _check_output(args.output, args.overwrite)
-        if not 8000 <= args.sample_rate <= 384000:
-            raise FieldError("sample_rate", f"{args.sample_rate} Hz is out of range; give 8000 to 384000")
+        check_depth(audio_format(args.output), BY_NAME["bit_depth"].parse(args.bit_depth))
+        BY_NAME["sample_rate"].parse(args.sample_rate)
         if not 1 <= args.iterations <= 1000:
             raise FieldError("iterations", f"{args.iterations} is out of range; give 1 to 1000")
         fmt, picture = art.load_art(args.picture, args.format, args.seconds)
-        sound = art.sound_from_picture(fmt, picture, n_iter=args.iterations)
-        sound = normalize_peak(resample(sound, fmt.sample_rate, args.sample_rate), peak_db=-1.0)
-        write_audio(args.output, sound, args.sample_rate, bit_depth=args.bit_depth, exclusive=not args.overwrite)
+        long = picture.shape[-1] * fmt.hop_length / fmt.sample_rate > LONG_SECONDS
+        samples = art.write_sound(fmt, picture, args.output, args.sample_rate, args.bit_depth, args.iterations,
+                                  exclusive=not args.overwrite, on_chunk=_progress("encoding") if long else None)
     except (ValueError, FileExistsError) as error:
         return _fail("encode", error)
-    print(f"{args.output}: {sound.shape[-1] / args.sample_rate:.2f} s at {args.sample_rate} Hz ({fmt.name})")
+    except OSError as error:
+        return _fail("encode", FieldError("output", f"cannot write {error.filename or args.output}: "
+                                                    f"{error.strerror or error}"))
+    print(f"{args.output}: {samples / args.sample_rate:.2f} s at {args.sample_rate} Hz ({fmt.name})")
     return 0
 
 
 def run_decode(args: argparse.Namespace) -> int:
     try:
         _check_output(args.output, args.overwrite)
+        if args.output.suffix.lower() != ".png":
+            raise FieldError("output", f"decode writes PNG pictures; name the file .png, not {args.output.name!r}")
         fmt = get_format(args.format)
         audio = load_audio(args.audio, sample_rate=fmt.sample_rate)
-        image = art.picture_from_sound(fmt, audio)
+        long = len(audio) / fmt.sample_rate > LONG_SECONDS
+        image = art.picture_from_sound(fmt, audio, on_chunk=_progress("decoding") if long else None)
         atomic_write(args.output, lambda f: image.save(f, format="PNG", **image.encoderinfo),  # the metadata
                      exclusive=not args.overwrite)
     except (ValueError, FileExistsError) as error:
         return _fail("decode", error)
     print(f"{args.output}: {image.width}x{image.height} ({fmt.name})")
     return 0
+
+
+def _progress(label: str):
+    from ..jobs import Progress, text_bar
+
+    return Progress(text_bar(label))
 
 
 def _check_output(path: Path, overwrite: bool) -> None:
