@@ -1,6 +1,12 @@
-"""Benchmark: mel analysis and Griffin-Lim (32 iterations) for both formats, ours against librosa, in one run.
+"""Benchmark: mel analysis and Griffin-Lim (32 iterations) for both formats, ours against librosa, in one run;
+and `sonocanvas encode` of long Riffusion pictures, time and peak memory side by side.
 
     python3 bench/codec.py [--repeats 3] [--threads N]
+    python3 bench/codec.py --encode-seconds 6 60 600
+
+With `--encode-seconds`, each length is encoded by the real command in a fresh process (its own peak RSS, read
+with wait4), from the same picture stretched to that length, in one run: the rows show whether memory stays
+flat and time grows linearly with the length.
 
 Prints a Markdown table of the best of `--repeats` timings (machines shared with other work give
 noisy single runs), the ratio librosa / ours (above 1: ours is faster) and how many times faster
@@ -10,9 +16,13 @@ magnitude and momentum 0.99, and the same linear magnitude to rebuild.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Callable
 
 import librosa
@@ -83,14 +93,53 @@ def cpu_model() -> str:
         return platform.processor() or "unknown CPU"
 
 
+def encode_rows(lengths: list[float]) -> None:
+    """`sonocanvas encode --format riffusion --seconds N` per length, each in its own process: wall time, peak RSS."""
+    from PIL import Image, ImageDraw
+
+    with tempfile.TemporaryDirectory() as folder:
+        picture = Path(folder) / "art.png"
+        image = Image.new("L", (800, 512))
+        draw = ImageDraw.Draw(image)
+        for i in range(0, 800, 40):  # stripes and a diagonal: a picture with detail all along
+            draw.rectangle((i, 0, i + 15, 511), fill=90 + i % 160)
+        draw.line((0, 511, 799, 0), fill=255, width=9)
+        image.save(picture)
+        print("| Riffusion encode | wall s | s per minute of sound | peak RSS MB | RSS / first row |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        first = None
+        for seconds in lengths:
+            out = Path(folder) / f"{seconds:g}.wav"
+            command = [sys.executable, "-m", "sonocanvas.bridge.cli", "encode", str(picture), "-o", str(out),
+                       "--format", "riffusion", "--seconds", f"{seconds:g}"]
+            start = time.perf_counter()
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - start
+            if status:
+                raise SystemExit(f"{' '.join(command)} failed ({status})")
+            rss = usage.ru_maxrss / 1024  # kB on Linux
+            first = first or rss
+            print(f"| {seconds:g} s | {wall:.1f} | {wall / seconds * 60:.1f} | {rss:.0f} | {rss / first:.2f} |",
+                  flush=True)
+            out.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="timed runs of each step; the best counts")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
+    parser.add_argument("--encode-seconds", type=float, nargs="+", metavar="S",
+                        help="instead: encode Riffusion pictures this long, each in its own process")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_grad_enabled(False)
+    if args.encode_seconds:
+        print(f"CPU: {cpu_model()}; torch {torch.__version__}; `sonocanvas encode` with its defaults "
+              f"(64 iterations, 48 kHz, 24-bit)\n")
+        encode_rows(args.encode_seconds)
+        return
 
     print(f"CPU: {cpu_model()}; torch {torch.__version__} with {torch.get_num_threads()} threads; "
           f"librosa {librosa.__version__}; numpy {np.__version__}; best of {args.repeats}\n")

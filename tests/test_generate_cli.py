@@ -153,3 +153,19 @@ def test_an_output_folder_that_cannot_be_made_fails_before_sampling(tiny_cli, tm
     err = capsys.readouterr().err
     assert "error: " in err and "file" in err and "sampling [" not in err  # no progress: no step was taken
 
+
+
+def test_every_setting_of_the_table_is_an_option_with_its_range_and_default():
+    from sonocanvas.bridge.cli import build_parser
+    from sonocanvas.engine.settings import SETTINGS
+
+    generate = build_parser()._subparsers._group_actions[0].choices["generate"]
+    options = {action.dest: action for action in generate._actions}
+    for setting in SETTINGS:
+        action = options[setting.name]
+        assert action.option_strings == [setting.option] and action.default is None  # the table fills it in
+        assert setting.help in action.help
+        if setting.choices:
+            assert list(action.choices) == list(setting.choices)
+        elif setting.numeric:
+            assert f"{setting.low:g} … {setting.high:g}" in action.help

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from sonocanvas.bridge.paths import shipped_presets_dir
-from sonocanvas.bridge.presets import PresetError, PresetStore
+from sonocanvas.bridge.presets import PresetError, PresetStore, check_values
 
 # The paper's ten pairs (Images that Sound, configs/main_denoise/experiment/examples).
 PAPER_PAIRS = {
@@ -157,3 +157,11 @@ def test_shipped_files_are_checked_when_loaded(tmp_path):
     (tmp_path / "b.yaml").write_text("two:\n  steps: many\n")
     with pytest.raises(PresetError, match=r"^steps: .*preset 'two'"):
         PresetStore(tmp_path, tmp_path / "user")
+
+
+def test_a_preset_may_hold_an_interpolation(store):
+    store.save("halfway", {"image_prompt": "a", "audio_prompt": "b", "to_audio_prompt": "c", "to_seed": 4,
+                           "alpha": 0.5})
+    assert store.get("halfway")["to_seed"] == 4
+    with pytest.raises(PresetError, match="^init_picture: not a preset key"):
+        check_values({"init_picture": "/tmp/x.png"})
