@@ -17,6 +17,7 @@ from ...engine.errors import FieldError
 from ...engine.files import atomic_write
 from ...engine.settings import BY_NAME
 from ...engine.spectrogram import FORMATS, get_format
+from . import one_line_errors
 
 LONG_SECONDS = 2.0
 """Longer than this, encode and decode show a progress bar."""
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             choices=list(setting.choices) or None, help=f"{setting.help} (default {setting.default})")
     encode.add_argument("--iterations", type=int, default=64, help="Griffin-Lim iterations (default 64)")
     encode.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
-    encode.set_defaults(run=run_encode)
+    one_line_errors(encode).set_defaults(run=run_encode)
 
     decode = subparsers.add_parser(
         "decode", help="show a sound as a picture of its spectrogram",
@@ -53,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     decode.add_argument("--format", default="auffusion", help=f"spectrogram format: {' or '.join(FORMATS)} "
                                                               "(default auffusion)")
     decode.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
-    decode.set_defaults(run=run_decode)
+    one_line_errors(decode).set_defaults(run=run_decode)
 
 
 def run_encode(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from ...engine.errors import FieldError
 from ...engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
 from ...engine.pipeline import GenerateSettings, JointPipeline
 from ...engine.settings import BY_NAME, ENGINE, SETTINGS, Setting, check_given
+from . import one_line_errors
 
 TINY = "tiny-random"
 
@@ -46,7 +47,7 @@ def register(subparsers) -> None:
                         help="use the tiny random models instead (plumbing checks: the output is noise)")
     models.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: cuda, else mps, else cpu")
     models.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), help="default: fp16 on GPUs, fp32 on cpu")
-    p.set_defaults(run=run)
+    one_line_errors(p).set_defaults(run=run)
 
 
 def _argument(setting: Setting) -> dict[str, Any]:

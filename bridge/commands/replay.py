@@ -16,6 +16,7 @@ from ...engine.errors import FieldError
 from ...engine.models import ModelNotFoundError
 from ...engine.pipeline import GenerateSettings, JointPipeline
 from ...engine.record import read_record
+from . import one_line_errors
 from .generate import TINY, write_clips
 
 
@@ -31,7 +32,7 @@ def register(subparsers) -> None:
     p.add_argument("--audio-model-source", metavar="ID_OR_DIR", help="where the recorded audio model is now")
     p.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: the record's (another is not bit-identical)")
     p.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), help="default: the record's")
-    p.set_defaults(run=run)
+    one_line_errors(p).set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
