@@ -15,7 +15,6 @@ from ..engine.pipeline import GenerateSettings
 from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given
 
 AUDIO_MODELS = BY_NAME["audio_model"].choices
-MAX_SEED = settings_table.MAX_SEED
 
 
 class ProtocolError(FieldError):
@@ -43,7 +42,8 @@ GENERATE_KEYS: dict[str, Setting] = {**BY_NAME, REPLY_PORT.name: REPLY_PORT}
 """Every setting of the table is a key, named as it is; docs/osc.md's table is made from this."""
 ENCODE_KEYS: dict[str, Setting] = {
     "format": Setting("format", str, "auffusion", "spectrogram format", choices=AUDIO_MODELS),
-    "seconds": Setting("seconds", float, None, "length of the sound", low=0.5, high=60),
+    "seconds": Setting("seconds", float, None, "length of the sound (a server holds it whole, so at most a minute)",
+                       low=0.5, high=60),
     **{name: BY_NAME[name] for name in settings_table.OUTPUT},
     REPLY_PORT.name: REPLY_PORT,
 }

@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 from ...engine.errors import FieldError
-from ..config import DEFAULT_AUDIO_MODELS, Config, load_config
+from ...engine.models import DEFAULT_AUDIO_MODELS
+from ..config import Config, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
