@@ -74,6 +74,8 @@ class GenerateSettings:
     method: str = _default("method")
     imprint_ratio: float = _default("imprint_ratio")
     init_audio: Path | np.ndarray | None = field(default=_default("init_audio"), compare=False)
+    init_start: float = _default("init_start")
+    init_end: float | None = _default("init_end")
     init_picture: Path | None = _default("init_picture")
     strength: float = _default("strength")
     to_image_prompt: str | None = _default("to_image_prompt")
@@ -105,6 +107,10 @@ class GenerateSettings:
         """What no single setting's range can say: settings that only make sense together."""
         if self.init_audio is not None and self.init_picture is not None:
             raise FieldError("init_audio", "give an init clip or an init picture, not both")
+        if self.init_end is not None and self.init_end <= self.init_start:
+            raise FieldError("init_end", f"must be after init_start ({self.init_start:g} s), got {self.init_end:g} s")
+        if self.init_audio is None and (self.init_start or self.init_end is not None):
+            raise FieldError("init_start" if self.init_start else "init_end", "a region of init_audio; give init_audio too")
         if self.alpha and self.interpolate_to is None:
             raise FieldError("alpha", "needs an end to interpolate towards (to_image_prompt, to_audio_prompt "
                                       "or to_seed)")
@@ -272,6 +278,7 @@ class JointPipeline:
             fmt = self.format(height, width)
             clip = s.init_audio if isinstance(s.init_audio, np.ndarray) else \
                 load_audio(s.init_audio, fmt.sample_rate, field="init_audio")
+            clip = riff_region(clip, fmt.sample_rate, s.init_start, s.init_end)
             needed = (width - 1) * fmt.hop_length + fmt.n_fft - 2 * fmt.pad
             clip = np.pad(clip, (0, max(0, needed - len(clip))))[:needed]
             grey = fmt.picture_from_audio(torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32)))
@@ -321,6 +328,19 @@ def slerp(alpha: float, a: torch.Tensor, b: torch.Tensor, dot_threshold: float =
     wb = torch.where(straight, torch.full_like(dot, alpha), torch.sin(alpha * theta) / sin)
     view = (-1,) + (1,) * (a.dim() - 1)
     return (wa.view(view) * a.double() + wb.view(view) * b.double()).to(a.dtype)
+
+
+def riff_region(clip: np.ndarray, rate: int, start: float, end: float | None) -> np.ndarray:
+    """The samples of `clip` (at `rate`) from `start` to `end` seconds: the region of a Live clip between its markers.
+    An end past the clip's end is its end (Live's markers may round past the last sample); a start at or past
+    it leaves nothing to riff on, which is the user's error, named by field."""
+    first = round(start * rate)
+    if first >= len(clip):
+        raise FieldError("init_start", f"{start:g} s is at or past the end of init_audio, which lasts {len(clip) / rate:g} s")
+    last = len(clip) if end is None else min(len(clip), round(end * rate))
+    if last <= first:
+        raise FieldError("init_end", f"the region {start:g} s to {end:g} s holds no whole sample at {rate} Hz")
+    return clip[first:last]
 
 
 def _halves(on_step: Callable[[int, int], None] | None, n: int):

@@ -24,6 +24,8 @@ from .sampler import SCHEDULERS
 
 MAX_SEED = 2**31 - 1
 """Seeds are int32 on the wire (OSC `i`) and everywhere else, so a seed is written the same way in every way in."""
+MAX_INIT_SECONDS = 86400.0
+"""A day: the longest riff region a clip's markers can name (Live's Arrangement ends near 1576800 beats)."""
 RANDOM_SEED = -1
 """The seed that asks for a fresh random one (the default): the seed drawn is printed and recorded."""
 
@@ -144,6 +146,10 @@ SETTINGS: tuple[Setting, ...] = (
     S("method", str, "joint", "joint, or the paper's imprint baseline", choices=("joint", "imprint")),
     S("imprint_ratio", float, 0.5, "imprint: how much the picture darkens the sound", low=0, high=1),
     S("init_audio", Path, None, "riff on this clip (WAV, FLAC, MP3, OGG)"),
+    S("init_start", float, 0.0, "where in init_audio the region to riff on starts, in seconds", low=0,
+      high=MAX_INIT_SECONDS),
+    S("init_end", float, None, "where that region ends, in seconds (default: the file's end; past it means its end)",
+      low=0, high=MAX_INIT_SECONDS),
     S("init_picture", Path, None, "riff on this picture"),
     S("strength", float, 0.7, "riffing: how far the result may move from the init clip or picture",
       low=0, high=1, low_open=True),
@@ -162,7 +168,7 @@ del S
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 ENGINE = tuple(s.name for s in SETTINGS if s.scope == "engine")
 OUTPUT = tuple(s.name for s in SETTINGS if s.scope == "output")
-PRESET_EXCLUDED = ("preset", "init_audio", "init_picture")
+PRESET_EXCLUDED = ("preset", "init_audio", "init_start", "init_end", "init_picture")
 """What a preset may not hold: a preset names a sound, not one request's files or another preset."""
 
 DEFAULT_CAPS: dict[str, float] = {"steps": 500, "variations": 8}
