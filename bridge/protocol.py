@@ -31,9 +31,11 @@ class Key:
     high: float | None = None
     choices: tuple[str, ...] = ()
 
+    def setting(self, name: str) -> Setting:
+        return Setting(name, self.kind, None, "", low=self.low, high=self.high, choices=self.choices)
+
     def parse(self, name: str, value: Any) -> Any:
-        setting = Setting(name, self.kind, None, "", low=self.low, high=self.high, choices=self.choices)
-        return parse_key(name, value, {name: setting})
+        return parse_key(name, value, {name: self})
 
 
 REPLY_PORT = Setting("reply_port", int, None, "where this job's replies go (see above)", scope="transport",
@@ -118,15 +120,16 @@ class Limits:
         return resolved
 
 
-def parse_key(name: str, value: Any, keys: Mapping[str, Setting]) -> Any:
+def parse_key(name: str, value: Any, keys: Mapping[str, Setting | Key]) -> Any:
     """One key's value, typed and checked by its setting; a ProtocolError naming it otherwise."""
+    spec = keys[name]
     try:
-        return keys[name].parse(value)
+        return (spec.setting(name) if isinstance(spec, Key) else spec).parse(value)
     except FieldError as error:
         raise ProtocolError(error.field, error.reason) from None
 
 
-def parse_keys(args: Iterable[Any], keys: Mapping[str, Setting]) -> dict[str, Any]:
+def parse_keys(args: Iterable[Any], keys: Mapping[str, Setting | Key]) -> dict[str, Any]:
     """`key value key value ...` -> {key: typed value}, refusing unknown keys, repeats and a key without a value."""
     args = list(args)
     values: dict[str, Any] = {}

@@ -161,3 +161,12 @@ def test_protocol_error_is_the_engines_field_error(limits):
     with pytest.raises(FieldError) as caught:
         generate(limits, "image_prompt", "a", "audio_prompt", "b", "steps", 0)
     assert (caught.value.field, caught.value.reason) == ("steps", "must be between 1 and 500, got 0")
+
+
+def test_keys_outside_the_table_parse_as_table_settings_do():
+    from sonocanvas.bridge.protocol import Key
+
+    assert parse_keys(["reply_port", 9000.0], {"reply_port": Key(int, 1, 65535)}) == {"reply_port": 9000}
+    with pytest.raises(ProtocolError, match="^reply_port: must be between 1 and 65535, got 0"):
+        parse_keys(["reply_port", 0], {"reply_port": Key(int, 1, 65535)})
+    assert Key(str).parse("name", "x") == "x"
