@@ -89,6 +89,33 @@ def test_write_audio_reads_back(tmp_path, bit_depth, tag, tolerance):
         assert np.abs(f.read(f.frames) - audio).max() <= tolerance
 
 
+@pytest.mark.parametrize("suffix, tolerance", [(".flac", 1e-6), (".ogg", 0.05), (".mp3", 0.05), (".aiff", 1e-6)])
+def test_the_extension_decides_the_format(tmp_path, suffix, tolerance):
+    """What the name says is what is written: read back by the format's own decoder, at the same rate and length
+    (MP3's encoder pads; lossy formats are close, not exact)."""
+    t = np.arange(48000) / 48000
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    write_audio(tmp_path / f"clip{suffix}", tone, 48000)
+    with AudioFile(str(tmp_path / f"clip{suffix}")) as f:
+        assert f.samplerate == 48000 and abs(f.frames - 48000) <= 2400
+        back = f.read(f.frames)[0]
+    assert np.isclose(np.sqrt(np.mean(back ** 2)), np.sqrt(np.mean(tone ** 2)), atol=tolerance)
+    with open(tmp_path / f"clip{suffix}", "rb") as f:
+        head = f.read(4)
+    assert head in {".flac": [b"fLaC"], ".ogg": [b"OggS"], ".mp3": [b"ID3\x03", b"ID3\x04"], ".aiff": [b"FORM"]}[suffix] \
+        or (suffix == ".mp3" and head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xfa"))
+
+
+def test_an_extension_that_names_no_writable_format_is_refused(tmp_path):
+    from sonocanvas.engine.errors import FieldError
+
+    for name in ("clip.xyz", "clip", "clip.flac"):
+        with pytest.raises(FieldError) as caught:
+            write_audio(tmp_path / name, np.zeros(100, np.float32), 48000, bit_depth=32)
+        assert caught.value.field == ("bit_depth" if name.endswith("flac") else "output")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_write_audio_refuses_what_would_clip_or_is_not_a_number(tmp_path):
     with pytest.raises(ValueError, match="^audio: samples exceed full scale"):
         write_audio(tmp_path / "loud.wav", np.array([0.5, 1.5], dtype=np.float32), 48000)
