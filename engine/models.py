@@ -120,19 +120,23 @@ def load_audio_model(name: str | Path | None = None, kind: str | None = None, de
     return _load(name, kind, "audio_model", device, dtype, resolved=(path, revision))
 
 
-def resolve_model(name: str, field_name: str) -> tuple[Path, str | None]:
-    """A folder as given, or the hub snapshot of that id (from the cache when offline): (path, hub revision)."""
+def resolve_model(name: str, field_name: str, patterns: list[str] | None = None) -> tuple[Path, str | None]:
+    """A folder as given, or the hub snapshot of that id (from the cache when offline): (path, hub revision).
+
+    `patterns` names the files of a transformers model to fetch (the scorers'); by default, a diffusers one's.
+    """
     path = Path(name).expanduser()
     if path.is_dir():
         return path, None
     if path.is_absolute() or name.startswith((".", "~")) or name.count("/") != 1:
         raise ModelNotFoundError(field_name, f"no model folder at {path.resolve()} (and {name!r} is not a hub id "
-                                 "like 'owner/name'); pass the folder holding model_index.json")
+                                 f"like 'owner/name'); pass the folder holding "
+                                 f"{'config.json' if patterns else 'model_index.json'}")
     from huggingface_hub import constants, snapshot_download
 
     try:
-        snapshot = Path(snapshot_download(name, allow_patterns=_DOWNLOAD, ignore_patterns=_SKIP))
-        if not all(any((snapshot / component).glob("*.safetensors")) for component in WEIGHTED):
+        snapshot = Path(snapshot_download(name, allow_patterns=patterns or _DOWNLOAD, ignore_patterns=_SKIP))
+        if patterns is None and not all(any((snapshot / component).glob("*.safetensors")) for component in WEIGHTED):
             snapshot = Path(snapshot_download(name, allow_patterns=[*_DOWNLOAD, *_DOWNLOAD_BIN], ignore_patterns=_SKIP))
     except Exception as error:  # huggingface_hub raises many types: offline, unknown repo, network, gated
         raise ModelNotFoundError(

@@ -1,4 +1,4 @@
-"""The tiny-random model set: Stable Diffusion, Auffusion and Riffusion folders with random weights.
+"""The tiny-random model set: Stable Diffusion, Auffusion, Riffusion, CLIP and CLAP folders with random weights.
 
 They are saved in the real on-disk layouts and loaded through the same loader as a user's models, so tests and
 plumbing checks exercise the real code paths in well under a second per generation. Their output is noise: every
@@ -19,7 +19,7 @@ from .vocoder import HifiGan, VocoderConfig, to_legacy_weight_norm
 
 NAME = "tiny-random"
 _COMPLETE = "tiny-random.json"
-_VERSION = 1
+_VERSION = 2  # 2: the CLIP and CLAP scorers
 
 # Latent sizes (height, width): pictures are 8x larger; the Auffusion one is 32 mel rows by 128 frames.
 AUFFUSION_LATENT = (4, 16)
@@ -43,6 +43,8 @@ class TinyModels:
     image: Path
     auffusion: Path
     riffusion: Path
+    clip: Path
+    clap: Path
 
 
 def default_root() -> Path:
@@ -53,22 +55,37 @@ def default_root() -> Path:
 def tiny_models(root: Path | str | None = None) -> TinyModels:
     """Build the set once into `root` (deterministically, in a temporary folder renamed into place) and reuse it."""
     root = Path(root) if root is not None else default_root()
-    models = TinyModels(root / "image", root / "auffusion", root / "riffusion")
-    if (root / _COMPLETE).is_file():
+    models = TinyModels(root / "image", root / "auffusion", root / "riffusion", root / "clip", root / "clap")
+    if _built(root):
         return models
     root.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
     try:
         _build(building)
         (building / _COMPLETE).write_text(json.dumps({"name": NAME, "version": _VERSION}))
+        if root.is_dir() and not _built(root):  # an older version of the set: move it aside, then remove it
+            old = Path(tempfile.mkdtemp(prefix=f".{root.name}-old-", dir=root.parent))
+            try:
+                os.replace(root, old / root.name)
+            except FileNotFoundError:  # another process moved it first
+                pass
+            shutil.rmtree(old, ignore_errors=True)
         try:
             os.rename(building, root)  # atomic; replaces root only if it is an empty folder
         except OSError:
-            if not (root / _COMPLETE).is_file():  # not another process's finished build: a real failure
+            if not _built(root):  # not another process's finished build: a real failure
                 raise
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return models
+
+
+def _built(root: Path) -> bool:
+    """Whether `root` holds a complete set of this version."""
+    try:
+        return json.loads((root / _COMPLETE).read_text()).get("version") == _VERSION
+    except (OSError, ValueError):
+        return False
 
 
 def _build(folder: Path) -> None:
@@ -115,7 +132,57 @@ def _build(folder: Path) -> None:
             ).save_pretrained(folder / name)
         torch.manual_seed(6)
         _save_vocoder(HifiGan(TINY_VOCODER), folder / "auffusion" / "vocoder")
+        torch.manual_seed(7)
+        _save_clip(tokenizer, folder / "clip")
+        torch.manual_seed(8)
+        _save_clap(folder / ".roberta", folder / "clap")
     shutil.rmtree(folder / ".tokenizer")
+    shutil.rmtree(folder / ".roberta")
+
+
+def _save_clip(tokenizer, folder: Path) -> None:
+    """CLIP as `openai/clip-vit-base-patch16` is laid out (config, weights, processor, tokenizer), tiny."""
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+
+    config = CLIPConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id),
+        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                           num_attention_heads=4),
+        projection_dim=16,
+    )
+    CLIPModel(config).save_pretrained(folder)
+    images = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    CLIPProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
+
+
+def _save_clap(scratch: Path, folder: Path) -> None:
+    """CLAP as `laion/clap-htsat-unfused` is laid out: HTSAT audio tower (no fusion, so its processor truncates; the
+    scorer never lets it), RoBERTa text tower with a byte-level tokenizer, all tiny."""
+    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizer
+
+    symbols = _byte_symbols()
+    vocab = {token: i for i, token in enumerate(["<s>", "<pad>", "</s>", "<unk>", *symbols, "<mask>"])}
+    scratch.mkdir(parents=True)
+    (scratch / "vocab.json").write_text(json.dumps(vocab))
+    (scratch / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = RobertaTokenizer(str(scratch / "vocab.json"), str(scratch / "merges.txt"))
+    config = ClapConfig(
+        text_config=dict(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                         intermediate_size=64, max_position_embeddings=80, projection_dim=16),
+        audio_config=dict(hidden_size=64, patch_embeds_hidden_size=32, depths=[1, 1], num_attention_heads=[2, 2],
+                          window_size=8, spec_size=256, num_mel_bins=64, enable_fusion=False, projection_dim=16),
+        projection_dim=16,
+    )
+    ClapModel(config).save_pretrained(folder)
+    ClapProcessor(feature_extractor=ClapFeatureExtractor(truncation="rand_trunc"), tokenizer=tokenizer).save_pretrained(folder)
+
+
+def _byte_symbols() -> list[str]:
+    """The 256 printable stand-ins for bytes that CLIP's and GPT-2's byte-level tokenizers use."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    return [chr(b) for b in printable] + [chr(256 + n) for n in range(256 - len(printable))]
 
 
 def _save_vocoder(vocoder: HifiGan, folder: Path) -> None:
@@ -129,8 +196,7 @@ def byte_tokenizer(folder: Path):
     """A CLIP tokenizer over the 256 byte symbols alone (no merges): real code, tiny vocabulary."""
     from transformers import CLIPTokenizer
 
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    symbols = [chr(b) for b in printable] + [chr(256 + n) for n in range(256 - len(printable))]
+    symbols = _byte_symbols()
     vocab = {s: i for i, s in enumerate(symbols + [s + "</w>" for s in symbols])}
     vocab.update({"<|startoftext|>": len(vocab), "<|endoftext|>": len(vocab) + 1})
     folder.mkdir(parents=True)

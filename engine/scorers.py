@@ -1,0 +1,172 @@
+"""CLIP and CLAP scores of finished clips, and the rule that ranks candidates by them.
+
+Joint sampling succeeds only now and then, so the paper's authors make many candidates per prompt pair and keep
+the best, scored as here:
+
+- **`clip`**: the cosine similarity between the CLIP image embedding of the clip's colour picture and the CLIP text
+  embedding of the image prompt.
+- **`clap`**: the cosine similarity between the CLAP audio embedding of the clip's dry sound (before any effect
+  chain), resampled to the CLAP processor's rate and limited to its first `max_length_s` seconds (so that the
+  processor never crops at random), and the CLAP text embedding of the audio prompt.
+
+Both go through the models' own processors. The defaults are the paper's two models. Each scorer loads once, lazily,
+on the device it is given.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .errors import FieldError
+
+DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch16"
+DEFAULT_CLAP_MODEL = "laion/clap-htsat-unfused"
+RANKS = ("clip", "clap", "both")
+# What a transformers model folder holds; nothing else of a hub repository is downloaded.
+_DOWNLOAD = ["*.json", "*.txt", "*.safetensors"]
+
+
+def _features(output) -> torch.Tensor:
+    """`get_*_features` returns the projected embedding (transformers 4) or an output holding it (5)."""
+    return output if isinstance(output, torch.Tensor) else output.pooler_output
+
+
+def _cosine(a: torch.Tensor, b: torch.Tensor) -> list[float]:
+    return torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=-1).tolist()
+
+
+@dataclass
+class ClipScorer:
+    """CLIP: a picture against the image prompt."""
+
+    model: torch.nn.Module
+    processor: object
+    device: torch.device
+
+    @classmethod
+    def load(cls, name: str | Path, device: torch.device) -> "ClipScorer":
+        from transformers import CLIPModel, CLIPProcessor
+
+        path = _resolve(str(name), "clip_model")
+        return cls(_model(CLIPModel, path, "clip_model", device), _processor(CLIPProcessor, path, "clip_model"), device)
+
+    @torch.no_grad()
+    def __call__(self, pictures: Sequence[Image.Image], prompt: str) -> list[float]:
+        inputs = self.processor(text=[prompt], images=list(pictures), return_tensors="pt", padding=True)
+        images = _features(self.model.get_image_features(pixel_values=inputs["pixel_values"].to(self.device)))
+        text = _features(self.model.get_text_features(input_ids=inputs["input_ids"].to(self.device),
+                                                      attention_mask=inputs["attention_mask"].to(self.device)))
+        return _cosine(images, text)
+
+
+@dataclass
+class ClapScorer:
+    """CLAP: a sound against the audio prompt."""
+
+    model: torch.nn.Module
+    processor: object
+    device: torch.device
+
+    @classmethod
+    def load(cls, name: str | Path, device: torch.device) -> "ClapScorer":
+        from transformers import ClapModel, ClapProcessor
+
+        path = _resolve(str(name), "clap_model")
+        return cls(_model(ClapModel, path, "clap_model", device), _processor(ClapProcessor, path, "clap_model"), device)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.processor.feature_extractor.sampling_rate)
+
+    @property
+    def max_samples(self) -> int:
+        return int(self.processor.feature_extractor.max_length_s * self.sample_rate)
+
+    def prepare(self, sound: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Mono at the processor's rate, at most its first `max_length_s` seconds."""
+        from .audio import resample
+
+        mono = sound if sound.ndim == 1 else sound.mean(axis=0)
+        return resample(np.asarray(mono, dtype=np.float32), sample_rate, self.sample_rate)[: self.max_samples]
+
+    @torch.no_grad()
+    def __call__(self, sounds: Sequence[np.ndarray], sample_rate: int, prompt: str) -> list[float]:
+        audio = [self.prepare(sound, sample_rate) for sound in sounds]
+        features = self.processor.feature_extractor(audio, sampling_rate=self.sample_rate, return_tensors="pt")
+        tokens = self.processor.tokenizer([prompt], return_tensors="pt", padding=True)
+        is_longer = features.get("is_longer")
+        sound = _features(self.model.get_audio_features(
+            input_features=features["input_features"].to(self.device),
+            **({"is_longer": is_longer.to(self.device)} if is_longer is not None else {})))
+        text = _features(self.model.get_text_features(input_ids=tokens["input_ids"].to(self.device),
+                                                      attention_mask=tokens["attention_mask"].to(self.device)))
+        return _cosine(sound, text)
+
+
+@dataclass
+class Scorers:
+    """The two scorers a server or command may rank with, loaded on first use. A name of None means not
+    configured: ranking that needs it is refused, naming the missing model and how to get it."""
+
+    clip_model: str | None = DEFAULT_CLIP_MODEL
+    clap_model: str | None = DEFAULT_CLAP_MODEL
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    _loaded: dict = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def clip(self) -> ClipScorer:
+        return self._get("clip", self.clip_model, ClipScorer)
+
+    def clap(self) -> ClapScorer:
+        return self._get("clap", self.clap_model, ClapScorer)
+
+    def _get(self, kind: str, name: str | None, scorer: type):
+        if name is None:
+            raise FieldError("rank", f"ranking by {kind} needs a {kind.upper()} model, and none is configured; "
+                                     f"give --{kind}-model (the paper's is "
+                                     f"{DEFAULT_CLIP_MODEL if kind == 'clip' else DEFAULT_CLAP_MODEL})")
+        with self._lock:
+            if kind not in self._loaded:
+                self._loaded[kind] = scorer.load(name, self.device)
+            return self._loaded[kind]
+
+
+def rank(scores: Sequence[dict[str, float]], by: str) -> list[int]:
+    """Candidate indices, best first. `clip` or `clap`: by that score, higher first. `both`: by the sum of the
+    candidate's CLIP rank and CLAP rank (1 is best), ties going to the higher CLAP score, then to the lower index,
+    so the order is deterministic: close to the paper's "in the top of both"."""
+    if by not in RANKS:
+        raise FieldError("rank", f"unknown {by!r}; choose {', '.join(RANKS)}")
+    order = range(len(scores))
+    if by != "both":
+        return sorted(order, key=lambda i: (-scores[i][by], i))
+    places = {kind: {index: place for place, index in enumerate(rank(scores, kind), start=1)} for kind in ("clip", "clap")}
+    return sorted(order, key=lambda i: (places["clip"][i] + places["clap"][i], -scores[i]["clap"], i))
+
+
+def _resolve(name: str, field_name: str) -> Path:
+    from .models import resolve_model
+
+    return resolve_model(name, field_name, patterns=_DOWNLOAD)[0]
+
+
+def _model(cls: type, path: Path, field_name: str, device: torch.device) -> torch.nn.Module:
+    try:
+        return cls.from_pretrained(path).to(device).eval()
+    except Exception as error:  # a damaged or foreign folder raises whatever its parser raises
+        raise FieldError(field_name, f"cannot load {path} as {cls.__name__} ({type(error).__name__}: "
+                                     f"{str(error).splitlines()[0] if str(error) else ''})") from error
+
+
+def _processor(cls: type, path: Path, field_name: str):
+    try:
+        return cls.from_pretrained(path)
+    except Exception as error:
+        raise FieldError(field_name, f"cannot load the processor of {path} ({type(error).__name__}: "
+                                     f"{str(error).splitlines()[0] if str(error) else ''})") from error
