@@ -10,6 +10,10 @@ Per row: time per step, time per clip (prompts, sampling, both VAE decodes, voco
 (clip time / clip duration; below 1 is faster than real time), clips per second, peak memory.
 On CPU it also measures the loop's own overhead over the raw UNet calls it makes.
 
+Scoring (issue 16): CLIP ViT-B/16 and CLAP HTSAT-unfused, always at full size with random weights, score the
+batched row's candidates (the colour picture against the image prompt, the dry sound against the audio prompt,
+through the models' own processors), timed per candidate beside that row's generation time per candidate.
+
 Full size builds the real architectures from their configs in code (SD 1.5's UNet, VAE and CLIP ViT-L/14 text
 encoder; a HiFi-GAN with 256 mels and a hop of 160) with random weights: the same arithmetic as the real models,
 with no download.
@@ -192,6 +196,51 @@ def tiny_size_models(device: torch.device, dtype: torch.dtype) -> tuple[Diffusio
             load_audio_model(paths.auffusion, device=device, dtype=dtype))
 
 
+def full_size_scorers(device: torch.device, dtype: torch.dtype):
+    """CLIP ViT-B/16 and CLAP HTSAT-unfused architectures with random weights (no download), with their
+    processors as the hub's models configure them; the tokenizers are byte-level stand-ins (token ids only)."""
+    from transformers import (ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, CLIPConfig,
+                              CLIPImageProcessor, CLIPModel, CLIPProcessor)
+
+    from sonocanvas.engine.scorers import ClapScorer, ClipScorer
+    from sonocanvas.engine.tiny import roberta_byte_tokenizer
+
+    scratch = Path(tempfile.mkdtemp())
+    clip = CLIPModel(CLIPConfig(
+        text_config=dict(vocab_size=49408, hidden_size=512, intermediate_size=2048, num_hidden_layers=12,
+                         num_attention_heads=8, max_position_embeddings=77),
+        vision_config=dict(image_size=224, patch_size=16, hidden_size=768, intermediate_size=3072,
+                           num_hidden_layers=12, num_attention_heads=12),
+        projection_dim=512)).to(device, dtype).eval()
+    clap = ClapModel(ClapConfig(  # transformers' defaults are HTSAT-unfused with a RoBERTa-base text tower
+        text_config=dict(vocab_size=50265), audio_config=dict(enable_fusion=False),
+        projection_dim=512)).to(device, dtype).eval()
+    clip_processor = CLIPProcessor(image_processor=CLIPImageProcessor(), tokenizer=byte_tokenizer(scratch / "clip"))
+    clap_processor = ClapProcessor(feature_extractor=ClapFeatureExtractor(truncation="rand_trunc"),
+                                   tokenizer=roberta_byte_tokenizer(scratch / "clap"))
+    return ClipScorer(clip, clip_processor, device), ClapScorer(clap, clap_processor, device)
+
+
+def scoring_rows(clips, image_prompt: str, audio_prompt: str, device: torch.device, dtype: torch.dtype,
+                 repeats: int) -> list[tuple[str, float]]:
+    """Best-of-`repeats` seconds per candidate for each score, on these clips."""
+    clip, clap = full_size_scorers(device, dtype)
+    rows = []
+    for name, score in (("CLIP ViT-B/16", lambda: clip([c.picture for c in clips], image_prompt)),
+                        ("CLAP HTSAT-unfused", lambda: clap([c.audio for c in clips], clips[0].sample_rate,
+                                                            audio_prompt))):
+        best = float("inf")
+        for repeat in range(repeats + 1):
+            sync(device)
+            start = time.perf_counter()
+            score()
+            sync(device)
+            if repeat:
+                best = min(best, (time.perf_counter() - start) / len(clips))
+        rows.append((name, best))
+    return rows
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
@@ -247,6 +296,12 @@ def main() -> None:
     p, e, f, b = rows
     print(f"engine DDIM vs paper loop: {p.clip_s / e.clip_s:.2f}x faster per clip; "
           f"batch {args.batch} vs batch 1: {f.clip_s / b.clip_s:.2f}x the clips per second")
+    candidates = pipe(batched)
+    scores = scoring_rows(candidates, base["image_prompt"], base["audio_prompt"], device, dtype, args.repeats)
+    print(table(["per candidate (batch of %d)" % args.batch, "seconds", "x generation"],
+                [["generation, engine DPM++ batched (row above)", f"{b.clip_s:.3f}", "1.00"],
+                 *([f"scoring, {name}, full size", f"{sec:.3f}", f"{sec / b.clip_s:.2f}"] for name, sec in scores)]),
+          flush=True)
     if device.type == "cpu":
         print(f"CPU process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
         loop_s, unet_s = loop_overhead(image, audio, height, width, args.overhead_steps, args.repeats)

@@ -160,14 +160,9 @@ def _save_clip(tokenizer, folder: Path) -> None:
 def _save_clap(scratch: Path, folder: Path) -> None:
     """CLAP as `laion/clap-htsat-unfused` is laid out: HTSAT audio tower (no fusion, so its processor truncates; the
     scorer never lets it), RoBERTa text tower with a byte-level tokenizer, all tiny."""
-    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizer
+    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor
 
-    symbols = _byte_symbols()
-    vocab = {token: i for i, token in enumerate(["<s>", "<pad>", "</s>", "<unk>", *symbols, "<mask>"])}
-    scratch.mkdir(parents=True)
-    (scratch / "vocab.json").write_text(json.dumps(vocab))
-    (scratch / "merges.txt").write_text("#version: 0.2\n")
-    tokenizer = RobertaTokenizer(str(scratch / "vocab.json"), str(scratch / "merges.txt"))
+    tokenizer = roberta_byte_tokenizer(scratch)
     config = ClapConfig(
         text_config=dict(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                          intermediate_size=64, max_position_embeddings=80, projection_dim=16),
@@ -177,6 +172,17 @@ def _save_clap(scratch: Path, folder: Path) -> None:
     )
     ClapModel(config).save_pretrained(folder)
     ClapProcessor(feature_extractor=ClapFeatureExtractor(truncation="rand_trunc"), tokenizer=tokenizer).save_pretrained(folder)
+
+
+def roberta_byte_tokenizer(folder: Path):
+    """A RoBERTa tokenizer (CLAP's) over the 256 byte symbols alone (no merges): real code, tiny vocabulary."""
+    from transformers import RobertaTokenizer
+
+    vocab = {token: i for i, token in enumerate(["<s>", "<pad>", "</s>", "<unk>", *_byte_symbols(), "<mask>"])}
+    folder.mkdir(parents=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    return RobertaTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
 
 
 def _byte_symbols() -> list[str]:
