@@ -54,16 +54,22 @@ def slug(text: str, words: int = 4, length: int = 40) -> str:
     return "-".join(found)[:length].strip("-") or "untitled"
 
 
-def finish(audio: np.ndarray, sample_rate: int, output: Output) -> np.ndarray:
-    """The dry clip as dropped: resampled to the output rate and, with bpm and bars, stretched to fit exactly."""
-    audio = resample(np.asarray(audio, dtype=np.float32), sample_rate, output.sample_rate)
+def finish(audio: np.ndarray, sample_rate: int, output: Output, loop: bool = False) -> np.ndarray:
+    """The dry clip as dropped: resampled to the output rate and, with bpm and bars, stretched to fit exactly.
+
+    A loop is processed as three copies end to end and the middle one kept, so the resampler's and the
+    stretcher's edges fall outside it and its last sample still flows into its first.
+    """
+    copies = 3 if loop else 1
+    audio = resample(np.tile(np.asarray(audio, dtype=np.float32), copies), sample_rate, output.sample_rate)
     if output.bpm is not None and output.bars is not None:
-        frames = round(output.bars * 4 * 60 / output.bpm * output.sample_rate)
+        frames = copies * round(output.bars * 4 * 60 / output.bpm * output.sample_rate)
         stretched = time_stretch(np.atleast_2d(audio), output.sample_rate, audio.shape[-1] / frames)
         audio = np.zeros(audio.shape[:-1] + (frames,), np.float32)
         take = min(frames, stretched.shape[-1])
         audio[..., :take] = stretched.reshape(audio.shape[:-1] + stretched.shape[-1:])[..., :take]
-    return audio
+    one = audio.shape[-1] // copies
+    return np.ascontiguousarray(audio[..., one * (copies // 2): one * (copies // 2 + 1)])
 
 
 class DropFolder:
@@ -81,7 +87,7 @@ class DropFolder:
         """Finish `clip` (a pipeline `Clip`: audio, sample_rate, spectrogram, picture) and write its files
         under `stem` (or `stem-2`, ... if taken). `record` is completed with the files and output and saved."""
         pngs = [self._pool.submit(_png_bytes, clip.spectrogram), self._pool.submit(_png_bytes, clip.picture)]
-        dry = finish(clip.audio, clip.sample_rate, output)
+        dry = finish(clip.audio, clip.sample_rate, output, clip.loop)
         wet = self.effects.apply(output.fx, dry, output.sample_rate) if output.fx else None
         main = within_full_scale(wet if wet is not None else dry)
         for attempt in range(1, MAX_TRIES + 1):

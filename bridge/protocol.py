@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Mapping
 from ..engine import settings as settings_table
 from ..engine.errors import FieldError
 from ..engine.pipeline import GenerateSettings
-from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given
+from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given, fit_to_bars
 
 AUDIO_MODELS = BY_NAME["audio_model"].choices
 
@@ -197,6 +197,7 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
             values[name] = limits.readable(name, str(values[name]))
     try:
         check_given(values)
+        fit_to_bars(values)
     except FieldError as error:
         raise ProtocolError(error.field, error.reason) from None
     output = _output(values, limits)

@@ -28,6 +28,18 @@ import torch.nn.functional as F
 from .sampler import Denoiser
 
 
+LOOP_MARGIN = 16
+"""Spectrogram columns of a loop's other end rendered on each side of it: well beyond the vocoder's and
+Griffin-Lim's reach (a few frames), so the cropped period's edges hear their true neighbours."""
+
+
+def window_stride(window: int) -> int:
+    """Latent columns between window starts: half a window, so every column away from the canvas's ends is
+    denoised by two windows and each join is averaged over half a window (MultiDiffusion uses an eighth: smoother,
+    four times the model calls). The cost is about twice the windows needed to tile the canvas."""
+    return max(1, window // 2)
+
+
 def window_starts(width: int, window: int, stride: int, wrap: bool = False) -> list[int]:
     """Left edges of the windows that cover a canvas `width` latent columns wide.
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .canvas import LOOP_MARGIN, WindowedDenoiser, circular_time, loop_sound, window_stride
 from .denoisers import GuidedDenoiser, JointDenoiser
 from .errors import FieldError
 from .models import DiffusionModel
@@ -71,6 +74,8 @@ class GenerateSettings:
     height: int | None = _default("height")
     width: int | None = _default("width")
     crop_last_columns: bool = _default("crop_last_columns")
+    seconds: float | None = _default("seconds")
+    loop: bool = _default("loop")
     method: str = _default("method")
     imprint_ratio: float = _default("imprint_ratio")
     init_audio: Path | np.ndarray | None = field(default=_default("init_audio"), compare=False)
@@ -111,6 +116,10 @@ class GenerateSettings:
             raise FieldError("init_end", f"must be after init_start ({self.init_start:g} s), got {self.init_end:g} s")
         if self.init_audio is None and (self.init_start or self.init_end is not None):
             raise FieldError("init_start" if self.init_start else "init_end", "a region of init_audio; give init_audio too")
+        if self.seconds is not None and self.width is not None:
+            raise FieldError("seconds", "gives the picture's width; give seconds or width, not both")
+        if self.loop and self.crop_last_columns:
+            raise FieldError("crop_last_columns", "a loop keeps every column, or its end would not meet its start")
         if self.alpha and self.interpolate_to is None:
             raise FieldError("alpha", "needs an end to interpolate towards (to_image_prompt, to_audio_prompt "
                                       "or to_seed)")
@@ -156,6 +165,7 @@ class Clip:
     spectrogram: Image.Image
     picture: Image.Image
     record: dict
+    loop: bool = False  # its end flows into its start: whatever processes it must treat it as circular
 
 
 class JointPipeline:
@@ -186,6 +196,9 @@ class JointPipeline:
         so callers can check before they prepare anything."""
         height, width = settings.height or self.audio.native_size[0], settings.width or self.audio.native_size[1]
         scale = self.audio.vae_scale_factor
+        if settings.seconds is not None:  # whole latent columns; the sound is then cut to the exact length
+            fmt = self.format(height, width)
+            width = math.ceil(fmt.frames_for(math.ceil(settings.seconds * fmt.sample_rate)) / scale) * scale
         if height % scale or width % scale:
             raise FieldError("height", f"{height}x{width} is not a multiple of the VAE's {scale}")
         vocoder = self.audio.vocoder
@@ -230,31 +243,49 @@ class JointPipeline:
         else:
             latents = scheduler.add_noise(init.expand_as(noise), noise, timesteps[:1])
 
-        # 4. Denoise: each model with its own guidance, mixed (1 - w) * eps_image + w * eps_audio.
+        # 4. Denoise: each model with its own guidance, mixed (1 - w) * eps_image + w * eps_audio; a canvas wider
+        #    than the audio model's window in overlapping windows (MultiDiffusion), a loop circular in time.
         image = GuidedDenoiser(self.image.unet, image_embeddings, s.image_guidance)
         audio = GuidedDenoiser(self.audio.unet, audio_embeddings, s.audio_guidance)
-        if s.method == "joint":
-            denoiser = JointDenoiser(image if s.audio_weight < 1 else None, audio if s.audio_weight > 0 else None,
-                                     s.audio_weight, s.image_start_step, s.audio_start_step)
-            latents = sample(denoiser, scheduler, latents, timesteps, first, on_step, generators)
-            picture = self.image.decode(latents)
-            shared_vae = self.audio.vae is self.image.vae  # one decode serves both (SD, Auffusion, Riffusion share it)
-            spectrogram = (picture if shared_vae else self.audio.decode(latents)).mean(dim=1)
-        else:  # the imprint baseline: each model alone from the same start, the picture multiplied into the sound
-            halves = _halves(on_step, len(timesteps))
-            image_latents = sample(JointDenoiser(image, None, 0.0, 0, 0), scheduler, latents, timesteps, first,
-                                   halves[0], generators)
-            scheduler, timesteps, first = schedule()  # a fresh one: multistep schedulers keep history
-            audio_latents = sample(JointDenoiser(None, audio, 1.0, 0, 0), scheduler, latents, timesteps, first,
-                                   halves[1], generators)
-            picture = self.image.decode(image_latents)
-            # as the paper's code (inverse_image): dark parts of the picture quieten the sound, bright ones keep it
-            darkness = 1 - picture.mean(dim=1)
-            spectrogram = self.audio.decode(audio_latents).mean(dim=1) * (1 - s.imprint_ratio * darkness)
+        window = self.audio.native_size[1] // scale
+        canvas = partial(WindowedDenoiser, window=window, stride=window_stride(window), wrap=s.loop)
+        one_window = latents.shape[-1] <= window
+        def circular(*modules: torch.nn.Module):
+            return circular_time(*modules) if s.loop else nullcontext()
 
-        # 5. The spectrogram becomes sound; optionally crop the last 32/1024 columns, as the paper does.
+        with circular(self.image.unet, self.audio.unet) if one_window else nullcontext():
+            if s.method == "joint":
+                denoiser = JointDenoiser(image if s.audio_weight < 1 else None, audio if s.audio_weight > 0 else None,
+                                         s.audio_weight, s.image_start_step, s.audio_start_step)
+                latents = sample(canvas(denoiser), scheduler, latents, timesteps, first, on_step, generators)
+            else:  # the imprint baseline: each model alone from the same start, the picture multiplied into the sound
+                halves = _halves(on_step, len(timesteps))
+                image_latents = sample(canvas(JointDenoiser(image, None, 0.0, 0, 0)), scheduler, latents, timesteps,
+                                       first, halves[0], generators)
+                scheduler, timesteps, first = schedule()  # a fresh one: multistep schedulers keep history
+                audio_latents = sample(canvas(JointDenoiser(None, audio, 1.0, 0, 0)), scheduler, latents, timesteps,
+                                       first, halves[1], generators)
+        with circular(self.image.vae, self.audio.vae):
+            if s.method == "joint":
+                picture = self.image.decode(latents)
+                shared_vae = self.audio.vae is self.image.vae  # one decode serves both (SD, Auffusion, Riffusion)
+                spectrogram = (picture if shared_vae else self.audio.decode(latents)).mean(dim=1)
+            else:
+                picture = self.image.decode(image_latents)
+                # as the paper's code (inverse_image): dark parts of the picture quieten the sound, bright keep it
+                darkness = 1 - picture.mean(dim=1)
+                spectrogram = self.audio.decode(audio_latents).mean(dim=1) * (1 - s.imprint_ratio * darkness)
+
+        # 5. The spectrogram becomes sound: a loop's wrapped around so that its end flows into its start, a clip
+        #    of given seconds cut to them; optionally crop the last 32/1024 columns, as the paper does.
         fmt = self.format(height, width)
-        sound = self._sound(spectrogram, fmt, s.seeds)
+        if s.loop:
+            sound = loop_sound(lambda wrapped: self._sound(wrapped, fmt, s.seeds), spectrogram, fmt.hop_length,
+                               margin=LOOP_MARGIN)
+        else:
+            sound = self._sound(spectrogram, fmt, s.seeds)
+            if s.seconds is not None:
+                sound = sound[:, : round(s.seconds * fmt.sample_rate)]
         if s.crop_last_columns:
             columns = width // 32
             sound = sound[:, : sound.shape[1] - round(columns / width * sound.shape[1])]
@@ -314,7 +345,7 @@ class JointPipeline:
         )
         return Clip(index=index, seed=seed, audio=np.ascontiguousarray(sound, dtype=np.float32),
                     sample_rate=self.sample_rate, spectrogram=fmt.png(spectrogram), picture=Image.fromarray(rgb),
-                    record=record)
+                    record=record, loop=s.loop)
 
 
 def slerp(alpha: float, a: torch.Tensor, b: torch.Tensor, dot_threshold: float = 0.9995) -> torch.Tensor:

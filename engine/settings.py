@@ -143,6 +143,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("height", int, None, "picture height (default: the audio model's)", low=8, high=4096, multiple_of=8),
     S("width", int, None, "picture width (default: the audio model's)", low=8, high=4096, multiple_of=8),
     S("crop_last_columns", bool, False, "crop the last 32/1024 of the columns, as the paper does"),
+    S("seconds", float, None, "the clip's length (default: one window of the audio model, 10.24 s Auffusion, "
+      "5.12 s Riffusion); longer canvases are denoised in overlapping windows", low=1, high=60),
+    S("loop", bool, False, "a seamless loop: the canvas is circular in time, so its end flows into its start"),
     S("method", str, "joint", "joint, or the paper's imprint baseline", choices=("joint", "imprint")),
     S("imprint_ratio", float, 0.5, "imprint: how much the picture darkens the sound", low=0, high=1),
     S("init_audio", Path, None, "riff on this clip (WAV, FLAC, MP3, OGG)"),
@@ -191,6 +194,19 @@ def check_given(values: Mapping[str, Any]) -> None:
         raise FieldError("strength", "says how far to noise an init clip or picture; give init_audio or init_picture")
     if (values.get("bpm") is None) != (values.get("bars") is None):
         raise FieldError("bars" if values.get("bars") is None else "bpm", "bpm and bars go together: give both or neither")
+
+
+def fit_to_bars(values: dict[str, Any]) -> None:
+    """With bpm and bars and no seconds, the canvas is made as long as the bars, so that fitting the clip to them
+    stretches it by less than one column (FieldError on `bars` when the bars are longer than a clip may be)."""
+    if values.get("bpm") is None or values.get("bars") is None or values.get("seconds") is not None:
+        return
+    seconds = values["bars"] * 4 * 60 / values["bpm"]
+    limit = BY_NAME["seconds"]
+    if not limit.low <= seconds <= limit.high:
+        raise FieldError("bars", f"{values['bars']} bars of 4/4 at {values['bpm']:g} bpm last {seconds:.3g} s; "
+                                 f"a clip is {limit.low:g} to {limit.high:g} s long")
+    values["seconds"] = seconds
 
 
 def parse_values(values: Mapping[str, Any], table: Mapping[str, Setting] | None = None) -> dict[str, Any]:

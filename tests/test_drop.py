@@ -2,7 +2,6 @@
 import json
 import os
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -15,22 +14,10 @@ from sonocanvas.bridge.drop import DropFolder, clip_stem, finish, slug
 from sonocanvas.bridge.effects import EffectChains
 from sonocanvas.bridge.paths import shipped_presets_dir
 from sonocanvas.bridge.protocol import Output
+from sonocanvas.engine.pipeline import Clip
 from sonocanvas.engine.spectrogram import get_format, picture_from_png
 
 RATE = 16000
-
-
-@dataclass
-class Clip:
-    """What the pipeline hands over (sonocanvas.engine.pipeline.Clip's fields the drop folder reads)."""
-
-    audio: np.ndarray
-    sample_rate: int
-    spectrogram: Image.Image
-    picture: Image.Image
-    index: int = 0
-    seed: int = 7
-    record: dict = None
 
 
 def make_clip(seconds=1.0, amplitude=0.5):
@@ -39,7 +26,8 @@ def make_clip(seconds=1.0, amplitude=0.5):
     fmt = get_format("auffusion")
     spectrogram = fmt.png(fmt.picture_from_audio(torch.from_numpy(audio)))
     picture = Image.new("RGB", (64, 32), (200, 40, 40))
-    return Clip(audio, RATE, spectrogram, picture, record={"settings": {"seed": 7}})
+    return Clip(index=0, seed=7, audio=audio, sample_rate=RATE, spectrogram=spectrogram, picture=picture,
+                record={"settings": {"seed": 7}})
 
 
 @pytest.fixture

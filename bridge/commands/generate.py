@@ -18,7 +18,7 @@ from ...engine.audio import AUDIO_FORMATS, audio_format
 from ...engine.errors import FieldError
 from ...engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
 from ...engine.pipeline import GenerateSettings, JointPipeline
-from ...engine.settings import BY_NAME, ENGINE, SETTINGS, Setting, check_given
+from ...engine.settings import BY_NAME, ENGINE, SETTINGS, Setting, check_given, fit_to_bars
 from . import one_line_errors
 
 TINY = "tiny-random"
@@ -97,6 +97,7 @@ def request_values(args: argparse.Namespace) -> dict[str, Any]:
         if values.get(name) is not None and not Path(values[name]).is_file():
             raise FieldError(name, f"no such file {values[name]}")
     check_given(values)
+    fit_to_bars(values)
     for s in SETTINGS:
         values[s.name] = s.parse(values.get(s.name, s.default))
     return values
