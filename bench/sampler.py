@@ -14,6 +14,9 @@ Scoring (issue 16): CLIP ViT-B/16 and CLAP HTSAT-unfused, always at full size wi
 batched row's candidates (the colour picture against the image prompt, the dry sound against the audio prompt,
 through the models' own processors), timed per candidate beside that row's generation time per candidate.
 
+Long clips (issue 13): one clip of 10, 30 and 60 s (`seconds`), DPM++, time per second of audio side by side:
+MultiDiffusion's windows make the cost grow linearly with the number of windows, so this column should stay flat.
+
 Full size builds the real architectures from their configs in code (SD 1.5's UNet, VAE and CLIP ViT-L/14 text
 encoder; a HiFi-GAN with 256 mels and a hop of 160) with random weights: the same arithmetic as the real models,
 with no download.
@@ -29,6 +32,7 @@ from pathlib import Path
 
 import torch
 
+from sonocanvas.engine.canvas import window_starts, window_stride
 from sonocanvas.engine.denoisers import GuidedDenoiser, JointDenoiser
 from sonocanvas.engine.devices import choose_device, choose_dtype
 from sonocanvas.engine.models import DiffusionModel
@@ -260,6 +264,8 @@ def main() -> None:
     parser.add_argument("--overhead-steps", type=int, default=50, help="steps of the loop-overhead measurement")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--width", type=int, default=1024, help="picture columns (1024 = 10.24 s; less for a smoke run)")
+    parser.add_argument("--long-seconds", type=float, nargs="*", default=[10, 30, 60],
+                        help="lengths of the long-clip rows, in seconds (none: skip them)")
     args = parser.parse_args()
 
     if args.threads:
@@ -302,6 +308,16 @@ def main() -> None:
                 [["generation, engine DPM++ batched (row above)", f"{b.clip_s:.3f}", "1.00"],
                  *([f"scoring, {name}, full size", f"{sec:.3f}", f"{sec / b.clip_s:.2f}"] for name, sec in scores)]),
           flush=True)
+    long_rows = []
+    for seconds in args.long_seconds:
+        settings = GenerateSettings(**{**base, "width": None}, scheduler="dpm++", steps=args.fast_steps, seconds=seconds)
+        columns = pipe.size(settings)[1] // audio.vae_scale_factor
+        window = audio.native_size[1] // audio.vae_scale_factor
+        row = measure(f"{seconds:g} s", lambda cb: pipe(settings, on_step=cb), args.fast_steps, 1, device, args.repeats)
+        long_rows.append([row.name, str(len(window_starts(columns, window, window_stride(window)))),
+                          f"{row.clip_s:.3f}", f"{row.clip_s / seconds:.4f}"])
+    if long_rows:
+        print(table(["long clip, DPM++", "windows", "s/clip", "s per second of audio"], long_rows), flush=True)
     if device.type == "cpu":
         print(f"CPU process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
         loop_s, unet_s = loop_overhead(image, audio, height, width, args.overhead_steps, args.repeats)
