@@ -76,6 +76,8 @@ class GenerateRequest:
     audio_model: str = BY_NAME["audio_model"].default
     preset: str = ""
     reply_port: int | None = None
+    keep: int | None = None
+    rank: str = BY_NAME["rank"].default
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,7 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
     """`/sonocanvas/generate job_id [key value]...`; a named preset gives defaults, explicit keys win. Every
     key is checked against the settings table with the server's policy caps (`limits.caps`) applied."""
     job_id = parse_job_id(args)
-    keys = {**capped(limits.caps), REPLY_PORT.name: REPLY_PORT}
+    keys = {**capped(_ranking_caps(limits.caps, args[1:])), REPLY_PORT.name: REPLY_PORT}
     given = parse_keys(args[1:], keys)
     values: dict[str, Any] = {}
     if "preset" in given:
@@ -202,11 +204,21 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
         raise ProtocolError(error.field, error.reason) from None
     output = _output(values, limits)
     preset_name, reply_port = values.pop("preset", ""), values.pop("reply_port", None)
+    keep, rank = values.pop("keep", None), values.pop("rank", BY_NAME["rank"].default)
     try:
         settings = GenerateSettings(**values)
     except FieldError as error:
         raise ProtocolError(error.field, error.reason) from None
-    return GenerateRequest(job_id, settings, output, audio_model, preset_name, reply_port)
+    return GenerateRequest(job_id, settings, output, audio_model, preset_name, reply_port, keep, rank)
+
+
+def _ranking_caps(caps: Mapping[str, float], args: list[Any]) -> dict[str, float]:
+    """With `keep`, the variations cap bounds the clips kept, and the candidates may go to the table's bound:
+    a request that makes 32 and keeps 3 delivers no more than one that makes 3."""
+    caps = dict(caps)
+    if "keep" in args[::2] and "variations" in caps:
+        caps["keep"] = caps.pop("variations")
+    return caps
 
 
 def parse_encode(args: list[Any], limits: Limits) -> EncodeRequest:

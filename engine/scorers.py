@@ -126,11 +126,15 @@ class Scorers:
     def clap(self) -> ClapScorer:
         return self._get("clap", self.clap_model, ClapScorer)
 
-    def _get(self, kind: str, name: str | None, scorer: type):
-        if name is None:
+    def require(self, kind: str) -> None:
+        """FieldError("rank") naming the missing model and how to get it, when `kind`'s model is not configured."""
+        if getattr(self, f"{kind}_model") is None:
             raise FieldError("rank", f"ranking by {kind} needs a {kind.upper()} model, and none is configured; "
                                      f"give --{kind}-model (the paper's is "
                                      f"{DEFAULT_CLIP_MODEL if kind == 'clip' else DEFAULT_CLAP_MODEL})")
+
+    def _get(self, kind: str, name: str | None, scorer: type):
+        self.require(kind)
         with self._lock:
             if kind not in self._loaded:
                 self._loaded[kind] = scorer.load(name, self.device)

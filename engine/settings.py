@@ -127,6 +127,12 @@ SETTINGS: tuple[Setting, ...] = (
     S("preset", str, "", "a preset's name: its values are the defaults, the settings given win", scope="request"),
     S("audio_model", str, "auffusion", "which audio model makes the sound", scope="request",
       choices=("auffusion", "riffusion")),
+    S("keep", int, None, "make `variations` candidates and keep this many, the best by `rank` (the rest are not "
+      "written); the server's variations cap then bounds keep, and variations may go to 64", scope="request",
+      low=1, high=64),
+    S("rank", str, "both", "what best means with keep: clip (the picture against the image prompt), clap (the "
+      "sound against the audio prompt), or both (the sum of the two places)", scope="request",
+      choices=("clip", "clap", "both")),
     S("seed", int, RANDOM_SEED, "the noise's seed; -1 (the default) draws a fresh one, which is printed and recorded",
       low=0, high=MAX_SEED),
     S("steps", int, 100, "sampling steps (the paper's 100; dpm++ needs about 25)", low=1, high=1000),

@@ -18,7 +18,9 @@ from ...engine.audio import AUDIO_FORMATS, audio_format
 from ...engine.errors import FieldError
 from ...engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
 from ...engine.pipeline import GenerateSettings, JointPipeline
-from ...engine.settings import BY_NAME, ENGINE, SETTINGS, Setting, check_given, fit_to_bars
+from ...engine.scorers import DEFAULT_CLAP_MODEL, DEFAULT_CLIP_MODEL
+from ...engine.settings import BY_NAME, DEFAULT_CAPS, ENGINE, SETTINGS, Setting, check_given, fit_to_bars
+from ..ranking import Choice, make_and_choose
 from . import one_line_errors
 
 TINY = "tiny-random"
@@ -45,8 +47,14 @@ def register(subparsers) -> None:
                              ", ".join(f"{kind}: {name}" for kind, name in DEFAULT_AUDIO_MODELS.items()) + ")")
     models.add_argument("--models", choices=(TINY,),
                         help="use the tiny random models instead (plumbing checks: the output is noise)")
+    models.add_argument("--clip-model", metavar="ID_OR_DIR",
+                        help=f"CLIP model that scores pictures with --keep (default {DEFAULT_CLIP_MODEL})")
+    models.add_argument("--clap-model", metavar="ID_OR_DIR",
+                        help=f"CLAP model that scores sounds with --keep (default {DEFAULT_CLAP_MODEL})")
     models.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: cuda, else mps, else cpu")
     models.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), help="default: fp16 on GPUs, fp32 on cpu")
+    p.add_argument("--keep-all", action="store_true",
+                   help="with --keep, write the candidates not kept too, into a candidates/ folder beside the kept")
     one_line_errors(p).set_defaults(run=run)
 
 
@@ -70,9 +78,14 @@ def run(args: argparse.Namespace) -> int:
         output, folder, stem = output_of(args, values)
         pipe = load_pipeline(args, values["audio_model"])
         pipe.size(settings)  # settings these models cannot make fail here, before anything is sampled
+        choice = Choice(values["keep"], values["rank"])
+        scorers = load_scorers(args, pipe) if choice.keep is not None else None
+        choice.check(settings.variations, scorers)
         print(f"sonocanvas generate: seed {settings.seed}", file=sys.stderr)
-        clips = pipe(settings, on_step=_progress())
-        write_clips(clips, output, folder, stem, tiny=args.models == TINY)
+        kept, rest = make_and_choose(pipe, settings, choice, scorers, output, DEFAULT_CAPS["variations"], _progress())
+        write_clips(kept, output, folder, stem, tiny=args.models == TINY)
+        if args.keep_all and rest:
+            write_clips(rest, output, folder / "candidates", stem, tiny=args.models == TINY)
     except ValueError as error:  # FieldError, and the preset and effect stores' errors, which start with the field
         print(f"sonocanvas generate: error: {error}", file=sys.stderr)
         return 2
@@ -150,6 +163,18 @@ def load_pipeline(args: argparse.Namespace, kind: str) -> JointPipeline:
     return JointPipeline(image, audio)
 
 
+def load_scorers(args: argparse.Namespace, pipe: JointPipeline):
+    """The CLIP and CLAP scorers --keep ranks with (the tiny-random ones with --models tiny-random), loaded on use."""
+    from ...engine.scorers import Scorers
+
+    if args.models == TINY:
+        from ...engine.tiny import tiny_models
+
+        paths = tiny_models()
+        return Scorers(str(paths.clip), str(paths.clap), device=pipe.device)
+    return Scorers(args.clip_model or DEFAULT_CLIP_MODEL, args.clap_model or DEFAULT_CLAP_MODEL, device=pipe.device)
+
+
 def write_clips(clips, output, folder: Path, stem: str, tiny: bool) -> list:
     """Each clip through the drop folder's writer (the server's), into `folder`; returns what was dropped."""
     from ..drop import DropFolder
@@ -160,7 +185,8 @@ def write_clips(clips, output, folder: Path, stem: str, tiny: bool) -> list:
         record = dict(clip.record)
         if tiny:
             record["tiny_random"] = "made with the tiny-random models: random weights, the output is noise"
-        name = stem if len(clips) == 1 else f"{stem}_v{clip.index}"
+        rank = clip.record.get("rank")
+        name = stem if len(clips) == 1 and rank in (None, 1) else f"{stem}_r{rank}" if rank else f"{stem}_v{clip.index}"
         dropped = drop.drop(clip, output, name, record)
         print(f"sonocanvas generate: wrote {dropped.wav} ({len(clip.audio) / clip.sample_rate:.2f} s, seed "
               f"{clip.seed}, {output.sample_rate} Hz {output.bit_depth}-bit), {dropped.png.name}, "
