@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -42,19 +42,29 @@ def _cosine(a: torch.Tensor, b: torch.Tensor) -> list[float]:
 
 
 @dataclass
-class ClipScorer:
-    """CLIP: a picture against the image prompt."""
+class _Scorer:
+    """A transformers model and its own processor, on one device."""
 
     model: torch.nn.Module
     processor: object
     device: torch.device
+    field_name: ClassVar[str]  # the option or key that names the model, for errors
+    classes: ClassVar[tuple[str, str]]  # transformers' model and processor classes
 
     @classmethod
-    def load(cls, name: str | Path, device: torch.device) -> "ClipScorer":
-        from transformers import CLIPModel, CLIPProcessor
+    def load(cls, name: str | Path, device: torch.device):
+        import transformers
 
-        path = _resolve(str(name), "clip_model")
-        return cls(_model(CLIPModel, path, "clip_model", device), _processor(CLIPProcessor, path, "clip_model"), device)
+        model, processor = (getattr(transformers, class_name) for class_name in cls.classes)
+        path = _resolve(str(name), cls.field_name)
+        return cls(_model(model, path, cls.field_name, device), _processor(processor, path, cls.field_name), device)
+
+
+class ClipScorer(_Scorer):
+    """CLIP: a picture against the image prompt."""
+
+    field_name = "clip_model"
+    classes = ("CLIPModel", "CLIPProcessor")
 
     @torch.no_grad()
     def __call__(self, pictures: Sequence[Image.Image], prompt: str) -> list[float]:
@@ -65,20 +75,11 @@ class ClipScorer:
         return _cosine(images, text)
 
 
-@dataclass
-class ClapScorer:
+class ClapScorer(_Scorer):
     """CLAP: a sound against the audio prompt."""
 
-    model: torch.nn.Module
-    processor: object
-    device: torch.device
-
-    @classmethod
-    def load(cls, name: str | Path, device: torch.device) -> "ClapScorer":
-        from transformers import ClapModel, ClapProcessor
-
-        path = _resolve(str(name), "clap_model")
-        return cls(_model(ClapModel, path, "clap_model", device), _processor(ClapProcessor, path, "clap_model"), device)
+    field_name = "clap_model"
+    classes = ("ClapModel", "ClapProcessor")
 
     @property
     def sample_rate(self) -> int:
