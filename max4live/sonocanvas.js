@@ -53,7 +53,13 @@ var SEED_MAX = 999999;
 /* Track.create_audio_clip takes start_time in [0, 1576800] beats (LOM). */
 var LAST_BEAT = 1576800;
 /* The generate keys whose values are whole numbers (docs/osc.md); OSC floats and ints both reach js as numbers. */
-var INTEGER_KEYS = ["seed", "steps", "variations", "bars"];
+var INTEGER_KEYS = ["seed", "steps", "variations", "keep", "bars"];
+/* The server's bars are bars of 4/4 (docs/osc.md, `bpm`), so a bar is 4 beats. */
+var BEATS_PER_BAR = 4;
+/* With Keep on, the device asks for a ranking by both scores (docs/osc.md `rank`). */
+var RANK = "both";
+/* Why Keep is greyed out: the server said (in /sonocanvas/ready) that it has nothing to rank with. */
+var NO_SCORERS = "this server has no CLIP or CLAP scorer to rank candidates with";
 /* Enough of a WAV file to find its `fmt ` and `data` chunk headers. */
 var WAV_HEADER_BYTES = 4096;
 
@@ -107,6 +113,11 @@ function atLeast(version, wanted) {
     return true;
 }
 
+/* "; kept K of N" for a job that keeps the best K of N candidates (N as the server counted them), else "". */
+function kept(job) {
+    return job.keep ? "; kept " + job.keep + " of " + (job.candidates || job.variations) : "";
+}
+
 function basename(path) {
     return String(path).replace(/^.*[\/\\]/, "");
 }
@@ -121,7 +132,8 @@ function shorten(prompt, length) {
     return prompt.length > length ? prompt.substring(0, length - 1) + "\u2026" : prompt;
 }
 
-/* A clip's name: what it shows, what it sounds like, and the seed that makes it again. */
+/* A clip's name: what it shows, what it sounds like, and the seed that makes it again; a kept clip's
+ * rank and scores follow (`#1 clip 0.31 clap 0.12`), from the /sonocanvas/scores that came before it. */
 function clipName(job, index, wavPath) {
     var seed = seedOf(wavPath);
     var parts = [];
@@ -138,7 +150,20 @@ function clipName(job, index, wavPath) {
     if (job.riffOn) {
         name = "riff of " + shorten(job.riffOn, 24) + ": " + name;
     }
+    if (job.keep) {
+        var scored = job.scores[index];
+        return scored ? name + " " + scored.label : name;
+    }
     return job.variations > 1 ? name + " v" + (index + 1) : name;
+}
+
+/* "#rank kind score...": a kept clip's place among the candidates and its scores, to two decimals. */
+function scoreLabel(rank, pairs) {
+    var words = ["#" + rank];
+    for (var i = 0; i + 1 < pairs.length; i += 2) {
+        words.push(String(pairs[i]), Number(pairs[i + 1]).toFixed(2));
+    }
+    return words.join(" ");
 }
 
 function u32(bytes, at) {
@@ -228,6 +253,8 @@ function Device(env) {
     this.lastSeed = null;
     this.liveVersion = null;
     this.heartbeat = null;
+    /* the kinds of score the server ranks with (/sonocanvas/ready's 5th argument); null: it did not say */
+    this.scorers = null;
 }
 
 Device.prototype.send = function (address, args) {
@@ -361,7 +388,7 @@ Device.prototype.seed = function () {
     return Math.floor(this.env.random() * (SEED_MAX + 1));
 };
 
-/* The song's tempo when "fit to bars" is on, so the clip lasts a whole number of bars. */
+/* The song's tempo when "fit to bars" or Loop is on, so the clip lasts a whole number of bars. */
 Device.prototype.tempo = function () {
     return number(this.env.live("live_set").get("tempo"));
 };
@@ -384,13 +411,30 @@ Device.prototype.generate = function (riff) {
         return null;
     }
     var guidance = number(this.env.value("guidance"));
+    var candidates = Math.round(number(this.env.value("variations")));
+    var keep = Math.max(0, Math.round(number(this.env.value("keep"))));
+    if (keep && this.scorers !== null && !this.scorers.length) {
+        this.status("Keep: " + NO_SCORERS + "; set Keep to 0 to generate");
+        return null;
+    }
+    if (keep > candidates) {
+        this.status("Keep: " + keep + " is more than the " + candidates + " variations it keeps from; raise variations or lower Keep");
+        return null;
+    }
+    var loop = number(this.env.value("loop")) ? 1 : 0;
+    var bars = this.bounded("bars", Math.round(number(this.env.value("bars"))));
     var job = {
         id: this.jobPrefix + (++this.jobCount),
         imagePrompt: imagePrompt,
         audioPrompt: audioPrompt,
         preset: preset,
         seed: this.bounded("seed", this.seed()),
-        variations: this.bounded("variations", Math.round(number(this.env.value("variations")))),
+        /* With keep the server holds the clips kept to its variations cap and lets the candidates go to the
+         * table's bound (bridge/protocol.py), which /sonocanvas/limits reports as keep's range. */
+        variations: keep ? this.bounded("keep", candidates) : this.bounded("variations", candidates),
+        keep: keep ? this.bounded("variations", keep) : 0,
+        scores: {},
+        loopBeats: loop ? bars * BEATS_PER_BAR : 0,
         riffOn: riff ? riff.name : "",
         beside: riff ? riff.beside : null,
         done: 0
@@ -414,12 +458,18 @@ Device.prototype.generate = function (riff) {
         "variations", job.variations,
         "audio_model", AUDIO_MODELS[clamp(Math.round(number(this.env.value("audio_model"))), 0, 1)]
     );
+    if (job.keep) {
+        args.push("keep", job.keep, "rank", RANK);
+    }
     var fx = this.chosen(this.fxNames, "fx");
     if (fx) {
         args.push("fx", fx);
     }
-    if (number(this.env.value("fit_bars"))) {
-        args.push("bpm", this.bounded("bpm", this.tempo()), "bars", this.bounded("bars", Math.round(number(this.env.value("bars")))));
+    if (loop) {
+        args.push("loop", 1);
+    }
+    if (loop || number(this.env.value("fit_bars"))) {
+        args.push("bpm", this.bounded("bpm", this.tempo()), "bars", bars);
     }
     if (riff) {
         args.push("init_audio", riff.file, "init_start", this.bounded("init_start", riff.start),
@@ -514,11 +564,18 @@ Device.prototype.receive = function (address, args) {
 
 var REPLIES = {};
 
-/* ready version device models [client]: the client secret makes this device's jobs its own whatever
- * port its messages leave from (docs/osc.md); then ask the server's bounds and lists. */
+/* ready version device models [client [scorers]]: the client secret makes this device's jobs its own
+ * whatever port its messages leave from (docs/osc.md); `scorers` names the kinds of score the server ranks
+ * with ("clip clap"; "" for none, and Keep is then greyed out; an older server does not say, and Keep stays
+ * usable: that server checks a request itself). Then ask the server's bounds and lists. */
 REPLIES["/sonocanvas/ready"] = function (args) {
     this.client = args.length > 3 ? String(args[3]) : "";
-    this.status("Connected: sonocanvas " + args[0] + " on " + args[1] + " (" + args[2] + ")");
+    this.scorers = args.length > 4 ? text(args[4]).split(/\s+/).filter(function (kind) { return kind !== ""; }) : null;
+    var ranks = this.scorers === null || this.scorers.length > 0;
+    /* live.numbox's `active` attribute: 0 greys the control out and it takes no input */
+    this.env.show("keep", "active", [ranks ? 1 : 0]);
+    this.status("Connected: sonocanvas " + args[0] + " on " + args[1] + " (" + args[2] + ")" +
+        (ranks ? "" : ". Keep is off: " + NO_SCORERS));
     this.send(ADDRESS.limits);
     this.send(ADDRESS.presetList);
     this.send(ADDRESS.fxList);
@@ -550,6 +607,15 @@ REPLIES["/sonocanvas/progress"] = function (args) {
     }
 };
 
+/* scores job index rank candidates [kind score]...: a kept clip's rank and scores, just before its done. */
+REPLIES["/sonocanvas/scores"] = function (args) {
+    var job = this.jobs[args[0]];
+    if (job && job.keep) {
+        job.candidates = Number(args[3]);
+        job.scores[Number(args[1])] = { rank: Number(args[2]), label: scoreLabel(Number(args[2]), args.slice(4)) };
+    }
+};
+
 REPLIES["/sonocanvas/done"] = function (args) {
     var job = this.jobs[args[0]];
     if (!job) {
@@ -560,13 +626,13 @@ REPLIES["/sonocanvas/done"] = function (args) {
     var self = this;
     var name = clipName(job, index, wav);
     job.done++;
-    if (job.done >= job.variations) {
+    if (job.done >= (job.keep || job.variations)) {
         delete this.jobs[job.id];
     }
     this.lastWav = wav;
     this.progress(1);
     this.env.show("picture", "read", [String(args[3])]);
-    this.status("Done: " + name);
+    this.status("Done: " + name + kept(job));
     this.env.defer(function () {
         self.placeClip(wav, name, job);
     });
@@ -756,7 +822,37 @@ Device.prototype.placeInSession = function (track, file, name, job) {
         return;
     }
     clip.set("name", name);
-    this.status("Placed \u201c" + name + "\u201d in scene " + (index + 1));
+    this.status("Placed \u201c" + name + "\u201d in scene " + (index + 1) + this.loopClip(clip, job, file) + kept(job));
+};
+
+/* A looped job's clip plays exactly its bars, over and over. LOM Clip: `looping` ("Unwarped audio cannot be
+ * looped", so warping goes on first), `loop_start`/`loop_end` (beats for a warped clip; with looping on, the
+ * loop region), `start_marker`/`end_marker` (beats; the end marker "cannot be set before the start marker").
+ * The file is exactly the bars at the song's tempo, so its end must fall on the loop's end: where Live warped
+ * it at a tempo of its own (Auto-Warp's guess), the loop would cover another part of it, and the status says so.
+ * Returns what to add to the status line. */
+Device.prototype.loopClip = function (clip, job, file) {
+    var beats = job.loopBeats;
+    if (!beats) {
+        return "";
+    }
+    clip.set("warping", 1);
+    clip.set("looping", 1);
+    clip.set("loop_start", 0);
+    clip.set("loop_end", beats);
+    clip.set("start_marker", 0);
+    clip.set("end_marker", beats);
+    var bars = beats / BEATS_PER_BAR + " bar(s)";
+    if (number(clip.get("looping")) !== 1 || number(clip.get("loop_start")) !== 0 || number(clip.get("loop_end")) !== beats) {
+        return ", but Live did not loop it over its " + bars + ": turn Warp and Loop on in its Clip View";
+    }
+    var fileSeconds = wavSeconds(this.env.readBytes(file, WAV_HEADER_BYTES));
+    var played = secondsAtBeat(warpMarkers(clip), beats);
+    if (fileSeconds !== null && !isNaN(played) && Math.abs(played - fileSeconds) > fileSeconds / 1000) {
+        return ", looping over " + bars + ", but Live warped it at a tempo of its own, so the loop plays " + played.toFixed(2) +
+            " s of the " + fileSeconds.toFixed(2) + " s file: set its Seg. BPM to " + this.tempo();
+    }
+    return ", looping over " + bars;
 };
 
 /* How long the clip will be in beats at the song's tempo (Live loads it unwarped), or null. */
@@ -775,7 +871,7 @@ Device.prototype.placeInArrangement = function (track, file, name, job) {
         var other = this.env.live("id " + before[i]);
         taken.push([number(other.get("start_time")), number(other.get("end_time"))]);
     }
-    var length = this.beatsOf(file);
+    var length = job.loopBeats || this.beatsOf(file);
     var position = firstGap(taken, from, length);
     var room = roomAfter(taken, position);
     if (position > LAST_BEAT) {
@@ -788,11 +884,12 @@ Device.prototype.placeInArrangement = function (track, file, name, job) {
         var clip = this.env.live("id " + after[j]);
         if (before.indexOf(after[j]) < 0 && number(clip.get("start_time")) === position) {
             clip.set("name", name);
+            var looped = this.loopClip(clip, job, file);
             job.arrangeFrom = number(clip.get("end_time"));
             this.status("Placed \u201c" + name + "\u201d in the Arrangement at beat " + position + (job.arrangeFrom > room
                 ? ", but Live made it longer than its file at this tempo (warped?), so it covers the clip at beat " + room +
                   "; Undo takes it back"
-                : ""));
+                : "") + looped + kept(job));
             return;
         }
     }
@@ -980,8 +1077,8 @@ function maxEnvironment(jsthis) {
 
 /* Only the functions below answer messages from the patcher; these are not messages. */
 text.local = number.local = clamp.local = ids.local = exists.local = atLeast.local = basename.local = 1;
-seedOf.local = shorten.local = clipName.local = u32.local = wavSeconds.local = firstGap.local = roomAfter.local = 1;
-trackOf.local = slotOf.local = Device.local = maxEnvironment.local = 1;
+seedOf.local = shorten.local = clipName.local = scoreLabel.local = kept.local = u32.local = wavSeconds.local = firstGap.local = roomAfter.local = 1;
+trackOf.local = slotOf.local = warpMarkers.local = secondsAtBeat.local = Device.local = maxEnvironment.local = 1;
 
 var device = null;
 
@@ -1041,6 +1138,7 @@ if (typeof module !== "undefined" && module.exports) {
         ADDRESS: ADDRESS,
         REPLIES: REPLIES,
         clipName: clipName,
+        scoreLabel: scoreLabel,
         seedOf: seedOf,
         wavSeconds: wavSeconds,
         firstGap: firstGap,

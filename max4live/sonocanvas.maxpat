@@ -635,14 +635,14 @@
 							"parameter_shortname" : "Vars",
 							"parameter_type" : 0,
 							"parameter_mmin" : 1.0,
-							"parameter_mmax" : 8.0,
+							"parameter_mmax" : 64.0,
 							"parameter_initial_enable" : 1,
 							"parameter_initial" : [ 1 ],
 							"parameter_unitstyle" : 0
 						}
 					},
 					"annotation_name" : "Variations",
-					"annotation" : "How many clips one press makes, with consecutive seeds."
+					"annotation" : "How many clips one press makes, with consecutive seeds (the server allows up to 8 unless its config says otherwise). With Keep, how many candidates to choose from (up to 64)."
 				}
 			},
 			{
@@ -820,7 +820,88 @@
 						}
 					},
 					"annotation_name" : "Bars",
-					"annotation" : "How many bars the clip lasts when Fit to bars is on."
+					"annotation" : "How many bars the clip lasts when Fit to bars or Loop is on (bars of 4/4 at the set's tempo)."
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-72",
+					"maxclass" : "live.toggle",
+					"numinlets" : 1,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 600.0, 200.0, 15.0, 15.0 ],
+					"varname" : "loop",
+					"presentation" : 1,
+					"presentation_rect" : [ 358.0, 122.0, 15.0, 15.0 ],
+					"parameter_enable" : 1,
+					"saved_attribute_attributes" : {
+						"valueof" : {
+							"parameter_longname" : "Loop",
+							"parameter_shortname" : "Loop",
+							"parameter_type" : 2,
+							"parameter_enum" : [ "off", "on" ],
+							"parameter_mmax" : 1.0,
+							"parameter_initial_enable" : 1,
+							"parameter_initial" : [ 0 ]
+						}
+					},
+					"annotation_name" : "Loop",
+					"annotation" : "On: a seamless loop exactly Bars bars long at the set's tempo (its end flows into its start). It is placed warped, with looping on and its loop covering exactly those bars."
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-73",
+					"maxclass" : "live.comment",
+					"numinlets" : 1,
+					"numoutlets" : 0,
+					"patching_rect" : [ 620.0, 200.0, 30.0, 15.0 ],
+					"text" : "loop",
+					"presentation" : 1,
+					"presentation_rect" : [ 375.0, 123.0, 28.0, 13.0 ],
+					"textjustification" : 0
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-74",
+					"maxclass" : "live.comment",
+					"numinlets" : 1,
+					"numoutlets" : 0,
+					"patching_rect" : [ 600.0, 230.0, 44.0, 15.0 ],
+					"text" : "keep best",
+					"presentation" : 1,
+					"presentation_rect" : [ 248.0, 64.0, 44.0, 13.0 ],
+					"textjustification" : 0
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-75",
+					"maxclass" : "live.numbox",
+					"numinlets" : 1,
+					"numoutlets" : 2,
+					"outlettype" : [ "", "float" ],
+					"patching_rect" : [ 650.0, 230.0, 44.0, 15.0 ],
+					"varname" : "keep",
+					"presentation" : 1,
+					"presentation_rect" : [ 294.0, 63.0, 40.0, 15.0 ],
+					"parameter_enable" : 1,
+					"saved_attribute_attributes" : {
+						"valueof" : {
+							"parameter_longname" : "Keep",
+							"parameter_shortname" : "Keep",
+							"parameter_type" : 0,
+							"parameter_mmin" : 0.0,
+							"parameter_mmax" : 64.0,
+							"parameter_initial_enable" : 1,
+							"parameter_initial" : [ 0 ],
+							"parameter_unitstyle" : 0
+						}
+					},
+					"annotation_name" : "Keep",
+					"annotation" : "0: off. K: make Variations candidates, keep the K best by CLIP and CLAP score and place only those, named with their rank and scores. At most Variations. Greyed out when the server has no scorer to rank with."
 				}
 			},
 			{

@@ -194,16 +194,62 @@ class FakeLive {
       enumerable: true,
       get: () => [JSON.stringify({ warp_markers: (clip.warp || []).map(([beat_time, sample_time]) => ({ beat_time, sample_time })) })],
     });
+    clip.setters = {
+      // LOM Clip.warping: "Only available for audio clips". LOM Clip.loop_start: the loop and the markers are
+      // "in absolute clip beat time if clip is MIDI or warped", and "if the clip is unwarped audio, they are given
+      // in seconds", so turning Warp on gives them in beats: at the tempo Live warps the file at (the song's, or
+      // the one Auto-Warp guessed, see `autoWarpBpm`), from one warp marker at the file's start to one at its end.
+      warping: (value) => {
+        if (!clip.props.is_audio_clip[0]) return this.error("set warping: only available for audio clips");
+        const on = value ? 1 : 0;
+        if (on && !clip.props.warping[0]) this.warp(clip);
+        clip.props.warping = [on];
+        return true;
+      },
+      // LOM Clip.looping: "Unwarped audio cannot be looped": Live refuses, and nothing changes.
+      looping: (value) => {
+        if (value && clip.props.is_audio_clip[0] && !clip.props.warping[0]) return this.error("set looping: unwarped audio cannot be looped");
+        clip.props.looping = [value ? 1 : 0];
+        return true;
+      },
+      // LOM Clip.end_marker: "Cannot be set before the start marker."
+      end_marker: (value) => {
+        if (value < clip.props.start_marker[0]) return this.error("set end_marker: before the start marker");
+        clip.props.end_marker = [value];
+        return true;
+      },
+    };
     return clip;
   }
 
+  // The tempo Live warps a new clip's file at: the one Auto-Warp guessed, else the song's.
+  warpTempo() {
+    return this.autoWarpBpm || this.song.props.tempo[0];
+  }
+
+  // Warp turned on for an unwarped clip: its times (seconds of its file) become beats at the warp tempo, with
+  // a warp marker at the file's first sample and one at its last (LOM Clip.warp_markers).
+  warp(clip) {
+    const perSecond = this.warpTempo() / 60;
+    for (const key of ["loop_start", "loop_end", "start_marker", "end_marker"]) clip.props[key] = [clip.props[key][0] * perSecond];
+    const seconds = clip.seconds || 0;
+    clip.warp = [[0, 0], [seconds * perSecond, seconds]];
+  }
+
   // A clip loaded from `file`: its length in beats is the file's at the song's tempo (or the auto-warp one).
+  // Unwarped, its loop and markers are seconds of the file (LOM Clip.loop_start); Auto-Warp loads it warped.
   fileClip(file, extra = {}) {
     const bytes = this.disk.read(file);
     const seconds = bytes && wavSecondsOf(bytes);
     if (!seconds) return null;
-    const beats = seconds * (this.autoWarpBpm || this.song.props.tempo[0]) / 60;
-    return this.addClip({ file_path: [file], loop_end: [seconds], end_marker: [seconds], length: [beats], ...extra });
+    const beats = seconds * this.warpTempo() / 60;
+    const clip = this.addClip({ file_path: [file], loop_end: [seconds], end_marker: [seconds], length: [beats], ...extra });
+    clip.seconds = seconds;
+    if (this.autoWarpBpm) {
+      this.warp(clip);
+      clip.props.warping = [1];
+    }
+    return clip;
   }
 
   addSlot(track, full) {
@@ -351,7 +397,8 @@ class FakeLive {
         if (!object) return live.error(`set: no valid object set (${livePath})`);
         live.calls.push({ id: object.id, method: "set", args: [prop, value] });
         if (!(prop in object.props)) return live.error(`set: ${object.type} has no property ${prop}`);
-        object.props[prop] = [value];
+        if (object.setters && object.setters[prop]) object.setters[prop](value);
+        else object.props[prop] = [value];
       },
       call(method, ...args) {
         if (!object) return live.error(`call ${method}: no valid object set (${livePath})`);
