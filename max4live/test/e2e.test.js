@@ -9,7 +9,7 @@ const os = require("node:os");
 const path = require("node:path");
 const { spawn } = require("node:child_process");
 const { EventEmitter, once } = require("node:events");
-const { Device, FakeLive, fakeEnv } = require("../helpers/fakes.js");
+const { Device, FakeLive, fakeEnv, wavSecondsOf } = require("../helpers/fakes.js");
 const { MaxUdp, freePort } = require("../helpers/osc.js");
 
 const START_TIMEOUT_MS = 120000;
@@ -217,4 +217,23 @@ test("riffing on the clip in view sends its region, and the server's riff lands 
   assert.ok(findString(record, original.props.file_path[0]), "the server riffed on the original's file");
   assert.ok(findString(record, 0.25) && findString(record, 1), "over the region the clip plays");
   assert.equal(live.objects.get(first).props.clip[1], original.id, "the original is untouched");
+});
+
+test("Loop: the server's loop is exactly the bars at the set's tempo, and lands in Live looping over them", { timeout: JOB_TIMEOUT_MS + 30000 }, async () => {
+  const { device, env, live, placed } = await connectedDevice(server, {
+    live: new FakeLive({ tempo: 120, slots: [false] }),
+    values: { image_prompt: "tiles", audio_prompt: "drums", seed: 9, loop: 1, bars: 1 },
+  });
+  const line = placed();
+  device.generate();
+  const sent = env.osc().filter((atoms) => atoms[0] === "/sonocanvas/generate").pop();
+  assert.deepEqual(sent.slice(sent.indexOf("loop"), sent.indexOf("loop") + 6), ["loop", 1, "bpm", 120, "bars", 1]);
+  assert.equal(await line, "Placed \u201ctiles / drums s9\u201d in scene 1, looping over 1 bar(s)", server.output());
+  const clip = live.clip(live.objects.get(live.slotIds()[0]).props.clip[1]);
+  const wav = clip.file_path[0];
+  assert.equal(wavSecondsOf(fs.readFileSync(wav)), 2, "one bar of 4/4 at 120 BPM, to the sample");
+  assert.deepEqual([clip.warping[0], clip.looping[0], clip.loop_start[0], clip.loop_end[0], clip.end_marker[0]], [1, 1, 0, 4, 4]);
+  assert.deepEqual(live.errors, []);
+  const record = JSON.parse(fs.readFileSync(wav.replace(/\.wav$/, ".json"), "utf8"));
+  assert.match(JSON.stringify(record), /"loop": ?true/, "the server made a loop");
 });
