@@ -388,6 +388,11 @@ Device.prototype.seed = function () {
     return Math.floor(this.env.random() * (SEED_MAX + 1));
 };
 
+/* Whether Keep may be used: not when the server said it has no scorer (a server that says nothing checks itself). */
+Device.prototype.canRank = function () {
+    return this.scorers === null || this.scorers.length > 0;
+};
+
 /* The song's tempo when "fit to bars" or Loop is on, so the clip lasts a whole number of bars. */
 Device.prototype.tempo = function () {
     return number(this.env.live("live_set").get("tempo"));
@@ -412,11 +417,8 @@ Device.prototype.generate = function (riff) {
     }
     var guidance = number(this.env.value("guidance"));
     var candidates = Math.round(number(this.env.value("variations")));
-    var keep = Math.max(0, Math.round(number(this.env.value("keep"))));
-    if (keep && this.scorers !== null && !this.scorers.length) {
-        this.status("Keep: " + NO_SCORERS + "; set Keep to 0 to generate");
-        return null;
-    }
+    /* Keep greyed out (a server with nothing to rank with) counts as 0, whatever value the set saved. */
+    var keep = this.canRank() ? Math.max(0, Math.round(number(this.env.value("keep")))) : 0;
     if (keep > candidates) {
         this.status("Keep: " + keep + " is more than the " + candidates + " variations it keeps from; raise variations or lower Keep");
         return null;
@@ -485,7 +487,8 @@ Device.prototype.generate = function (riff) {
     this.jobs[job.id] = job;
     this.progress(0);
     this.status((riff ? "Riffing on \u201c" + riff.name + "\u201d: sent to " : "Sent to ") + this.server +
-        (this.connected ? "" : " (not connected yet)"));
+        (this.connected ? "" : " (not connected yet)") +
+        (!this.canRank() && number(this.env.value("keep")) ? ". Keep is off: " + NO_SCORERS : ""));
     this.send(ADDRESS.generate, args);
     return job.id;
 };
@@ -571,11 +574,10 @@ var REPLIES = {};
 REPLIES["/sonocanvas/ready"] = function (args) {
     this.client = args.length > 3 ? String(args[3]) : "";
     this.scorers = args.length > 4 ? text(args[4]).split(/\s+/).filter(function (kind) { return kind !== ""; }) : null;
-    var ranks = this.scorers === null || this.scorers.length > 0;
     /* live.numbox's `active` attribute: 0 greys the control out and it takes no input */
-    this.env.show("keep", "active", [ranks ? 1 : 0]);
+    this.env.show("keep", "active", [this.canRank() ? 1 : 0]);
     this.status("Connected: sonocanvas " + args[0] + " on " + args[1] + " (" + args[2] + ")" +
-        (ranks ? "" : ". Keep is off: " + NO_SCORERS));
+        (this.canRank() ? "" : ". Keep is off: " + NO_SCORERS));
     this.send(ADDRESS.limits);
     this.send(ADDRESS.presetList);
     this.send(ADDRESS.fxList);

@@ -11,6 +11,7 @@ const { spawn } = require("node:child_process");
 const { EventEmitter, once } = require("node:events");
 const { Device, FakeLive, fakeEnv, wavSecondsOf } = require("../helpers/fakes.js");
 const { MaxUdp, freePort } = require("../helpers/osc.js");
+const { FakeServer } = require("../helpers/fake-server.js");
 
 const START_TIMEOUT_MS = 120000;
 const JOB_TIMEOUT_MS = 180000;
@@ -121,7 +122,7 @@ async function connectedDevice(server, { live = new FakeLive(), ports = {}, valu
   // the device's status line, once it says where the clip went (or why it could not)
   const placed = () => shown(events, env, ([name, , line]) => name === "status" && /^(Placed|Error|Not placed)/.test(line), JOB_TIMEOUT_MS, "placed clip")
     .then(([, , line]) => line);
-  return { device, env, live, placed };
+  return { device, env, live, placed, events };
 }
 
 let server = null;
@@ -236,4 +237,66 @@ test("Loop: the server's loop is exactly the bars at the set's tempo, and lands 
   assert.deepEqual(live.errors, []);
   const record = JSON.parse(fs.readFileSync(wav.replace(/\.wav$/, ".json"), "utf8"));
   assert.match(JSON.stringify(record), /"loop": ?true/, "the server made a loop");
+});
+
+// Keep, end to end over UDP against a stand-in server (helpers/fake-server.js): the real server does not yet
+// send /sonocanvas/scores (issue 16's server side is being written), so these check the device's side of it.
+async function fakeServer(options) {
+  const fake = await new FakeServer(fs.mkdtempSync(path.join(folder, "fake-")), options).start();
+  server.closers.push(() => fake.close());
+  return fake;
+}
+
+// Resolves with the first status line of a connected device that passes `check`.
+function statusLine({ events, env }, check, what) {
+  return shown(events, env, ([name, , line]) => name === "status" && check(line), JOB_TIMEOUT_MS, what).then(([, , line]) => line);
+}
+
+test("Keep: make 6, keep 2; only the kept clips come back, are placed in rank order and named with their scores", { timeout: 60000 }, async () => {
+  const fake = await fakeServer({ scorers: "clip clap" });
+  const d = await connectedDevice(fake, {
+    live: new FakeLive({ slots: [false, false, false] }),
+    values: { image_prompt: "castle towers", audio_prompt: "bells", seed: 100, variations: 6, keep: 2 },
+  });
+  assert.deepEqual(d.env.shown.filter(([name]) => name === "keep").pop(), ["keep", "active", 1]);
+  const second = statusLine(d, (line) => /^Placed .* in scene 2; kept 2 of 6$/.test(line), "the second kept clip placed");
+  d.device.generate();
+  await second;
+  const generate = fake.received.find(([address]) => address === "/sonocanvas/generate");
+  const keys = Object.fromEntries(generate.slice(2).flatMap((_, i, a) => (i % 2 ? [] : [[a[i], a[i + 1]]])));
+  assert.deepEqual([keys.variations, keys.keep, keys.rank], [6, 2, "both"]);
+  const expected = fake.kept.map(({ seed, rank, scores }) =>
+    `castle towers / bells s${seed} #${rank} clip ${scores.clip.toFixed(2)} clap ${scores.clap.toFixed(2)}`);
+  assert.equal(expected.length, 2);
+  assert.notDeepEqual(fake.kept.map(({ seed }) => seed), [100, 101], "the ranking is not the order they were made");
+  const placed = d.live.slotIds().map((id) => d.live.objects.get(id).props).filter((slot) => slot.has_clip[0]);
+  assert.deepEqual(placed.map((slot) => d.live.clip(slot.clip[1]).name[0]), expected);
+  for (const slot of placed) assert.equal(wavSecondsOf(fs.readFileSync(d.live.clip(slot.clip[1]).file_path[0])), 2);
+  assert.deepEqual(d.device.jobs, {}, "the job is over after its 2 kept clips");
+});
+
+test("Keep: a server with no scorer greys Keep out; Generate then makes the variations unranked", { timeout: 60000 }, async () => {
+  const fake = await fakeServer({ scorers: "" });
+  const d = await connectedDevice(fake, {
+    live: new FakeLive({ slots: [false, false] }),
+    values: { image_prompt: "a", audio_prompt: "b", seed: 3, variations: 2, keep: 1 },
+  });
+  assert.deepEqual(d.env.shown.filter(([name]) => name === "keep").pop(), ["keep", "active", 0]);
+  assert.match(d.env.status(), /Keep is off: this server has no CLIP or CLAP scorer/);
+  const second = statusLine(d, (line) => /^Placed .* in scene 2$/.test(line), "both variations placed");
+  d.device.generate();
+  assert.equal(await second, "Placed \u201ca / b s4 v2\u201d in scene 2");
+  const generate = fake.received.find(([address]) => address === "/sonocanvas/generate");
+  assert.ok(!generate.includes("keep") && !generate.includes("rank"), "no keep reached the server, which would refuse it");
+  assert.ok(!fake.output().includes("-> /sonocanvas/scores"), "and nothing was ranked");
+});
+
+test("Keep: an older server that does not name its scorers leaves Keep on; its own check answers", { timeout: 60000 }, async () => {
+  const fake = await fakeServer({ scorers: null, keys: [] });
+  const d = await connectedDevice(fake, { values: { image_prompt: "a", audio_prompt: "b", variations: 4, keep: 2 } });
+  assert.deepEqual(d.env.shown.filter(([name]) => name === "keep").pop(), ["keep", "active", 1]);
+  const error = statusLine(d, (line) => line.startsWith("Error"), "the server's error");
+  d.device.generate();
+  assert.equal(await error, "Error: keep: keep: not a generation setting");
+  assert.deepEqual(d.device.jobs, {});
 });

@@ -55,16 +55,16 @@ test("with the server's limits, the variations cap holds the clips kept and the 
   assert.equal(sent(env).variations, 8, "without keep, the cap holds the variations");
 });
 
-test("ready with no scorers greys Keep out and says why; Generate with Keep on is refused", () => {
-  const { env, device } = keeping();
+test("ready with no scorers greys Keep out and says why; Generate then counts Keep as 0 and says so", () => {
+  const { env, device } = keeping({ variations: 4 });
   device.receive("/sonocanvas/ready", ["0.2.0", "cpu", "tiny", "c0ffee", ""]);
   assert.deepEqual(env.shown.filter(([name]) => name === "keep").pop(), ["keep", "active", 0]);
   assert.equal(env.status(), "Connected: sonocanvas 0.2.0 on cpu (tiny). Keep is off: this server has no CLIP or CLAP scorer to rank candidates with");
-  assert.equal(device.generate(), null);
-  assert.equal(env.status(), "Keep: this server has no CLIP or CLAP scorer to rank candidates with; set Keep to 0 to generate");
-  assert.equal(env.osc().filter((a) => a[0] === "/sonocanvas/generate").length, 0);
-  env.values.keep = 0;
-  assert.ok(device.generate(), "with Keep at 0 it generates as before");
+  assert.ok(device.generate(), "a greyed-out Keep cannot be changed, so it must not block Generate");
+  const keys = sent(env);
+  assert.deepEqual([keys.variations, "keep" in keys, "rank" in keys], [4, false, false]);
+  assert.equal(env.status(), "Sent to 127.0.0.1:9010. Keep is off: this server has no CLIP or CLAP scorer to rank candidates with");
+  assert.equal(device.jobs[Object.keys(device.jobs)[0]].keep, 0, "the job keeps nothing: every variation will be placed");
 });
 
 test("ready naming scorers, or an older ready without the argument, leaves Keep usable", () => {
