@@ -701,6 +701,8 @@ REPLIES["/sonocanvas/preset"] = function (args) {
         image_guidance: "guidance",
         audio_weight: "audio_weight",
         variations: "variations",
+        keep: "keep",
+        bars: "bars",
         strength: "strength"
     };
     for (var i = 1; i + 1 < args.length; i += 2) {
@@ -711,6 +713,9 @@ REPLIES["/sonocanvas/preset"] = function (args) {
         } else if (key === "seed" && Number(value) >= 0) {
             this.env.show("seed", "set", [Number(value)]);
             this.env.show("seed_lock", "set", [1]);
+        } else if (key === "loop") {
+            /* a bool: OSC T/F or 0/1 (docs/osc.md) */
+            this.env.show("loop", "set", [number(value) ? 1 : 0]);
         } else if (key === "audio_model" && AUDIO_MODELS.indexOf(value) >= 0) {
             this.env.show("audio_model", "set", [AUDIO_MODELS.indexOf(value)]);
         } else if (key === "fx") {

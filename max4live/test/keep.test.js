@@ -117,3 +117,17 @@ test("a score label: rank, then each kind and its score to two decimals", () => 
   assert.equal(scoreLabel(2, ["clap", 0.2]), "#2 clap 0.20");
   assert.equal(scoreLabel(3, []), "#3");
 });
+
+test("a preset's keep, loop and bars show in their controls, so what is sent agrees with the preset", () => {
+  const { env, device } = keeping({ keep: 0, loop: 0, bars: 4, variations: 1 });
+  device.receive("/sonocanvas/preset/names", ["best of 16"]);
+  env.values.preset = 1;
+  device.presetChosen();
+  device.receive("/sonocanvas/preset", ["best of 16", "variations", 16, "keep", 2, "loop", true, "bars", 2]);
+  assert.deepEqual([env.values.variations, env.values.keep, env.values.loop, env.values.bars], [16, 2, 1, 2]);
+  device.generate();
+  const keys = sent(env);
+  assert.deepEqual([keys.variations, keys.keep, keys.loop, keys.bars], [16, 2, 1, 2]);
+  device.receive("/sonocanvas/preset", ["plain", "loop", false]);
+  assert.equal(env.values.loop, 0);
+});
