@@ -574,7 +574,7 @@ var REPLIES = {};
 REPLIES["/sonocanvas/ready"] = function (args) {
     this.client = args.length > 3 ? String(args[3]) : "";
     this.scorers = args.length > 4 ? text(args[4]).split(/\s+/).filter(function (kind) { return kind !== ""; }) : null;
-    /* live.numbox's `active` attribute: 0 greys the control out and it takes no input */
+    /* live.numbox reference, `active`: at 0 "the mouse action does not cause output, and the inactive colors are used" */
     this.env.show("keep", "active", [this.canRank() ? 1 : 0]);
     this.status("Connected: sonocanvas " + args[0] + " on " + args[1] + " (" + args[2] + ")" +
         (this.canRank() ? "" : ". Keep is off: " + NO_SCORERS));
