@@ -872,7 +872,7 @@
 					"patching_rect" : [ 600.0, 230.0, 44.0, 15.0 ],
 					"text" : "keep best",
 					"presentation" : 1,
-					"presentation_rect" : [ 248.0, 64.0, 44.0, 13.0 ],
+					"presentation_rect" : [ 248.0, 64.0, 46.0, 13.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -886,7 +886,7 @@
 					"patching_rect" : [ 650.0, 230.0, 44.0, 15.0 ],
 					"varname" : "keep",
 					"presentation" : 1,
-					"presentation_rect" : [ 294.0, 63.0, 40.0, 15.0 ],
+					"presentation_rect" : [ 296.0, 63.0, 40.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
