@@ -5,8 +5,9 @@
 //                                                               an older server, `scorers: null` here)
 //   for each kept clip, in rank order: /sonocanvas/scores job index rank candidates [kind score]...
 //                                      then /sonocanvas/done job index wav png json, with index = rank - 1.
-// Candidates are ranked as issue 16 defines `both`: by the sum of their CLIP and CLAP places (1 is best), ties
-// going to the higher CLAP score. Its clips are real WAV files in its drop folder; its scores are made up.
+// Candidates are ranked as docs/ranking.md defines `both`: by the sum of their CLIP and CLAP places (1 is best),
+// ties going to the higher CLAP score, then to the earlier candidate; a server without scorers refuses ranking
+// with an error on `rank`. Its clips are real WAV files in its drop folder; its scores are made up.
 "use strict";
 
 const dgram = require("node:dgram");
@@ -23,7 +24,8 @@ function scoresOf(seed) {
   return { clip: ((seed * 7919) % 70) / 100 - 0.2, clap: ((seed * 104729) % 70) / 100 - 0.2 };
 }
 
-// Indices of `scores` best first: by the sum of CLIP and CLAP places, ties to the higher CLAP score.
+// Indices of `scores` best first: by the sum of CLIP and CLAP places, ties to the higher CLAP score, then to the
+// earlier candidate (Array.prototype.sort is stable).
 function rankBoth(scores) {
   const place = (kind) => {
     const order = scores.map((_, i) => i).sort((a, b) => scores[b][kind] - scores[a][kind]);
@@ -106,7 +108,7 @@ class FakeServer {
     if (unknown) return this.send(to, "/sonocanvas/error", job, unknown, `${unknown}: not a generation setting`);
     const candidates = keys.variations || 1;
     const keep = keys.keep || candidates;
-    if (keys.keep && this.scorers === "") return this.send(to, "/sonocanvas/error", job, "keep", "keep: this server has no scorer");
+    if (keys.keep && this.scorers === "") return this.send(to, "/sonocanvas/error", job, "rank", "rank: this server has no scorer");
     if (keep > candidates) return this.send(to, "/sonocanvas/error", job, "keep", "keep: more than variations");
     this.send(to, "/sonocanvas/queued", job, 1);
     this.send(to, "/sonocanvas/progress", job, candidates, candidates);
