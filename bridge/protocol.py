@@ -254,6 +254,8 @@ def generate_keys_table(caps: Mapping[str, float] = DEFAULT_CAPS) -> str:
             span = " or ".join(f"`{c}`" for c in s.choices)
         elif s.numeric:
             span = f"{'above ' if s.low_open else ''}{_number(s.low)} … {_number(s.high)}"
+            if s.name == "seed":
+                span = f"-1 (a fresh random one) or {span}"
             if s.name in caps:
                 span += f" (the server caps it at {_number(caps[s.name])} unless its config's `caps` says otherwise)"
             if s.multiple_of:

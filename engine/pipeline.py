@@ -90,8 +90,8 @@ class GenerateSettings:
 
     def __post_init__(self) -> None:
         self.validate()
-        if self.seed == RANDOM_SEED:
-            object.__setattr__(self, "seed", random.randint(0, MAX_SEED))
+        if self.seed == RANDOM_SEED:  # room left for every variation's seed + i
+            object.__setattr__(self, "seed", random.randint(0, MAX_SEED - self.variations + 1))
         if self.image_start_step is None:
             object.__setattr__(self, "image_start_step", math.floor(self.image_start * self.steps + 1e-9))
         self._check_together()
@@ -116,6 +116,9 @@ class GenerateSettings:
             raise FieldError("init_end", f"must be after init_start ({self.init_start:g} s), got {self.init_end:g} s")
         if self.init_audio is None and (self.init_start or self.init_end is not None):
             raise FieldError("init_start" if self.init_start else "init_end", "a region of init_audio; give init_audio too")
+        if self.seed + self.variations - 1 > MAX_SEED:
+            raise FieldError("seed", f"variation {self.variations - 1} would have seed {self.seed + self.variations - 1}, "
+                                     f"past the largest, {MAX_SEED}; give a seed at most {MAX_SEED - self.variations + 1}")
         if self.seconds is not None and self.width is not None:
             raise FieldError("seconds", "gives the picture's width; give seconds or width, not both")
         if self.loop and self.crop_last_columns:

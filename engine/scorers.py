@@ -68,7 +68,8 @@ class ClipScorer(_Scorer):
 
     @torch.no_grad()
     def __call__(self, pictures: Sequence[Image.Image], prompt: str) -> list[float]:
-        inputs = self.processor(text=[prompt], images=list(pictures), return_tensors="pt", padding=True)
+        inputs = self.processor(text=[prompt], images=list(pictures), return_tensors="pt", padding=True,
+                                truncation=True)  # a prompt past CLIP's 77 tokens is cut, as Stable Diffusion cuts it
         images = _features(self.model.get_image_features(pixel_values=inputs["pixel_values"].to(self.device)))
         text = _features(self.model.get_text_features(input_ids=inputs["input_ids"].to(self.device),
                                                       attention_mask=inputs["attention_mask"].to(self.device)))
@@ -100,7 +101,8 @@ class ClapScorer(_Scorer):
     def __call__(self, sounds: Sequence[np.ndarray], sample_rate: int, prompt: str) -> list[float]:
         audio = [self.prepare(sound, sample_rate) for sound in sounds]
         features = self.processor.feature_extractor(audio, sampling_rate=self.sample_rate, return_tensors="pt")
-        tokens = self.processor.tokenizer([prompt], return_tensors="pt", padding=True)
+        tokens = self.processor.tokenizer([prompt], return_tensors="pt", padding=True, truncation=True,
+                                          max_length=self.model.config.text_config.max_position_embeddings - 2)
         is_longer = features.get("is_longer")
         sound = _features(self.model.get_audio_features(
             input_features=features["input_features"].to(self.device),

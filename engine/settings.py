@@ -23,6 +23,8 @@ from .errors import FieldError
 from .sampler import SCHEDULERS
 
 MAX_SEED = 2**31 - 1
+MAX_VARIATIONS = 64
+"""Clips one request may make: variations without keep, candidates with it (a server's cap then bounds keep)."""
 """Seeds are int32 on the wire (OSC `i`) and everywhere else, so a seed is written the same way in every way in."""
 MAX_INIT_SECONDS = 86400.0
 """A day: the longest riff region a clip's markers can name (Live's Arrangement ends near 1576800 beats)."""
@@ -129,7 +131,7 @@ SETTINGS: tuple[Setting, ...] = (
       choices=("auffusion", "riffusion")),
     S("keep", int, None, "make `variations` candidates and keep this many, the best by `rank` (the rest are not "
       "written); the server's variations cap then bounds keep, and variations may go to 64", scope="request",
-      low=1, high=64),
+      low=1, high=MAX_VARIATIONS),
     S("rank", str, "both", "what best means with keep: clip (the picture against the image prompt), clap (the "
       "sound against the audio prompt), or both (the sum of the two places)", scope="request",
       choices=("clip", "clap", "both")),
@@ -145,7 +147,7 @@ SETTINGS: tuple[Setting, ...] = (
       low=0, high=1),
     S("image_start_step", int, None, "the step the image model joins at; overrides image_start", low=0, high=1000),
     S("audio_start_step", int, 0, "the step the audio model joins at", low=0, high=1000),
-    S("variations", int, 1, "clips in one batch, with consecutive seeds", low=1, high=64),
+    S("variations", int, 1, "clips in one batch, with consecutive seeds", low=1, high=MAX_VARIATIONS),
     S("height", int, None, "picture height (default: the audio model's)", low=8, high=4096, multiple_of=8),
     S("width", int, None, "picture width (default: the audio model's)", low=8, high=4096, multiple_of=8),
     S("crop_last_columns", bool, False, "crop the last 32/1024 of the columns, as the paper does"),
@@ -193,10 +195,12 @@ def capped(caps: Mapping[str, float], names: Iterable[str] | None = None) -> dic
     return {s.name: s.capped(caps[s.name]) if s.name in caps else s for s in chosen}
 
 
-def check_given(values: Mapping[str, Any]) -> None:
+def check_given(values: Mapping[str, Any], given: Mapping[str, Any] | None = None) -> None:
     """What only the settings a user gave can say (a default cannot be told from a given value later): strength
-    means nothing without a clip or picture to riff on, and bpm and bars go together."""
-    if values.get("strength") is not None and values.get("init_audio") is None and values.get("init_picture") is None:
+    means nothing without a clip or picture to riff on, and bpm and bars go together. `values` may hold a preset's
+    too; `given` (default: `values`) is what the request itself said: a preset's strength waits for a riff."""
+    given = values if given is None else given
+    if given.get("strength") is not None and values.get("init_audio") is None and values.get("init_picture") is None:
         raise FieldError("strength", "says how far to noise an init clip or picture; give init_audio or init_picture")
     if (values.get("bpm") is None) != (values.get("bars") is None):
         raise FieldError("bars" if values.get("bars") is None else "bpm", "bpm and bars go together: give both or neither")
@@ -237,7 +241,10 @@ def bounds(table: Mapping[str, Setting]) -> list[Any]:
 
 
 def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
+    """A bound or value as a person writes it: whole numbers in full (2147483647, not 2.14748e+09)."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _describe(value: Any) -> str:

@@ -889,7 +889,8 @@ Device.prototype.placeInArrangement = function (track, file, name, job) {
     var after = ids(track.get("arrangement_clips"));
     for (var j = 0; j < after.length; j++) {
         var clip = this.env.live("id " + after[j]);
-        if (before.indexOf(after[j]) < 0 && number(clip.get("start_time")) === position) {
+        // The new clip is the one that was not there before (Live may round the start time it reports).
+        if (before.indexOf(after[j]) < 0) {
             clip.set("name", name);
             var looped = this.loopClip(clip, job, file);
             job.arrangeFrom = number(clip.get("end_time"));

@@ -12,6 +12,7 @@ import pytest
 from sonocanvas.bridge import amxd
 from sonocanvas.bridge.cli import main
 from sonocanvas.bridge.commands.device import PATCHER, SCRIPT
+from sonocanvas.bridge.paths import device_sources_dir
 
 PEERS = Path(__file__).resolve().parents[1] / "max4live" / "test" / "data"
 
@@ -83,12 +84,12 @@ def test_build_device_writes_a_frozen_audio_effect_with_its_script_inside(tmp_pa
     assert (script["type"], script["fnam"].rstrip(b"\0"), number(script["flag"])) == (b"TEXT", b"sonocanvas.js", 0)
     assert len(script["fnam"]) % 4 == 0
     embedded = ptch[number(script["of32"]) : number(script["of32"]) + number(script["sz32"])]
-    assert embedded == SCRIPT.read_bytes()
+    assert embedded == (device_sources_dir() / SCRIPT).read_bytes()
     patcher = ptch[16 : 16 + number(own["sz32"])]
     assert patcher.endswith(b"\0")
-    assert json.loads(patcher[:-1]) == json.loads(PATCHER.read_text(encoding="utf-8"))
+    assert json.loads(patcher[:-1]) == json.loads((device_sources_dir() / PATCHER).read_text(encoding="utf-8"))
     mdat = datetime(1904, 1, 1, tzinfo=timezone.utc).timestamp() + number(script["mdat"])
-    assert mdat == int(SCRIPT.stat().st_mtime)
+    assert mdat == int((device_sources_dir() / SCRIPT).stat().st_mtime)
 
     device = amxd.read(output)
     assert device.frozen and device.files[0].name == "sonocanvas.js"

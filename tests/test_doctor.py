@@ -49,7 +49,9 @@ def test_a_machine_ready_to_serve(capsys, config, tiny_model_paths):
     code, rows = doctor(capsys, "--config", str(config))
     assert code == 0
     assert rows["python"][0] == "ok" and rows["torch"] == ("ok", torch.__version__)
-    assert rows["device"][0] == "warn" and rows["device"][1].startswith("cpu (")  # no GPU on this machine
+    accelerator = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else None
+    assert rows["device"][1].startswith(f"{accelerator}: " if accelerator else "cpu (")
+    assert rows["device"][0] == ("ok" if accelerator else "warn")  # serving on a CPU works, slowly
     assert rows["image_model"] == ("ok", f"folder {tiny_model_paths.image}")
     assert rows["audio_models.riffusion"] == ("ok", f"folder {tiny_model_paths.riffusion}")
     assert rows["audio output"] == ("ok", "audition plays on 'default'; outputs: default")  # ALSA's null output

@@ -99,12 +99,15 @@ def test_a_reader_never_sees_part_of_a_file(tmp_path, drive):
     done = threading.Event()
 
     def read() -> None:
-        while not done.is_set():
+        while True:  # one last pass after the writes are done, so the reader sees the finished files too
+            finished = done.is_set()
             for n in range(names):
                 try:
                     seen.add(len((tmp_path / f"{n}.wav").read_bytes()))
                 except FileNotFoundError:
                     pass
+            if finished:
+                return
 
     def write_pieces(f) -> None:
         for _ in range(pieces):
@@ -121,6 +124,7 @@ def test_a_reader_never_sees_part_of_a_file(tmp_path, drive):
         reader.join(30)
     allowed = {0, whole} if drive is WriteMethod.RESERVE else {whole}
     assert seen <= allowed, f"a reader saw {sorted(seen - allowed)} bytes of a {whole}-byte file"
+    assert whole in seen  # the reader did read the files
 
 
 def test_an_error_other_than_no_links_is_not_hidden(tmp_path, monkeypatch):

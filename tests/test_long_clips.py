@@ -99,6 +99,8 @@ def test_a_written_loop_flows_from_its_end_into_its_start(tiny_cli, tmp_path, se
     out = tmp_path / "loop.wav"
     assert tiny_cli("-o", str(out), "--loop", *(["--seconds", seconds] if seconds else [])) == 0
     audio, rate = read_wav(out)
+    columns = 304 if seconds else 128  # whole latent columns: 3 s is 300 columns, rounded up to 38 x 8
+    assert len(audio) == columns * 160 * rate // 16000
     seam, step, seam_flux, flux = seam_and_inside(audio)
     assert seam <= step and seam_flux <= flux
 

@@ -11,16 +11,18 @@ from ...engine.files import atomic_write
 from ..config import default_config_path
 from ..paths import device_sources_dir
 
-SOURCE = device_sources_dir()
-PATCHER = SOURCE / "sonocanvas.maxpat"
-SCRIPT = SOURCE / "sonocanvas.js"
+PATCHER = "sonocanvas.maxpat"
+SCRIPT = "sonocanvas.js"
+"""The device's sources, in the folder `device_sources_dir()` finds when a build needs it (not at import: every
+command imports this module, and only build-device needs the sources)."""
 
 
 def default_output() -> Path:
     """In a source checkout, `max4live/sonocanvas.amxd` beside its sources; from an installed package (whose
     folder is no place for a user's file), `sonocanvas.amxd` in the current folder."""
-    if (SOURCE.parent / "pyproject.toml").is_file():
-        return SOURCE / "sonocanvas.amxd"
+    source = device_sources_dir()
+    if (source.parent / "pyproject.toml").is_file():
+        return source / "sonocanvas.amxd"
     return Path.cwd() / "sonocanvas.amxd"
 
 
@@ -47,12 +49,13 @@ def run(args: argparse.Namespace) -> int:
     if output.suffix != ".amxd":
         raise SystemExit(f"output: {output} must end in .amxd, or Live will not load it as a device")
     output.parent.mkdir(parents=True, exist_ok=True)
-    patcher = json.loads(PATCHER.read_text(encoding="utf-8"))
-    script = amxd.EmbeddedFile.from_path(SCRIPT)
+    source = device_sources_dir()
+    patcher = json.loads((source / PATCHER).read_text(encoding="utf-8"))
+    script = amxd.EmbeddedFile.from_path(source / SCRIPT)
     amxd.write(output, amxd.Device("audio_effect", patcher, (script,), output.name, script.modified))
     record = build_record_path()
     record.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"path": str(output), "built": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     atomic_write(record, lambda f: f.write(text.encode()))
-    print(f"wrote {output} (audio effect, {len(patcher['patcher']['boxes'])} boxes, frozen with {SCRIPT.name})")
+    print(f"wrote {output} (audio effect, {len(patcher['patcher']['boxes'])} boxes, frozen with {SCRIPT})")
     return 0

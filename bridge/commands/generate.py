@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ...engine.audio import AUDIO_FORMATS, audio_format
+from ...engine.audio import AUDIO_FORMATS, audio_format, check_depth
 from ...engine.errors import FieldError
 from ...engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
 from ...engine.pipeline import GenerateSettings, JointPipeline
@@ -109,11 +109,10 @@ def request_values(args: argparse.Namespace) -> dict[str, Any]:
     for name in ("init_audio", "init_picture"):
         if values.get(name) is not None and not Path(values[name]).is_file():
             raise FieldError(name, f"no such file {values[name]}")
-    check_given(values)
+    values = {name: BY_NAME[name].parse(value) for name, value in values.items()}  # typed and in range first
+    check_given(values, given)
     fit_to_bars(values)
-    for s in SETTINGS:
-        values[s.name] = s.parse(values.get(s.name, s.default))
-    return values
+    return {s.name: values[s.name] if s.name in values else s.parse(s.default) for s in SETTINGS}
 
 
 def output_of(args: argparse.Namespace, values: dict[str, Any]):
@@ -137,10 +136,8 @@ def output_of(args: argparse.Namespace, values: dict[str, Any]):
         raise FieldError("output", f"cannot write into {existing}") from None
     if values["fx"] and values["fx"] not in effect_chains().names():
         raise FieldError("fx", f"unknown chain {values['fx']!r}; choose one of {', '.join(sorted(effect_chains().names()))}")
-    output = Output(values["sample_rate"], values["bit_depth"], values["fx"], values["bpm"], values["bars"], fmt)
-    if fmt == "flac" and output.bit_depth == 32:
-        raise FieldError("bit_depth", "FLAC holds at most 24 bits; give --bit-depth 24, or a .wav for 32-bit float")
-    return output, folder, stem
+    check_depth(fmt, values["bit_depth"])
+    return Output(values["sample_rate"], values["bit_depth"], values["fx"], values["bpm"], values["bars"], fmt), folder, stem
 
 
 def load_pipeline(args: argparse.Namespace, kind: str) -> JointPipeline:
