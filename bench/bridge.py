@@ -34,7 +34,8 @@ from sonocanvas.bridge.effects import EffectChains
 from sonocanvas.bridge.journal import Journal
 from sonocanvas.bridge.paths import shipped_presets_dir
 from sonocanvas.bridge.protocol import Limits, Output
-from sonocanvas.bridge.server import Server, Services, build_message
+from sonocanvas.bridge.server import Server, Services
+from sonocanvas.bridge.wire import encode_message as build_message
 from sonocanvas.engine.audio import write_audio
 from sonocanvas.engine.pipeline import Clip
 from sonocanvas.engine.spectrogram import get_format

@@ -8,6 +8,7 @@ import pkgutil
 import sys
 
 from . import commands
+from .log import setup as setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    setup_logging(getattr(args, "log_level", "warning"))
     return int(args.run(args) or 0)
 
 

@@ -25,9 +25,15 @@ port: 9010
 # Finished clips (WAV, spectrogram PNG, picture PNG, JSON record) are dropped here.
 drop_dir: {drop_dir}
 
+# A secret every client's hello must carry (/sonocanvas/hello <reply_port> <token>). Required when
+# host is not loopback; OSC is cleartext, so prefer 127.0.0.1 and an SSH tunnel (docs/osc.md).
+token: ""
+
 # Besides the drop folder, requests may read clips and pictures (init_audio, picture_path,
-# audition) only from these folders.
+# audition) only from these folders, and, on a loopback host with read_home on, from anywhere
+# in your home folder (a server on another address reads only the drop folder and read_dirs).
 read_dirs: []
+read_home: true
 
 # Models: hub ids or local folders. Set an audio model to null to leave it unloaded.
 image_model: {image_model}
@@ -78,6 +84,8 @@ class Config:
     audio_output: str | int | None = None
     effects: dict = field(default_factory=dict)
     journal: Path | None = None
+    token: str = ""
+    read_home: bool = True
     tiny_random: bool = False
 
     @property
@@ -153,6 +161,10 @@ def _checked(config: Config) -> Config:
         raise ConfigError("device", f"must be auto, cuda, mps or cpu, got {config.device!r}")
     if not isinstance(config.audio_models, dict) or set(config.audio_models) - set(DEFAULT_AUDIO_MODELS):
         raise ConfigError("audio_models", f"a mapping with keys auffusion and/or riffusion, got {config.audio_models!r}")
+    if not isinstance(config.token, str):
+        raise ConfigError("token", f"must be a string (quote it), got {config.token!r}")
+    if not isinstance(config.read_home, bool):
+        raise ConfigError("read_home", f"must be true or false, got {config.read_home!r}")
     if not isinstance(config.effects, dict):
         raise ConfigError("effects", f"must be a mapping of chain names to plugin lists, got {config.effects!r}")
     if not isinstance(config.caps, dict):

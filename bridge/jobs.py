@@ -3,11 +3,13 @@
 Jobs are cancelled while queued (taken out of the queue) or while running (the sampler's step
 callback raises `JobCancelled`, so the job stops within one step). Once a job starts delivering its
 last result a cancel is refused, so every accepted cancel ends in `cancelled`. A job that fails, out
-of GPU memory included, fails alone: the worker goes on with the next one.
+of GPU memory included, fails alone: the worker goes on with the next one. So does a job whose listener
+fails (the journal locked by another program, or the disk full): the worker survives any exception.
 """
 from __future__ import annotations
 
 import collections
+import logging
 import sys
 import threading
 import time
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Protocol
 
 from ..engine.errors import FieldError
+
+log = logging.getLogger("sonocanvas.jobs")
 
 
 class JobCancelled(Exception):
@@ -28,6 +32,7 @@ class Job:
     owner: Hashable
     job_id: str
     request: Any
+    peer: Any = None  # where its replies go (a transport Peer)
     journal_id: int | None = None
     queued_at: float = field(default_factory=time.time)
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -103,10 +108,19 @@ def text_bar(label: str, width: int = 30) -> Callable[[int, int], None]:
     return draw
 
 
+@dataclass(frozen=True)
+class QueueBounds:
+    """How many jobs may wait: per client, so one client cannot crowd out the rest, and in all."""
+
+    per_client: int = 16
+    total: int = 256
+
+
 class JobQueue:
     """First in, first out, one job at a time on one worker thread."""
 
-    def __init__(self, run: Runner, listener: Listener):
+    def __init__(self, run: Runner, listener: Listener, bounds: QueueBounds = QueueBounds()):
+        self.bounds = bounds
         self._run = run
         self._listener = listener
         self._queue: collections.deque[Job] = collections.deque()
@@ -116,17 +130,27 @@ class JobQueue:
         self._worker = threading.Thread(target=self._work, name="sonocanvas-worker", daemon=True)
         self._worker.start()
 
-    def submit(self, job: Job) -> int:
-        """Queue `job`; returns its position, counting the running job (1: runs at once). A job with the same owner and id
-        that is still queued or running -> ValueError("job_id: ...")."""
+    def submit(self, job: Job, announce: Callable[[int], None] | None = None) -> int:
+        """Queue `job`; returns its position, counting the running job (1: runs at once). `announce(position)` is
+        called before the worker can start the job, so that `queued` reaches its client before any progress.
+        A job with the same owner and id that is still queued or running -> FieldError on `job_id`; a queue at
+        its bounds -> on `queue`."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job queue is closed")
             if self.find(job.owner, job.job_id) is not None:
                 raise FieldError("job_id", f"{job.job_id!r} is already queued or running")
+            if len(self._queue) >= self.bounds.total:
+                raise FieldError("queue", f"the server's queue is full ({self.bounds.total} jobs wait); try later")
+            if sum(queued.owner == job.owner for queued in self._queue) >= self.bounds.per_client:
+                raise FieldError("queue", f"you have {self.bounds.per_client} jobs waiting, the most one client may; "
+                                 "wait for one to finish or cancel one")
             self._queue.append(job)
+            position = len(self._queue) + (self._running is not None)
+            if announce is not None:
+                announce(position)
             self._lock.notify_all()
-            return len(self._queue) + (self._running is not None)
+            return position
 
     def find(self, owner: Hashable, job_id: str) -> Job | None:
         with self._lock:
@@ -183,7 +207,10 @@ class JobQueue:
                 if self._closed:
                     return
                 job = self._running = self._queue.popleft()
-            self._execute(job)
+            try:
+                self._execute(job)
+            except BaseException:  # noqa: BLE001 - a listener failing to report a failure: log it, go on
+                log.exception("job %r: could not report its end", job.job_id)
             with self._lock:
                 self._running = None
                 self._lock.notify_all()
@@ -204,4 +231,7 @@ class JobQueue:
         except BaseException as error:  # noqa: BLE001 - one job's failure must never stop the worker
             self._listener.failed(job, error)
         else:
-            self._listener.finished(job)
+            try:
+                self._listener.finished(job)
+            except BaseException:  # noqa: BLE001 - its clips are delivered; only the record of it failed
+                log.exception("job %r: finished, but recording that failed", job.job_id)

@@ -2,6 +2,10 @@
 
 After a crash or a kill, `recover()` marks the jobs that were queued or running as failed; the
 server tells their clients at start-up and once more at each client's next `hello`.
+
+One server owns a journal: the connection holds SQLite's exclusive lock (WAL in exclusive locking mode)
+from opening to closing, so a second server with the same journal refuses to start instead of telling
+the first one's clients that their live jobs were lost. The OS drops the lock when a server dies.
 """
 from __future__ import annotations
 
@@ -12,7 +16,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine.errors import FieldError
+
 RESTART_MESSAGE = "server restarted while this job ran; it did not finish"
+BUSY_TIMEOUT = 2.0
+"""Seconds a write waits for SQLite's lock before failing; long enough for a slow disk, short enough that a
+failed write is reported while its client still waits."""
+KEEP_FINISHED = 10_000
+"""Finished jobs (done, failed, cancelled) kept; older ones are pruned at open and as new ones come."""
+PRUNE_EVERY = 256
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,16 +54,33 @@ class Entry:
     message: str
 
 
+class JournalInUse(FieldError):
+    """Another server holds this journal."""
+
+
 class Journal:
     """A thread-safe journal in one SQLite file; each change is committed before the call returns."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, busy_timeout: float = BUSY_TIMEOUT, keep: int = KEEP_FINISHED):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self.path = path
+        self.keep = keep
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=busy_timeout)
+        try:
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("BEGIN EXCLUSIVE")  # takes the lock, held from now on
+            self._db.executescript(_SCHEMA)  # commits, keeping the lock
+        except sqlite3.OperationalError as error:
+            self._db.close()
+            if "locked" in str(error) or "busy" in str(error):
+                raise JournalInUse("journal", f"{path} is in use by another sonocanvas server; stop it, or give "
+                                   "this one its own config (a journal of its own)") from None
+            raise FieldError("journal", f"cannot open {path}: {error}") from None
         self._lock = threading.Lock()
+        self._adds = 0
+        self.prune()
 
     def add(self, job_id: str, client: tuple[str, int], kind: str, request: dict) -> int:
         """Record a newly queued job; returns its journal id."""
@@ -62,7 +91,20 @@ class Journal:
                 " VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
                 (job_id, client[0], client[1], kind, json.dumps(request, default=str), now, now),
             )
-            return int(cursor.lastrowid)
+            self._adds += 1
+        if self._adds % PRUNE_EVERY == 0:
+            self.prune()
+        return int(cursor.lastrowid)
+
+    def prune(self) -> int:
+        """Forget all but the newest `keep` finished jobs (unfinished and untold ones stay); returns how many."""
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM jobs WHERE state IN ('done', 'failed', 'cancelled') AND tell_on_hello = 0 AND id NOT IN"
+                " (SELECT id FROM jobs WHERE state IN ('done', 'failed', 'cancelled') ORDER BY id DESC LIMIT ?)",
+                (self.keep,),
+            )
+            return cursor.rowcount
 
     def set_state(self, id: int, state: str, message: str = "") -> None:
         with self._lock:

@@ -29,6 +29,11 @@ class PresetStore:
         self.user_dir = Path(user_dir)
         self._shipped = _read_shipped(Path(shipped_dir))
 
+    def is_shipped(self, name: str) -> bool:
+        """Whether `name` is a shipped preset: over OSC one cannot be saved over (it would hide the shipped one
+        from every client); a user may still shadow one by hand, in their own folder."""
+        return name in self._shipped
+
     def names(self) -> list[str]:
         return sorted(set(self._shipped) | set(self._user_names()))
 

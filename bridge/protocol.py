@@ -5,9 +5,11 @@ Every refusal is a `ProtocolError` naming the field at fault, which the server s
 """
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
 from ..engine import settings as settings_table
 from ..engine.errors import FieldError
@@ -15,6 +17,15 @@ from ..engine.pipeline import GenerateSettings
 from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given, fit_to_bars
 
 AUDIO_MODELS = BY_NAME["audio_model"].choices
+PROMPTS = ("image_prompt", "audio_prompt", "image_negative_prompt", "audio_negative_prompt", "to_image_prompt",
+           "to_audio_prompt")
+MAX_PROMPT = 1000
+"""Characters of a prompt: the text encoders read 77 tokens, so more is never used, only stored."""
+MAX_STRING = 4096
+"""Characters of any other string value (a path is the longest)."""
+MAX_OUTPUT_SECONDS = 900.0
+"""Seconds of output one request may write, counted at 48 kHz (see `output_seconds`)."""
+REFERENCE_RATE = 48000
 
 
 class ProtocolError(FieldError):
@@ -40,17 +51,21 @@ class Key:
 
 REPLY_PORT = Setting("reply_port", int, None, "where this job's replies go (see above)", scope="transport",
                      low=1, high=65535)
-GENERATE_KEYS: dict[str, Setting] = {**BY_NAME, REPLY_PORT.name: REPLY_PORT}
+CLIENT = Setting("client", str, None, "the secret of a `/sonocanvas/ready`: the job is that client's (see above)",
+                 scope="transport")
+TRANSPORT_KEYS: dict[str, Setting] = {REPLY_PORT.name: REPLY_PORT, CLIENT.name: CLIENT}
+"""Where replies go and whose job it is: read by the server before the rest, never by the job; a cancel's keys."""
+GENERATE_KEYS: dict[str, Setting] = {**BY_NAME, **TRANSPORT_KEYS}
 """Every setting of the table is a key, named as it is; docs/osc.md's table is made from this."""
 ENCODE_KEYS: dict[str, Setting] = {
     "format": Setting("format", str, "auffusion", "spectrogram format", choices=AUDIO_MODELS),
     "seconds": Setting("seconds", float, None, "length of the sound (a server holds it whole, so at most a minute)",
                        low=0.5, high=60),
     **{name: BY_NAME[name] for name in settings_table.OUTPUT},
-    REPLY_PORT.name: REPLY_PORT,
+    **TRANSPORT_KEYS,
 }
 # What a preset may hold: the generate keys that describe a sound, not one request's plumbing.
-PRESET_KEYS = {k: v for k, v in GENERATE_KEYS.items() if k not in (*settings_table.PRESET_EXCLUDED, "reply_port")}
+PRESET_KEYS = {k: v for k, v in GENERATE_KEYS.items() if k not in (*settings_table.PRESET_EXCLUDED, *TRANSPORT_KEYS)}
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,7 @@ class Limits:
     bit_depth: int = BY_NAME["bit_depth"].default
     caps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CAPS))
     """Policy caps on numeric generate keys (the config's `caps`), applied on top of the settings table."""
+    max_output_seconds: float = MAX_OUTPUT_SECONDS
 
     def readable(self, field: str, value: str) -> Path:
         """The file `value` names, refused unless it lies inside one of the read roots (symlinks resolved)."""
@@ -116,15 +132,36 @@ class Limits:
         except (OSError, RuntimeError) as error:  # a name too long, a symlink loop, ...
             raise ProtocolError(field, f"cannot use {_describe(value)} as a path ({error.__class__.__name__})") from None
         if not inside:
-            raise ProtocolError(field, f"{value!r} is outside the drop folder and the config's read_dirs")
+            raise ProtocolError(field, f"{value!r} is outside the folders this server may read")
         if not is_file:
             raise ProtocolError(field, f"no such file: {value!r}")
         return resolved
+
+    def open_checked(self, field: str, path: Path) -> BinaryIO:
+        """Open `path` for reading and check the file actually opened: the path it resolves to now lies inside
+        a read root and is that same file. A path checked when the request came but swapped since (a symlink
+        to a file outside) is refused, not followed."""
+        try:
+            file = open(path, "rb")
+        except OSError as error:
+            raise ProtocolError(field, f"cannot open {str(path)!r}: {error.strerror or error}") from None
+        try:
+            opened = os.fstat(file.fileno())
+            resolved = self.readable(field, str(path))
+            if not stat.S_ISREG(opened.st_mode) or not os.path.samestat(opened, os.stat(resolved)):
+                raise ProtocolError(field, f"{str(path)!r} changed after the request was checked")
+        except BaseException:
+            file.close()
+            raise
+        return file
 
 
 def parse_key(name: str, value: Any, keys: Mapping[str, Setting | Key]) -> Any:
     """One key's value, typed and checked by its setting; a ProtocolError naming it otherwise."""
     spec = keys[name]
+    longest = MAX_PROMPT if name in PROMPTS else MAX_STRING
+    if isinstance(value, str) and len(value) > longest:
+        raise ProtocolError(name, f"at most {longest} characters, got {len(value)}")
     try:
         return (spec.setting(name) if isinstance(spec, Key) else spec).parse(value)
     except FieldError as error:
@@ -137,7 +174,7 @@ def parse_keys(args: Iterable[Any], keys: Mapping[str, Setting | Key]) -> dict[s
     values: dict[str, Any] = {}
     for i in range(0, len(args), 2):
         name = args[i]
-        if not isinstance(name, str):
+        if not isinstance(name, str) or not name:
             raise ProtocolError("key", f"expected a key name at argument {i + 1}, got {_describe(name)}")
         if name not in keys:
             raise ProtocolError(name, f"unknown key; known keys: {', '.join(keys)}")
@@ -163,6 +200,27 @@ def reply_port_of(args: list[Any]) -> int | None:
     return None
 
 
+def client_of(args: list[Any]) -> str:
+    """The `client` secret a generate, encode or cancel request carries, or ""; read before the rest is
+    checked, as `reply_port` is."""
+    for name, value in zip(args, args[1:]):
+        if name == "client" and isinstance(value, str):
+            return value
+    return ""
+
+
+def output_seconds(seconds: float, clips: int, output: Output) -> float:
+    """What a request writes, in seconds of audio at 48 kHz: a clip's seconds times the clips written, scaled by
+    the output rate (a 192 kHz clip is four 48 kHz ones). An effect chain doubles it (the dry clip is kept)."""
+    return seconds * clips * output.sample_rate / REFERENCE_RATE * (2 if output.fx else 1)
+
+
+def _check_output(limits: Limits, field: str, seconds: float) -> None:
+    if seconds > limits.max_output_seconds:
+        raise ProtocolError(field, f"this request would write {seconds:.0f} s of audio (counted at 48 kHz, times the "
+                            f"clips written, twice with fx); the server allows {limits.max_output_seconds:g} s per request")
+
+
 def parse_job_id(args: list[Any]) -> str:
     if not args:
         raise ProtocolError("job_id", "missing: the first argument must be the job id (a string)")
@@ -175,7 +233,7 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
     """`/sonocanvas/generate job_id [key value]...`; a named preset gives defaults, explicit keys win. Every
     key is checked against the settings table with the server's policy caps (`limits.caps`) applied."""
     job_id = parse_job_id(args)
-    keys = {**capped(_ranking_caps(limits.caps, args[1:])), REPLY_PORT.name: REPLY_PORT}
+    keys = {**capped(_ranking_caps(limits.caps, args[1:])), **TRANSPORT_KEYS}
     given = parse_keys(args[1:], keys)
     values: dict[str, Any] = {}
     if "preset" in given:
@@ -203,7 +261,11 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
     except FieldError as error:
         raise ProtocolError(error.field, error.reason) from None
     output = _output(values, limits)
+    if values.get("seconds") is not None:  # given, or made from bars at a bpm: the clip's length is known now
+        clips = values.get("keep") or values.get("variations", 1)
+        _check_output(limits, "bars" if output.bars else "seconds", output_seconds(values["seconds"], clips, output))
     preset_name, reply_port = values.pop("preset", ""), values.pop("reply_port", None)
+    values.pop("client", None)
     keep, rank = values.pop("keep", None), values.pop("rank", BY_NAME["rank"].default)
     try:
         settings = GenerateSettings(**values)
@@ -228,7 +290,11 @@ def parse_encode(args: list[Any], limits: Limits) -> EncodeRequest:
         raise ProtocolError("picture_path", "missing: the second argument must be the picture's path")
     picture = limits.readable("picture_path", args[1])
     values = parse_keys(args[2:], ENCODE_KEYS)
-    return EncodeRequest(job_id=job_id, picture_path=picture, output=_output(values, limits), **values)
+    values.pop("client", None)
+    output = _output(values, limits)
+    if values.get("seconds") is not None:
+        _check_output(limits, "seconds", output_seconds(values["seconds"], 1, output))
+    return EncodeRequest(job_id=job_id, picture_path=picture, output=output, **values)
 
 
 def _output(values: dict[str, Any], limits: Limits) -> Output:

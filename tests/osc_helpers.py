@@ -14,7 +14,7 @@ from pythonosc import slip
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from sonocanvas.bridge.server import SlipDecoder
+from sonocanvas.bridge.transport import SlipDecoder
 
 TIMEOUT = 30.0  # generous: two busy cores; every wait ends as soon as its message arrives
 

@@ -19,7 +19,9 @@ from sonocanvas.bridge.commands.serve import build_server
 from sonocanvas.bridge.config import load_config
 from sonocanvas.bridge.journal import Journal
 from sonocanvas.bridge.protocol import Limits
-from sonocanvas.bridge.server import MAX_TCP_CONNECTIONS, TCP_SEND_TIMEOUT, Server, Services, SlipDecoder
+from sonocanvas.bridge.server import Server, Services
+from sonocanvas.bridge.transport import MAX_TCP_CONNECTIONS, TCP_SEND_TIMEOUT, SlipDecoder
+from sonocanvas.bridge.wire import MAX_DEPTH
 from sonocanvas.bridge.studio import TINY_LABEL
 from pythonosc import slip
 from pythonosc.osc_message import OscMessage
@@ -70,7 +72,7 @@ def read_wav(path):
 
 def test_hello_answers_ready(client, server):
     client.send("/sonocanvas/hello", client.port)
-    version, device, models = client.expect("/sonocanvas/ready")
+    version, device, models, secret = client.expect("/sonocanvas/ready")
     assert version == server.services.version and device == "cpu" and models == TINY_LABEL
 
 
@@ -478,19 +480,17 @@ def tcp_replies(sock: socket.socket):
 def test_a_bundle_runs_in_order_whatever_its_time_tags(client):
     nested = bundle(IMMEDIATELY, message("/sonocanvas/fx/list"))
     client.send_raw(bundle(AN_HOUR_ON, message("/sonocanvas/status"), nested, message("/sonocanvas/preset/list")))
-    assert [client.next()[0] for _ in range(3)] == ["/sonocanvas/status", "/sonocanvas/fx/names",
-                                                    "/sonocanvas/preset/names"]
-    deep = message("/sonocanvas/fx/list")
-    for _ in range(100):
+    assert [client.next()[0] for _ in range(5)] == ["/sonocanvas/status", "/sonocanvas/fx/names",
+                                                    "/sonocanvas/fx/names/end", "/sonocanvas/preset/names",
+                                                    "/sonocanvas/preset/names/end"]
+    deep = message("/sonocanvas/status")
+    for _ in range(MAX_DEPTH):
         deep = bundle(AN_HOUR_ON, deep)
     client.send_raw(deep)
-    assert client.next()[0] == "/sonocanvas/fx/names"
-    too_deep = message("/sonocanvas/fx/list")
-    for _ in range(3000):
-        too_deep = bundle(IMMEDIATELY, too_deep)
-    client.send_raw(too_deep)
+    assert client.next()[0] == "/sonocanvas/status"
+    client.send_raw(bundle(IMMEDIATELY, deep))
     address, args = client.next()
-    assert address == "/sonocanvas/error" and args[:2] == ["", "packet"]  # too deep to parse, and still served
+    assert address == "/sonocanvas/error" and args[:2] == ["", "packet"] and "deep" in args[2]
     client.send("/sonocanvas/status")
     assert client.next()[0] == "/sonocanvas/status"
 

@@ -61,6 +61,14 @@ class Oscdump:
                 return shlex.split(found.group(3))
             assert found.group(1) != "/sonocanvas/error", line
 
+    def expect_error(self):
+        """The next /sonocanvas/error; progress passes by."""
+        while True:
+            found = self.LINE.match(self.lines.get(timeout=TIMEOUT).rstrip("\n"))
+            if found.group(1) == "/sonocanvas/error":
+                return shlex.split(found.group(3))
+            assert found.group(1) == "/sonocanvas/progress", found.group(0)
+
     def stop(self):
         self.proc.kill()
         self.proc.wait(10)
@@ -91,10 +99,17 @@ def test_oscsend_and_oscdump_drive_a_generation(serve):
             rate, frames = f.samplerate, f.frames
         info = json.loads(Path(record).read_text())
         assert rate == 22050 and abs(frames - info["samples"] * 22050 / info["sample_rate"]) <= 1
-        send(serve.address, "/sonocanvas/generate", "ssssssisi", "long", "image_prompt", "a", "audio_prompt", "b",
-             "steps", 40, "reply_port", dump.port)
+        # oscsend sends each message from a new source port: a job is its sender's, so only the client secret
+        # of a hello lets a later oscsend cancel it (a reply_port alone names where replies go, not who asks).
+        send(serve.address, "/sonocanvas/hello", "i", dump.port)
+        secret = dump.expect("/sonocanvas/ready")[3]
+        send(serve.address, "/sonocanvas/generate", "ssssssiss", "long", "image_prompt", "a", "audio_prompt", "b",
+             "steps", 40, "client", secret)
         dump.expect("/sonocanvas/progress")
         send(serve.address, "/sonocanvas/cancel", "ssi", "long", "reply_port", dump.port)
+        job_id, field, _ = dump.expect_error()
+        assert (job_id, field) == ("long", "job_id")  # not the sender's job
+        send(serve.address, "/sonocanvas/cancel", "sss", "long", "client", secret)
         assert dump.expect("/sonocanvas/cancelled") == ["long"]
         send(serve.address, "/sonocanvas/generate", "ssisi", "bad", "steps", 0, "reply_port", dump.port)
         job_id, field, message = dump.expect("/sonocanvas/error")

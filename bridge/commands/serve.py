@@ -11,6 +11,7 @@ from pathlib import Path
 from ...engine.errors import FieldError
 from ...engine.models import DEFAULT_AUDIO_MODELS
 from ..config import Config, load_config
+from ..log import LEVELS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", help="auto, cuda, mps or cpu")
     parser.add_argument("--models", choices=["configured", "tiny-random"], default="configured",
                         help="tiny-random: tiny models with random weights, to check the plumbing without downloads")
+    parser.add_argument("--token", help="secret a client's hello must carry; required off loopback "
+                        "(better: keep 127.0.0.1 and reach it through an SSH tunnel, see docs/osc.md)")
+    parser.add_argument("--log-level", choices=LEVELS, default="info",
+                        help="what the log (stderr) shows: one line per job at info; third-party chatter at debug")
     parser.set_defaults(run=run)
 
 
@@ -42,30 +47,52 @@ def apply_flags(config: Config, args: argparse.Namespace) -> Config:
             audio[kind] = name
     return config.replace(
         host=args.host, port=args.port, drop_dir=args.drop_dir, image_model=args.image_model,
-        audio_models=audio, device=args.device, tiny_random=args.models == "tiny-random" or None,
+        audio_models=audio, device=args.device, tiny_random=args.models == "tiny-random" or None, token=args.token,
     )
 
 
 def build_server(config: Config):
-    """The server `serve` runs, from the config. It binds first, so that a busy port or a wrong host fails
-    at once (a ValueError naming `port:` or `host:`), not after loading the models."""
-    from ..server import Server, bind_pair
+    """The server `serve` runs, from the config. What can fail fast does, before the models load, with a
+    ValueError naming what to change: the port or host (bound first), a missing token off loopback, and
+    a journal another server holds. Holding the journal, it owns the drop folder's temporaries too, so
+    those a killed server left are removed at once."""
+    from ...engine.files import remove_stale_parts
+    from ..journal import Journal
+    from ..server import Server
+    from ..transport import bind_pair, is_loopback
 
     sockets = bind_pair(config.host, config.port)
+    journal = None
     try:
-        services = _services(config)
+        loopback = is_loopback(sockets)
+        if not loopback and not config.token:
+            raise FieldError("token", f"serving on {config.host} (not loopback) needs a token: --token SECRET or "
+                             "token: in the config; or keep 127.0.0.1 and use an SSH tunnel (docs/osc.md)")
+        journal = Journal(config.journal_path)
+        config.drop_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(config.drop_dir, 0)
+        services = _services(config, journal, loopback)
     except BaseException:
         for sock in sockets:
             sock.close()
+        if journal is not None:
+            journal.close()
         raise
     return Server(services, sockets=sockets)
 
 
-def _services(config: Config):
-    """What the server uses, from the config: models, drop folder, effects, presets, audition, journal."""
+def read_roots(config: Config, loopback: bool) -> tuple[Path, ...]:
+    """The folders a request may read (decision 4 of the protocol): the drop folder and `read_dirs`; on
+    loopback also the user's home, where a DAW user keeps samples, unless the config turns `read_home` off.
+    Off loopback the clients are other people: only what the config names."""
+    home = (Path.home(),) if loopback and config.read_home else ()
+    return (config.drop_dir, *config.read_dirs, *home)
+
+
+def _services(config: Config, journal, loopback: bool):
+    """What the server uses, from the config: models, drop folder, effects, presets, audition."""
     from ..drop import DropFolder
     from ..effects import EffectChains
-    from ..journal import Journal
     from ..paths import shipped_presets_dir
     from ..presets import PresetStore
     from ..protocol import Limits
@@ -81,20 +108,21 @@ def _services(config: Config):
     return Services(
         run=studio.run,
         limits=Limits(
-            read_roots=(config.drop_dir, *config.read_dirs),
+            read_roots=read_roots(config, loopback),
             fx_names=frozenset(effects.names()),
             audio_models=frozenset(studio.pipelines),
             sample_rate=config.sample_rate,
             bit_depth=config.bit_depth,
             caps=config.caps,
         ),
-        journal=Journal(config.journal_path),
+        journal=journal,
         version=version,
         device=studio.device,
         models=studio.label,
         presets=PresetStore(shipped_presets_dir(), config.presets_dir),
         player=player,
         player_error=player_error,
+        token=config.token,
     )
 
 

@@ -1,0 +1,209 @@
+"""One function per OSC address of docs/osc.md, in one table: `HANDLERS`.
+
+A handler parses and checks its arguments (`protocol`), acts, and answers on `call.reply`; anything it
+refuses is a `FieldError`, which the server sends back as `/sonocanvas/error`. Handlers never wait on a
+model: jobs go to the job bridge's queue. Adding a message means a function here, its parsing in
+`protocol` and its line in docs/osc.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Hashable
+
+from ..engine.settings import bounds, capped
+from . import protocol
+from .protocol import ProtocolError
+from .transport import Peer, Sender
+
+if TYPE_CHECKING:
+    from .server import Server
+
+NAMES_PER_MESSAGE_BYTES = 8192
+"""A list reply (preset or chain names) is split into messages of about this size, so each fits a datagram."""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One message to handle: its arguments, where its replies go, whose it is and who sent it."""
+
+    args: list[Any]
+    reply: Peer
+    owner: Hashable
+    sender: Sender
+
+
+Handler = Callable[["Server", Call], None]
+HANDLERS: dict[str, Handler] = {}
+JOB_ADDRESSES = frozenset({"/sonocanvas/generate", "/sonocanvas/encode", "/sonocanvas/cancel"})
+"""Requests that may carry `reply_port` and `client`, and whose errors echo their job id."""
+
+
+def handles(address: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[address] = handler
+        return handler
+    return register
+
+
+@handles("/sonocanvas/hello")
+def hello(server: "Server", call: Call) -> None:
+    if len(call.args) > 2:
+        raise ProtocolError("arguments", f"expected reply_port and an optional token, got {len(call.args)}")
+    (reply_port,) = _exactly(call.args[:1], ("reply_port", protocol.Key(int, 1, 65535)))
+    token = call.args[1] if len(call.args) > 1 else None
+    if not server.clients.token_ok(token if isinstance(token, str) else None):
+        raise ProtocolError("token", "this server needs the token it was started with: "
+                            "/sonocanvas/hello <reply_port> <token>")
+    host = call.sender.address[0]
+    server.check_reply_port(host, reply_port)
+    secret = server.clients.hello(call.sender.key, reply_port)
+    if call.sender.peer is not None:  # TCP: replies stay on the connection; the port names the client
+        peer: Peer = call.sender.peer
+        peer.address = (host, reply_port)
+    else:
+        peer = server.transport.udp_peer((host, reply_port))
+    s = server.services
+    peer.send("/sonocanvas/ready", s.version, s.device, s.models, secret)
+    for entry in s.journal.take_untold(peer.address):
+        peer.send("/sonocanvas/error", entry.job_id, "job", entry.message)
+
+
+@handles("/sonocanvas/generate")
+def generate(server: "Server", call: Call) -> None:
+    presets = server.services.presets
+    request = protocol.parse_generate(call.args, server.services.limits, presets.get if presets else _no_presets)
+    server.job_bridge.submit(call.owner, call.reply, "generate", request)
+
+
+@handles("/sonocanvas/encode")
+def encode(server: "Server", call: Call) -> None:
+    request = protocol.parse_encode(call.args, server.services.limits)
+    server.job_bridge.submit(call.owner, call.reply, "encode", request)
+
+
+@handles("/sonocanvas/cancel")
+def cancel(server: "Server", call: Call) -> None:
+    job_id = protocol.parse_job_id(call.args)
+    protocol.parse_keys(call.args[1:], protocol.CANCEL_KEYS)  # already applied to `call`
+    if not server.jobs.cancel(call.owner, job_id):
+        raise ProtocolError("job_id", f"no queued or running job {job_id!r} of yours")
+
+
+@handles("/sonocanvas/status")
+def status(server: "Server", call: Call) -> None:
+    _exactly(call.args)
+    running, queued = server.jobs.status()
+    call.reply.send("/sonocanvas/status", running.job_id if running else "", queued, server.services.device)
+
+
+@handles("/sonocanvas/limits")
+def limits(server: "Server", call: Call) -> None:
+    _exactly(call.args)
+    call.reply.send("/sonocanvas/limits", *bounds(capped(server.services.limits.caps)))
+
+
+@handles("/sonocanvas/audition")
+def audition(server: "Server", call: Call) -> None:
+    (value,) = _exactly(call.args, ("wav_path", protocol.Key(str)))
+    path = server.services.limits.readable("wav_path", value)
+    _player(server).play(path)
+    call.reply.send("/sonocanvas/playing", str(path))
+
+
+@handles("/sonocanvas/stop")
+def stop(server: "Server", call: Call) -> None:
+    _exactly(call.args)
+    _player(server).stop()
+    call.reply.send("/sonocanvas/stopped")
+
+
+@handles("/sonocanvas/preset/list")
+def preset_list(server: "Server", call: Call) -> None:
+    _exactly(call.args)
+    send_names(call.reply, "/sonocanvas/preset/names", _presets(server).names())
+
+
+@handles("/sonocanvas/preset/get")
+def preset_get(server: "Server", call: Call) -> None:
+    (name,) = _exactly(call.args, ("name", protocol.Key(str)))
+    try:
+        values = _presets(server).get(name)
+    except KeyError:
+        raise ProtocolError("name", f"no preset {name!r}") from None
+    call.reply.send("/sonocanvas/preset", name, *[item for pair in values.items() for item in pair])
+
+
+@handles("/sonocanvas/preset/save")
+def preset_save(server: "Server", call: Call) -> None:
+    if not call.args or not isinstance(call.args[0], str):
+        raise ProtocolError("name", "missing: the first argument must be the preset's name")
+    name = call.args[0]
+    store = _presets(server)
+    if store.is_shipped(name):
+        raise ProtocolError("name", f"{name!r} is a shipped preset; save yours under another name")
+    values = protocol.parse_keys(call.args[1:], protocol.PRESET_KEYS)
+    store.save(name, values)
+    call.reply.send("/sonocanvas/preset/saved", name)
+
+
+@handles("/sonocanvas/preset/delete")
+def preset_delete(server: "Server", call: Call) -> None:
+    (name,) = _exactly(call.args, ("name", protocol.Key(str)))
+    try:
+        _presets(server).delete(name)
+    except KeyError:
+        raise ProtocolError("name", f"no preset {name!r}") from None
+    call.reply.send("/sonocanvas/preset/deleted", name)
+
+
+@handles("/sonocanvas/fx/list")
+def fx_list(server: "Server", call: Call) -> None:
+    _exactly(call.args)
+    send_names(call.reply, "/sonocanvas/fx/names", sorted(server.services.limits.fx_names))
+
+
+# helpers -----------------------------------------------------------------------------------------
+
+
+def send_names(peer: Peer, address: str, names: list[str]) -> None:
+    """A list of names as one or more `address name...` messages of at most about 8 KB each (so every one
+    fits a datagram), then `address/end count`: the client knows it has them all."""
+    chunk: list[str] = []
+    size = 0
+    for name in names:
+        if chunk and size + len(name) > NAMES_PER_MESSAGE_BYTES:
+            peer.send(address, *chunk)
+            chunk, size = [], 0
+        chunk.append(name)
+        size += len(name.encode()) + 4
+    if chunk or not names:
+        peer.send(address, *chunk)
+    peer.send(f"{address}/end", len(names))
+
+
+def _exactly(args: list[Any], *specs: tuple[str, protocol.Key]) -> list[Any]:
+    """Check a request has exactly these positional arguments, typed."""
+    values = []
+    for i, (name, key) in enumerate(specs):
+        if i >= len(args):
+            raise ProtocolError(name, "missing")
+        values.append(key.parse(name, args[i]))
+    if len(args) > len(specs):
+        raise ProtocolError("arguments", f"expected {len(specs)}, got {len(args)}")
+    return values
+
+
+def _no_presets(name: str) -> dict:
+    raise KeyError(name)
+
+
+def _player(server: "Server") -> Any:
+    if server.services.player is None:
+        raise ProtocolError("audio_output", server.services.player_error or "no audio output on this server")
+    return server.services.player
+
+
+def _presets(server: "Server") -> Any:
+    if server.services.presets is None:
+        raise ProtocolError("preset", "this server has no preset store")
+    return server.services.presets

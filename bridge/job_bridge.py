@@ -1,0 +1,130 @@
+"""Between the OSC handlers and the job queue: journal every job, run it, and tell its client, and only it.
+
+The queue calls this bridge's listener methods on its worker thread. A failure of the journal (locked by
+another program, the disk full) fails that one job with an error on field `journal`; the next job runs.
+Each job ends with one log line: who asked, how it ended, how long it waited and ran.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Hashable
+
+from ..engine.errors import FieldError
+from .jobs import Job, JobQueue, QueueBounds
+from .protocol import EncodeRequest, GenerateRequest
+
+if TYPE_CHECKING:
+    from .server import Services
+    from .transport import Peer
+
+log = logging.getLogger("sonocanvas.jobs")
+
+
+class JobBridge:
+    def __init__(self, services: "Services", bounds: QueueBounds = QueueBounds()):
+        self.services = services
+        self._started: dict[int, float] = {}
+        self.queue = JobQueue(self._run, self, bounds)
+
+    def submit(self, owner: Hashable, peer: "Peer", kind: str, request: GenerateRequest | EncodeRequest) -> None:
+        """Journal and queue a request; its client hears `queued` (or an error naming the field)."""
+        if self.queue.find(owner, request.job_id) is not None:
+            raise FieldError("job_id", f"{request.job_id!r} is already queued or running")
+        record = {"kind": kind, **dataclasses.asdict(request)}
+        try:
+            journal_id = self.services.journal.add(request.job_id, peer.address, kind, record)
+        except Exception as error:
+            log.exception("job %r from %s: could not be journalled", request.job_id, peer.address)
+            raise FieldError("journal", f"the job could not be recorded ({_short(error)}); it was not queued") from None
+        job = Job(owner=owner, job_id=request.job_id, request=request, peer=peer, journal_id=journal_id)
+        try:
+            position = self.queue.submit(job)
+        except Exception as error:  # never leave a journalled job "queued" that never was
+            self._record(job, "failed", str(error))
+            raise
+        log.debug("job %r (%s) from %s: received, position %d", job.job_id, kind, peer.address, position)
+        peer.send("/sonocanvas/queued", request.job_id, position)
+
+    def _run(self, job: Job, on_step: Callable[[int, int], None]) -> None:
+        def done(index: int, wav: Path, png: Path, record: Path) -> None:
+            job.peer.send("/sonocanvas/done", job.job_id, index, str(wav), str(png), str(record))
+
+        self.services.run(job, on_step, done)
+
+    # the queue's listener ----------------------------------------------------------------------
+
+    def started(self, job: Job) -> None:
+        self._started[id(job)] = time.time()
+        try:
+            self.services.journal.set_state(job.journal_id, "running")
+        except Exception as error:
+            log.exception("job %r: could not journal its start", job.job_id)
+            raise FieldError("journal", f"the job's start could not be recorded ({_short(error)}); "
+                             "it did not run") from None
+        log.debug("job %r: started after %.2f s in the queue", job.job_id, time.time() - job.queued_at)
+
+    def progress(self, job: Job, step: int, total: int) -> None:
+        job.peer.send("/sonocanvas/progress", job.job_id, step, total)
+
+    def finished(self, job: Job) -> None:
+        self._end(job, "done")
+        self.services.journal.set_state(job.journal_id, "done")
+
+    def failed(self, job: Job, error: BaseException) -> None:
+        field, message = job_failure(error)
+        job.peer.send("/sonocanvas/error", job.job_id, field, message)
+        self._end(job, "failed", message, fault=not isinstance(error, FieldError) and error)
+        self._record(job, "failed", message)
+
+    def cancelled(self, job: Job) -> None:
+        job.peer.send("/sonocanvas/cancelled", job.job_id)
+        self._end(job, "cancelled")
+        self._record(job, "cancelled")
+
+    def _record(self, job: Job, state: str, message: str = "") -> None:
+        """Journal an end already told to the client; a journal failure is logged, never raised."""
+        try:
+            self.services.journal.set_state(job.journal_id, state, message)
+        except Exception:
+            log.exception("job %r: could not journal its end (%s)", job.job_id, state)
+
+    def _end(self, job: Job, how: str, message: str = "", fault: Any = None) -> None:
+        """The job's one line in the log: who asked, how it ended, how long it waited and ran."""
+        now = time.time()
+        started = self._started.pop(id(job), None)
+        waited = (started or now) - job.queued_at
+        ran = now - started if started else 0.0
+        kind = "encode" if isinstance(job.request, EncodeRequest) else "generate"
+        line = "job %r (%s) from %s:%d: %s, waited %.2f s, ran %.2f s%s"
+        args = (job.job_id, kind, *job.peer.address, how, waited, ran, f": {message}" if message else "")
+        if fault:
+            log.error(line, *args, exc_info=fault)
+        else:
+            log.info(line, *args)
+
+
+def job_failure(error: BaseException) -> tuple[str, str]:
+    """(field, message) for a failed job: out of memory is said plainly; a user error names its field."""
+    if _is_out_of_memory(error):
+        return "job", ("job: out of GPU memory; the server is fine: try fewer variations or steps, "
+                       f"or close other GPU programs ({_short(error)})")
+    if isinstance(error, FieldError):
+        return error.field, str(error)
+    return "job", f"job: failed: {_short(error)}"
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, MemoryError):
+        return True
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+
+
+def _short(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
