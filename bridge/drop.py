@@ -4,7 +4,8 @@ Each clip is finished (resampled to the requested rate, fitted to bars at a temp
 effect chain) and written as audio (WAV, or the format `Output.format` names), its spectrogram PNG,
 its colour picture and its JSON record.
 Every file goes through `atomic_write(exclusive=True)`: it appears only when complete, and a name
-already taken gets `-2`, `-3`, ... instead of replacing a finished clip.
+already taken gets `-2`, `-3`, ... instead of replacing a finished clip. A clip whose files cannot all
+be written leaves none behind.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import dataclasses
 import io
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -122,8 +123,14 @@ class DropFolder:
         if wet is not None:
             writes.append(self._pool.submit(write_audio, dropped.dry, within_full_scale(dry), output.sample_rate,
                                             output.bit_depth, exclusive=True))
-        for write in writes:
-            write.result()  # raises the first failure
+        done, _ = wait(writes)  # every write ends before any is judged: none is left running
+        if any(write.exception() for write in done):
+            # a full disk, say: a clip set is whole or absent, never a WAV whose JSON names missing PNGs
+            for path in dataclasses.astuple(dropped):
+                if path is not None:
+                    path.unlink(missing_ok=True)  # all ours: the WAV claimed the name, the rest are exclusive
+            for write in writes:
+                write.result()  # raises the first failure
         return dropped
 
 

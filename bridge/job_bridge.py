@@ -41,12 +41,11 @@ class JobBridge:
             raise FieldError("journal", f"the job could not be recorded ({_short(error)}); it was not queued") from None
         job = Job(owner=owner, job_id=request.job_id, request=request, peer=peer, journal_id=journal_id)
         try:
-            position = self.queue.submit(job)
+            position = self.queue.submit(job, lambda position: peer.send("/sonocanvas/queued", request.job_id, position))
         except Exception as error:  # never leave a journalled job "queued" that never was
             self._record(job, "failed", str(error))
             raise
         log.debug("job %r (%s) from %s: received, position %d", job.job_id, kind, peer.address, position)
-        peer.send("/sonocanvas/queued", request.job_id, position)
 
     def _run(self, job: Job, on_step: Callable[[int, int], None]) -> None:
         def done(index: int, wav: Path, png: Path, record: Path) -> None:

@@ -209,3 +209,49 @@ class ServeProcess:
                 self.proc.kill()
                 self.proc.wait(10)
         return self.proc.returncode
+
+
+BARE_SERVER = """
+import sys
+from pathlib import Path
+from sonocanvas.bridge.journal import Journal
+from sonocanvas.bridge.protocol import Limits
+from sonocanvas.bridge.server import Server, Services
+
+folder = Path(sys.argv[1])
+limits = Limits((folder,), frozenset({"space"}), frozenset({"auffusion"}))
+services = Services(run=lambda job, on_step, done: on_step(1, 1), limits=limits,
+                    journal=Journal(folder / "journal.sqlite3"), version="test", device="cpu", models="none")
+with Server(services, port=0) as server:
+    print("listening", server.address[1], flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+class BareServeProcess:
+    """A server without models in a process of its own, so that its CPU time and memory can be read
+    (Linux /proc); it serves every request but runs jobs as one instant step."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+        self.proc = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(folder)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env)
+        line = self.proc.stdout.readline()  # importing torch first: a few seconds
+        assert line.startswith("listening "), line
+        self.address = ("127.0.0.1", int(line.split()[1]))
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server process so far (/proc/PID/stat, fields 14 and 15)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+    def stop(self) -> int:
+        self.proc.stdin.close()
+        return self.proc.wait(30)

@@ -4,7 +4,8 @@ import threading
 
 import pytest
 
-from sonocanvas.bridge.jobs import Job, JobQueue, Progress
+from sonocanvas.bridge.jobs import Job, JobQueue, Progress, QueueBounds
+from sonocanvas.engine.errors import FieldError
 
 TIMEOUT = 10
 
@@ -177,3 +178,83 @@ def test_close_waits_for_the_result_being_delivered_and_tells_it_first(events):
     assert [e for e in iter(events.next, ("closed",)) if e[0] != "progress"] == [("started", "x"), ("finished", "x")]
     closer.join(TIMEOUT)
     assert not closer.is_alive()
+
+
+class Flaky(Events):
+    """A listener whose `started`, `finished` and `failed` raise for the jobs named, as a journal that is
+    locked or on a full disk does."""
+
+    def __init__(self, broken):
+        super().__init__()
+        self.broken = broken
+
+    def _maybe_raise(self, job, event):
+        if (event, job.job_id) in self.broken:
+            raise OSError(f"{event}: disk full")
+
+    def started(self, job):
+        self._maybe_raise(job, "started")
+        super().started(job)
+
+    def finished(self, job):
+        self._maybe_raise(job, "finished")
+        super().finished(job)
+
+    def failed(self, job, error):
+        super().failed(job, error)
+        self._maybe_raise(job, "failed")
+
+
+def test_the_worker_survives_a_listener_that_raises_anywhere():
+    """D3: a job whose start cannot be recorded fails; one whose end cannot be recorded, or whose failure
+    cannot be, is logged; in every case the next job runs."""
+    events = Flaky({("started", "a"), ("finished", "b"), ("started", "c"), ("failed", "c")})
+    jobs = JobQueue(stepper({}), events)
+    try:
+        for job_id in "abcd":
+            jobs.submit(Job("o", job_id, 1))
+        seen = []
+        while not seen or seen[-1][:2] != ("finished", "d"):
+            seen.append(events.next())
+        assert [e[:2] for e in seen if e[0] != "progress"] == [
+            ("failed", "a"), ("started", "b"), ("failed", "c"), ("started", "d"), ("finished", "d")]
+        assert "disk full" in str(seen[0][2])  # a's start could not be recorded: a failed, saying why
+        assert jobs.wait_idle(TIMEOUT)
+    finally:
+        jobs.close()
+
+
+def test_the_queue_is_bounded_per_client_and_in_all(events):
+    """D5: a client cannot queue without end; the refusal names the field `queue`."""
+    gate = threading.Event()
+    jobs = JobQueue(stepper({"run": gate}), events, QueueBounds(per_client=2, total=3))
+    try:
+        jobs.submit(Job("a", "run", 1))
+        assert events.next() == ("started", "run")
+        jobs.submit(Job("a", "1", 1))
+        jobs.submit(Job("a", "2", 1))
+        with pytest.raises(FieldError, match="^queue: you have 2 jobs waiting") as refused:
+            jobs.submit(Job("a", "3", 1))
+        assert refused.value.field == "queue"
+        jobs.submit(Job("b", "1", 1))  # another client still may
+        with pytest.raises(FieldError, match="^queue: the server's queue is full"):
+            jobs.submit(Job("c", "1", 1))
+        gate.set()
+        assert jobs.wait_idle(TIMEOUT)
+    finally:
+        gate.set()
+        jobs.close()
+
+
+def test_a_job_is_announced_before_the_worker_can_start_it(events):
+    """`queued` must reach a client before the job's first progress, however fast the worker is."""
+    jobs = JobQueue(stepper({}), events)
+    try:
+        for job_id in "abc":
+            jobs.submit(Job("o", job_id, 1), lambda position, job_id=job_id: events.q.put(("queued", job_id, position)))
+        seen = [events.next() for _ in range(12)]
+        for job_id in "abc":
+            order = [e[0] for e in seen if e[1] == job_id]
+            assert order == ["queued", "started", "progress", "finished"], order
+    finally:
+        jobs.close()
