@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable
@@ -51,7 +53,13 @@ class JobBridge:
         def done(index: int, wav: Path, png: Path, record: Path) -> None:
             job.peer.send("/sonocanvas/done", job.job_id, index, str(wav), str(png), str(record))
 
-        self.services.run(job, on_step, done)
+        asked = job.request
+        with tempfile.TemporaryDirectory(prefix="sonocanvas-inputs-") as private:  # mode 0700: only ours
+            job.request = _pinned(asked, self.services.limits, Path(private))
+            try:
+                self.services.run(job, on_step, done)
+            finally:
+                job.request = asked
 
     # the queue's listener ----------------------------------------------------------------------
 
@@ -103,6 +111,25 @@ class JobBridge:
             log.error(line, *args, exc_info=fault)
         else:
             log.info(line, *args)
+
+
+def _pinned(request: Any, limits: Any, folder: Path) -> Any:
+    """The request with each input file (init_audio, picture_path) replaced by a private copy of the file
+    opened and checked now (`Limits.open_checked`): the engine reads what was checked, nothing swapped in
+    since the request came. The copy keeps the file's name, and the record its content hash."""
+    def copy(field: str, path: Path) -> Path:
+        target = folder / field / path.name
+        target.parent.mkdir()
+        with limits.open_checked(field, path) as source, open(target, "xb") as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+        return target
+
+    if isinstance(request, GenerateRequest) and isinstance(request.settings.init_audio, Path):
+        settings = dataclasses.replace(request.settings, init_audio=copy("init_audio", request.settings.init_audio))
+        return dataclasses.replace(request, settings=settings)
+    if isinstance(request, EncodeRequest):
+        return dataclasses.replace(request, picture_path=copy("picture_path", request.picture_path))
+    return request
 
 
 def job_failure(error: BaseException) -> tuple[str, str]:

@@ -655,3 +655,66 @@ def test_kill_9_mid_write_then_restart_removes_the_temporary_and_tells_the_clien
         if restarted is not None:
             assert restarted.stop() == 0
         serve.stop()
+
+
+# Paths: checked on the file opened, and where a request may read ----------------------------------
+
+
+def test_d13_a_path_swapped_for_a_symlink_after_the_check_is_not_followed(make_server, tmp_path):
+    server = make_server()
+    read = {}
+    real_runner = server.runner
+
+    def runner(job, on_step, done):
+        if job.request.settings.init_audio is not None:
+            read[job.job_id] = job.request.settings.init_audio.read_bytes()
+        real_runner(job, on_step, done)
+
+    server.services.run = runner
+    secret = tmp_path.parent / f"{tmp_path.name}-outside.wav"
+    secret.write_bytes(b"secret")
+    (tmp_path / "kept.wav").write_bytes(b"kept")
+    sample = tmp_path / "riff.wav"
+    sample.write_bytes(b"sample")
+    server.runner.gates["first"] = threading.Event()
+    client = UdpClient(server.address)
+    try:
+        client.send("/sonocanvas/generate", "first", "image_prompt", "a", "audio_prompt", "b")
+        client.expect("/sonocanvas/progress")
+        for job_id, path in (("kept", tmp_path / "kept.wav"), ("swapped", sample)):
+            client.send("/sonocanvas/generate", job_id, "image_prompt", "a", "audio_prompt", "b", "init_audio", str(path))
+            client.expect("/sonocanvas/queued")  # checked and accepted: the file lies inside the read root
+        sample.unlink()
+        sample.symlink_to(secret)  # what an attacker swaps in while the job waits
+        server.runner.gates["first"].set()
+        job_id, field, reason = client.expect_error()
+        assert (job_id, field) == ("swapped", "init_audio") and "outside" in reason
+        assert server.jobs.wait_idle(TIMEOUT)
+    finally:
+        client.close()
+    assert read == {"kept": b"kept"}  # the checked file, read through a private copy; the secret never
+
+
+def test_d13_the_file_opened_is_checked_not_only_the_path(tmp_path):
+    inside, outside = tmp_path / "in", tmp_path / "out"
+    inside.mkdir()
+    outside.mkdir()
+    (outside / "secret").write_bytes(b"secret")
+    (inside / "clip.wav").write_bytes(b"clip")
+    limits = Limits((inside,), frozenset(), frozenset())
+    checked = limits.readable("init_audio", str(inside / "clip.wav"))
+    (inside / "clip.wav").unlink()
+    (inside / "clip.wav").symlink_to(outside / "secret")
+    with pytest.raises(ValueError, match="^init_audio: .* outside the folders this server may read"):
+        limits.open_checked("init_audio", checked)
+
+
+def test_decision_4_loopback_reads_under_home_and_other_addresses_only_read_dirs(tmp_path):
+    from sonocanvas.bridge.commands.serve import read_roots
+    from sonocanvas.bridge.config import load_config
+
+    config = load_config(write_config(tmp_path))
+    drop, samples = tmp_path / "drop", tmp_path / "samples"
+    assert read_roots(config, loopback=True) == (drop, samples, Path.home())
+    assert read_roots(config, loopback=False) == (drop, samples)
+    assert read_roots(config.replace(read_home=False), loopback=True) == (drop, samples)
