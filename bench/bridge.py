@@ -1,7 +1,8 @@
-"""Benchmark of the engine server (issue 4): OSC round trip of /sonocanvas/status, and the time from the
-sampler's last step to /sonocanvas/done for a 10.24 s clip (resample to 48 kHz, effect chain, WAV, PNGs, JSON).
+"""Benchmark of the engine server (issues 4 and 15): OSC round trip of /sonocanvas/status, the time from the
+sampler's last step to /sonocanvas/done for a 10.24 s clip (resample to 48 kHz, effect chain, WAV, PNGs, JSON),
+and under faults: the worst /status round trip while a TCP client stalls, and memory before and after a fuzz.
 
-    python3 bench/bridge.py [--requests 5000] [--clips 20]
+    python3 bench/bridge.py [--requests 5000] [--clips 20] [--fuzz 5000]
 
 The server runs in this process on a free port with its real handlers, journal and drop folder; the
 clients are real sockets on 127.0.0.1. The finish stage is fed a 10.24 s 16 kHz clip straight from
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import logging
 import os
 import platform
+import random
 import socket
+import struct
 import statistics
 import sys
 import tempfile
@@ -35,6 +39,7 @@ from sonocanvas.bridge.journal import Journal
 from sonocanvas.bridge.paths import shipped_presets_dir
 from sonocanvas.bridge.protocol import Limits, Output
 from sonocanvas.bridge.server import Server, Services
+from sonocanvas.bridge.wire import encode_bundle
 from sonocanvas.bridge.wire import encode_message as build_message
 from sonocanvas.engine.audio import write_audio
 from sonocanvas.engine.pipeline import Clip
@@ -130,6 +135,68 @@ def finish_times(server: Server, drop: DropFolder, clip: Clip, fx: str, n: int) 
     return times
 
 
+def status_while_a_client_stalls(address, n: int) -> list[float]:
+    """UDP /status round trips while a TCP client sends requests for large replies and never reads them."""
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(address)
+    stuck.settimeout(5)
+    flood = slip.encode(build_message("/sonocanvas/fx/list")) * 200
+
+    def stall() -> None:
+        try:
+            while True:
+                stuck.sendall(flood)
+        except OSError:
+            pass  # the server hung up on it, as it should
+
+    threading.Thread(target=stall, daemon=True).start()
+    try:
+        return udp_status(address, n)
+    finally:
+        stuck.close()
+
+
+def rss_mib() -> float:
+    """This process's resident memory now (Linux /proc; the server runs in this process)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def fuzz(address, n: int) -> None:
+    """`n` seeded junk packets over UDP (random bytes, lying sizes, deep bundles, unknown tags) and 8 TCP
+    connections each sending a 1 MiB frame of nested bundles; every ten end with an answered /status."""
+    rng = random.Random(15)
+    status = build_message("/sonocanvas/status")
+    deep = status
+    for _ in range(3000):
+        deep = encode_bundle(deep)
+    junk = [b"#bundle\x00" + struct.pack(">Qi", 1, -4), deep, b"/sonocanvas/status\x00\x00,X" + b"X" * 60000,
+            b"#bundle\x00" + struct.pack(">Qi", 1, 2**31 - 1)]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(5)
+    for batch in range(0, n, 10):  # ten at a time: a 64 KB datagram fills a socket buffer fast
+        for _ in range(10):
+            sock.sendto(rng.choice(junk) if rng.random() < 0.3 else rng.randbytes(rng.randint(1, 512)), address)
+        sock.sendto(status, address)
+        while OscMessage(sock.recv(65536)).address != "/sonocanvas/status":
+            pass
+    big = deep
+    while len(big) < (1 << 20) - 32:
+        big = encode_bundle(big)
+    connections = [socket.create_connection(address, timeout=30) for _ in range(8)]
+    for conn in connections:
+        conn.sendall(slip.encode(big) + slip.encode(status))
+    for conn in connections:
+        buffer = b""
+        while b"/sonocanvas/status" not in buffer:
+            buffer += conn.recv(65536)
+        conn.close()
+    sock.close()
+
+
 def stage_times(clip: Clip, chains: EffectChains, folder: Path, n: int) -> list[tuple[str, list[float]]]:
     """Each part of the finish stage alone, one after the other (where the time goes)."""
     output = Output(sample_rate=48000)
@@ -161,7 +228,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--clips", type=int, default=20)
+    parser.add_argument("--fuzz", type=int, default=5000)
     args = parser.parse_args()
+    logging.getLogger("sonocanvas").setLevel(logging.ERROR)  # the junk is the point here, not its log lines
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         chains = EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml")
@@ -182,17 +251,31 @@ def main() -> int:
             for fx in ("", "space", "tape"):
                 label = f"last step -> /done, 10.24 s, 48 kHz, {'fx ' + fx if fx else 'no fx'}"
                 rows.append((label, percentiles(finish_times(server, drop, clip, fx, args.clips)), 100.0, args.clips))
+            stalled = min(args.requests, 1000)
+            rows.append(("/status round trip, UDP, while a TCP client stalls", percentiles(
+                status_while_a_client_stalls(server.address, stalled)), 5.0, stalled))
+            rss_before = rss_mib()
+            start = time.perf_counter()
+            fuzz(server.address, args.fuzz)
+            fuzz_seconds = time.perf_counter() - start
+            rss_after = rss_mib()
         stages = stage_times(clip, chains, folder, args.clips)
     print(f"# sonocanvas bridge benchmark  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"# {platform.platform()}, {platform.processor() or platform.machine()}, "
           f"{len(os.sched_getaffinity(0))} cores (load average {os.getloadavg()[0]:.1f} at the end: shared), "
           f"Python {platform.python_version()}")
-    print(f"# command: python3 bench/bridge.py --requests {args.requests} --clips {args.clips}")
+    print(f"# command: python3 bench/bridge.py --requests {args.requests} --clips {args.clips} --fuzz {args.fuzz}")
     print()
     print("| measure | n | p50 ms | p99 ms | max ms | target p99 ms | met |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for label, (p50, p99, worst), target, n in rows:
         print(f"| {label} | {n} | {p50:.2f} | {p99:.2f} | {worst:.2f} | {target:g} | {'yes' if p99 <= target else 'NO'} |")
+    print()
+    print("| under faults | value |")
+    print("| --- | ---: |")
+    print(f"| RSS before the fuzz (server and bench in one process) | {rss_before:.0f} MiB |")
+    print(f"| RSS after {args.fuzz} junk datagrams and 8 TCP frames of 1 MiB nested bundles | {rss_after:.0f} MiB |")
+    print(f"| fuzz time, answered status after every 10 | {fuzz_seconds:.2f} s |")
     print()
     print("Where the time goes (each part alone, in sequence; the drop runs the PNGs and the side files in parallel):")
     print()
