@@ -196,6 +196,19 @@ class ServeProcess:
             if found:
                 return found.group(1), int(found.group(2))
 
+    def wait_line(self, pattern: str) -> str:
+        """The next line of its output (log included) that matches `pattern`; lines before it pass by."""
+        found = re.compile(pattern)
+        while True:
+            try:
+                line = self.lines.get(timeout=TIMEOUT)
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r}:\n" + "".join(self.output)) from None
+            if line is None:
+                raise AssertionError("serve exited:\n" + "".join(self.output))
+            if found.search(line):
+                return line
+
     def kill(self) -> None:
         self.proc.kill()
         self.proc.wait(10)

@@ -80,6 +80,7 @@ def send(server, path, types, *values):
 
 def test_serve_prints_where_it_listens_what_it_loaded_and_where_clips_go(serve, config):
     text = "".join(serve.output)
+    assert "[transformers]" not in text and "accelerate" not in text  # third-party chatter only at debug
     assert f"listening on udp://{serve.address[0]}:{serve.address[1]} and tcp://" in text
     assert f"models: {TINY_LABEL} on cpu" in text
     assert f"clips go to {config.parent / 'drop'}" in text
@@ -99,6 +100,8 @@ def test_oscsend_and_oscdump_drive_a_generation(serve):
             rate, frames = f.samplerate, f.frames
         info = json.loads(Path(record).read_text())
         assert rate == 22050 and abs(frames - info["samples"] * 22050 / info["sample_rate"]) <= 1
+        serve.wait_line(rf"INFO sonocanvas\.jobs: job 'liblo' \(generate\) from 127\.0\.0\.1:{dump.port}: done, "
+                        r"waited \d+\.\d\d s, ran \d+\.\d\d s$")  # one log line per job
         # oscsend sends each message from a new source port: a job is its sender's, so only the client secret
         # of a hello lets a later oscsend cancel it (a reply_port alone names where replies go, not who asks).
         send(serve.address, "/sonocanvas/hello", "i", dump.port)
