@@ -95,14 +95,20 @@ class Server:
         """Decode one OSC packet (a message, or a bundle whose messages run now, in the order they appear)
         and dispatch each message. Nothing a client sends may stop the server."""
         try:
-            messages = decode_packet(data)
-        except WireError as error:
-            self._junk.warning(sender.address[0], "junk from %s:%d: %s", *sender.address, error)
+            try:
+                messages = decode_packet(data)
+            except WireError as error:
+                self._junk.warning(sender.address[0], "junk from %s:%d: %s", *sender.address, error)
+                if self.clients.admitted(sender.key):
+                    _send_error(self._default_peer(sender, sender.key), "", error.field, str(error))
+                return
+            for message in messages:
+                self._dispatch(message.address, message.args, sender)
+        except Exception as error:  # a bug of ours outside a handler: logged, and the transport goes on
+            log.exception("fault reading a packet from %s:%d", *sender.address)
             if self.clients.admitted(sender.key):
-                _send_error(self._default_peer(sender, sender.key), "", error.field, str(error))
-            return
-        for message in messages:
-            self._dispatch(message.address, message.args, sender)
+                _send_error(self._default_peer(sender, sender.key), "", "server",
+                            f"server: {type(error).__name__}: {error}")
 
     def _dispatch(self, address: str, args: list[Any], sender: Sender) -> None:
         if address in REPLY_ADDRESSES:

@@ -595,6 +595,19 @@ def test_one_log_line_per_job_a_traceback_per_fault_and_junk_rate_limited(make_s
         (fault,) = [r for r in caplog.records if r.name == "sonocanvas.server" and r.exc_info]
         assert "RuntimeError: a bug" in caplog.text and fault.exc_info[0] is RuntimeError
 
+        from sonocanvas.bridge import server as server_module
+
+        def decoder_bug(data):
+            raise IndexError("a decoder bug")
+
+        monkeypatch.setattr(server_module, "decode_packet", decoder_bug)
+        client.send("/sonocanvas/status")
+        assert client.expect("/sonocanvas/error")[1:] == ["server", "server: IndexError: a decoder bug"]
+        assert "IndexError: a decoder bug" in caplog.text and "Traceback" in caplog.text
+        monkeypatch.undo()
+        client.send("/sonocanvas/status")  # the UDP thread lived on
+        client.expect("/sonocanvas/status")
+
         caplog.clear()
         for group in range(10):
             for _ in range(50):
