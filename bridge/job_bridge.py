@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable
@@ -53,13 +51,8 @@ class JobBridge:
         def done(index: int, wav: Path, png: Path, record: Path) -> None:
             job.peer.send("/sonocanvas/done", job.job_id, index, str(wav), str(png), str(record))
 
-        asked = job.request
-        with tempfile.TemporaryDirectory(prefix="sonocanvas-inputs-") as private:  # mode 0700: only ours
-            job.request = _pinned(asked, self.services.limits, Path(private))
-            try:
-                self.services.run(job, on_step, done)
-            finally:
-                job.request = asked
+        _check_inputs(job.request, self.services.limits)
+        self.services.run(job, on_step, done)
 
     # the queue's listener ----------------------------------------------------------------------
 
@@ -113,23 +106,18 @@ class JobBridge:
             log.info(line, *args)
 
 
-def _pinned(request: Any, limits: Any, folder: Path) -> Any:
-    """The request with each input file (init_audio, picture_path) replaced by a private copy of the file
-    opened and checked now (`Limits.open_checked`): the engine reads what was checked, nothing swapped in
-    since the request came. The copy keeps the file's name, and the record its content hash."""
-    def copy(field: str, path: Path) -> Path:
-        target = folder / field / path.name
-        target.parent.mkdir()
-        with limits.open_checked(field, path) as source, open(target, "xb") as sink:
-            shutil.copyfileobj(source, sink, 1 << 20)
-        return target
-
+def _check_inputs(request: Any, limits: Any) -> None:
+    """Check each input file (init_audio, picture_path) again as the job starts, on the file opened
+    (`Limits.open_checked`): a path checked when the request came but swapped since, while the job waited in
+    the queue, is refused rather than followed. The engine opens the path again a moment later, on this
+    thread; closing that last gap needs the engine to read from the file opened here."""
+    paths = []
     if isinstance(request, GenerateRequest) and isinstance(request.settings.init_audio, Path):
-        settings = dataclasses.replace(request.settings, init_audio=copy("init_audio", request.settings.init_audio))
-        return dataclasses.replace(request, settings=settings)
+        paths.append(("init_audio", request.settings.init_audio))
     if isinstance(request, EncodeRequest):
-        return dataclasses.replace(request, picture_path=copy("picture_path", request.picture_path))
-    return request
+        paths.append(("picture_path", request.picture_path))
+    for field, path in paths:
+        limits.open_checked(field, path).close()
 
 
 def job_failure(error: BaseException) -> tuple[str, str]:

@@ -705,7 +705,7 @@ def test_d13_a_path_swapped_for_a_symlink_after_the_check_is_not_followed(make_s
         assert server.jobs.wait_idle(TIMEOUT)
     finally:
         client.close()
-    assert read == {"kept": b"kept"}  # the checked file, read through a private copy; the secret never
+    assert read == {"kept": b"kept"}  # the secret was never handed to the job
 
 
 def test_d13_the_file_opened_is_checked_not_only_the_path(tmp_path):
