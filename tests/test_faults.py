@@ -34,7 +34,7 @@ from sonocanvas.bridge.presets import PresetStore
 from sonocanvas.bridge.protocol import Limits, Output
 from sonocanvas.bridge.server import Server, Services
 from sonocanvas.bridge.transport import BACKLOG, MAX_UDP_REPLY, Transport, UdpPeer, bind_pair
-from sonocanvas.bridge.wire import MAX_DEPTH, MAX_MESSAGES, decode_packet, encode_bundle, encode_message
+from sonocanvas.bridge.wire import MAX_MESSAGES, decode_packet, encode_bundle, encode_message
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time and memory from /proc")
 
@@ -484,7 +484,7 @@ def test_d11_a_long_list_is_split_and_counted_and_no_reply_vanishes(make_server)
             got += reply[1]
             parts += 1
         assert reply == ("/sonocanvas/fx/names/end", [1100]) and parts > 1 and got == sorted(names)
-        UdpPeer(server.transport.udp, ("127.0.0.1", client.port)).send("/sonocanvas/preset", "x" * 70000)
+        UdpPeer(server.transport.udp, ("127.0.0.1", client.port)).send("/sonocanvas/preset", "x" * MAX_UDP_REPLY)
         job_id, field, reason = client.expect("/sonocanvas/error")
         assert field == "reply" and "/sonocanvas/preset" in reason
     finally:
