@@ -150,6 +150,8 @@ class Server:
             return sender.key
         owner = self.clients.identity(secret)
         if owner is None:
+            if not self.clients.admitted(sender.key):
+                return sender.key  # a stranger to a server with a token: ignored below, never answered
             raise ProtocolError("client", "unknown client secret; say /sonocanvas/hello again for a new one")
         return owner
 

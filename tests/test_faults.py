@@ -550,6 +550,7 @@ def test_with_a_token_only_a_hello_carrying_it_lets_a_client_in(make_server):
         client.send("/sonocanvas/hello", client.port, "wrong")
         assert client.expect("/sonocanvas/error")[:2] == ["", "token"]
         client.send("/sonocanvas/generate", "g", "image_prompt", "a", "audio_prompt", "b")  # ignored
+        client.send("/sonocanvas/cancel", "g", "client", "f" * 32)  # ignored, not even "unknown secret"
         client.send("/sonocanvas/hello", client.port, "s3cret")
         client.expect("/sonocanvas/ready")
         client.send("/sonocanvas/status")
