@@ -165,14 +165,19 @@ def rss_mib() -> float:
     return float("nan")
 
 
+def nested(depth: int, inner: bytes) -> bytes:
+    """`inner` in `depth` bundles, built in one join (wrapping one bundle at a time copies quadratically)."""
+    header = encode_bundle()
+    sizes = [len(inner) + (len(header) + 4) * level for level in range(depth)]
+    return b"".join(header + struct.pack(">i", size) for size in reversed(sizes)) + inner
+
+
 def fuzz(address, n: int) -> None:
     """`n` seeded junk packets over UDP (random bytes, lying sizes, deep bundles, unknown tags) and 8 TCP
     connections each sending a 1 MiB frame of nested bundles; every ten end with an answered /status."""
     rng = random.Random(15)
     status = build_message("/sonocanvas/status")
-    deep = status
-    for _ in range(3000):
-        deep = encode_bundle(deep)
+    deep = nested(3000, status)
     junk = [b"#bundle\x00" + struct.pack(">Qi", 1, -4), deep, b"/sonocanvas/status\x00\x00,X" + b"X" * 60000,
             b"#bundle\x00" + struct.pack(">Qi", 1, 2**31 - 1)]
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -183,9 +188,7 @@ def fuzz(address, n: int) -> None:
         sock.sendto(status, address)
         while OscMessage(sock.recv(65536)).address != "/sonocanvas/status":
             pass
-    big = deep
-    while len(big) < (1 << 20) - 32:
-        big = encode_bundle(big)
+    big = nested(((1 << 20) - len(status)) // 20, status)
     connections = [socket.create_connection(address, timeout=30) for _ in range(8)]
     for conn in connections:
         conn.sendall(slip.encode(big) + slip.encode(status))
