@@ -84,7 +84,7 @@ def encode(server: "Server", call: Call) -> None:
 @handles("/sonocanvas/cancel")
 def cancel(server: "Server", call: Call) -> None:
     job_id = protocol.parse_job_id(call.args)
-    protocol.parse_keys(call.args[1:], protocol.CANCEL_KEYS)  # already applied to `call`
+    protocol.parse_keys(call.args[1:], protocol.TRANSPORT_KEYS)  # already applied to `call`
     if not server.jobs.cancel(call.owner, job_id):
         raise ProtocolError("job_id", f"no queued or running job {job_id!r} of yours")
 

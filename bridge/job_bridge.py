@@ -107,13 +107,14 @@ class JobBridge:
 
 
 def _check_inputs(request: Any, limits: Any) -> None:
-    """Check each input file (init_audio, picture_path) again as the job starts, on the file opened
+    """Check each input file (init_audio, init_picture, picture_path) again as the job starts, on the file opened
     (`Limits.open_checked`): a path checked when the request came but swapped since, while the job waited in
     the queue, is refused rather than followed. The engine opens the path again a moment later, on this
     thread; closing that last gap needs the engine to read from the file opened here."""
     paths = []
-    if isinstance(request, GenerateRequest) and isinstance(request.settings.init_audio, Path):
-        paths.append(("init_audio", request.settings.init_audio))
+    if isinstance(request, GenerateRequest):
+        paths += [(name, getattr(request.settings, name)) for name in ("init_audio", "init_picture")
+                  if isinstance(getattr(request.settings, name), Path)]
     if isinstance(request, EncodeRequest):
         paths.append(("picture_path", request.picture_path))
     for field, path in paths:

@@ -408,8 +408,11 @@ def test_d5_bounds_refuse_before_anything_runs(make_server):
     try:
         client.send("/sonocanvas/generate", "big", "image_prompt", "a", "audio_prompt", "b", "bars", 64, "bpm", 20.0,
                     "sample_rate", 192000, "bit_depth", 32, "fx", "space")  # the audit's 1.18 GB request
+        assert client.expect("/sonocanvas/error")[:2] == ["big", "bars"]  # longer than a clip may be
+        client.send("/sonocanvas/generate", "wide", "image_prompt", "a", "audio_prompt", "b", "seconds", 60.0,
+                    "variations", 8, "sample_rate", 192000, "fx", "space")  # each key in range, 3,840 s in all
         job_id, field, reason = client.expect("/sonocanvas/error")
-        assert (job_id, field) == ("big", "bars") and "900 s" in reason
+        assert (job_id, field) == ("wide", "seconds") and "900 s" in reason
         client.send("/sonocanvas/generate", "long", "image_prompt", "x" * 1001, "audio_prompt", "b")
         assert client.expect("/sonocanvas/error")[:2] == ["long", "image_prompt"]
         client.send("/sonocanvas/generate", "run", "image_prompt", "a", "audio_prompt", "b")
@@ -460,6 +463,7 @@ def test_d9_a_write_that_fails_leaves_no_partial_clip_set(tmp_path, monkeypatch)
     class Clip:
         audio = np.zeros(16000, np.float32)
         sample_rate = 16000
+        loop = False
         spectrogram = Image.new("L", (8, 8))
         picture = Image.new("RGB", (8, 8))
 
@@ -659,9 +663,9 @@ def test_kill_9_mid_write_then_restart_removes_the_temporary_and_tells_the_clien
     client = UdpClient(serve.address)
     try:
         client.hello()
-        # 128 s of 32-bit audio at 192 kHz: a 98 MB WAV, long enough to be caught mid-write
+        # 60 s of 32-bit audio at 192 kHz, twice (dry and wet): 46 MB WAVs, long enough to be caught mid-write
         client.send("/sonocanvas/generate", "big", "image_prompt", "a", "audio_prompt", "b", "steps", 2,
-                    "bars", 32, "bpm", 60.0, "sample_rate", 192000, "bit_depth", 32)
+                    "seconds", 60.0, "sample_rate", 192000, "bit_depth", 32, "fx", "minus6")
         client.expect("/sonocanvas/queued")
         deadline = time.monotonic() + 120
         while not list(drop.glob(".*.part")):
