@@ -11,7 +11,8 @@ import yaml
 from ..engine.errors import FieldError
 from ..engine.files import atomic_write
 from ..engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
-from ..engine.settings import DEFAULT_CAPS, capped
+from ..engine.scorers import DEFAULT_CLAP_MODEL, DEFAULT_CLIP_MODEL
+from ..engine.settings import BY_NAME, DEFAULT_CAPS, capped
 
 
 _TEMPLATE = """\
@@ -39,6 +40,11 @@ read_home: true
 image_model: {image_model}
 audio_models:
 {audio_models}
+
+# The scorers that rank candidates (generate keys keep and rank): CLIP and CLAP, hub ids or local folders,
+# used only when found in a folder or the Hugging Face cache (hf download ID). "" turns one off.
+clip_model: {clip_model}
+clap_model: {clap_model}
 
 # auto, cuda, mps or cpu.
 device: auto
@@ -86,6 +92,8 @@ class Config:
     journal: Path | None = None
     token: str = ""
     read_home: bool = True
+    clip_model: str = DEFAULT_CLIP_MODEL
+    clap_model: str = DEFAULT_CLAP_MODEL
     tiny_random: bool = False
 
     @property
@@ -116,6 +124,7 @@ def load_config(path: Path | None = None) -> Config:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         text = _TEMPLATE.format(drop_dir=Path.home() / "Music" / "sonocanvas", image_model=DEFAULT_IMAGE_MODEL,
+                                clip_model=DEFAULT_CLIP_MODEL, clap_model=DEFAULT_CLAP_MODEL,
                                 audio_models=_indented(DEFAULT_AUDIO_MODELS), caps=_indented(DEFAULT_CAPS))
         try:
             atomic_write(path, lambda f: f.write(text.encode()), exclusive=True)
@@ -153,10 +162,14 @@ def _checked(config: Config) -> Config:
 
     if not isinstance(config.port, int) or not 0 <= config.port <= 65535:
         raise ConfigError("port", f"must be an integer 0 ... 65535, got {config.port!r}")
-    if config.bit_depth not in (24, 32):
-        raise ConfigError("bit_depth", f"must be 24 or 32, got {config.bit_depth!r}")
-    if not isinstance(config.sample_rate, int) or not 8000 <= config.sample_rate <= 192000:
-        raise ConfigError("sample_rate", f"must be an integer 8000 ... 192000, got {config.sample_rate!r}")
+    for key in ("sample_rate", "bit_depth"):  # the defaults of a request's keys: the settings table's ranges
+        try:
+            BY_NAME[key].parse(getattr(config, key))
+        except FieldError as error:
+            raise ConfigError(key, error.reason) from None
+    for key in ("clip_model", "clap_model"):
+        if not isinstance(getattr(config, key), str):
+            raise ConfigError(key, f"must be a hub id or a folder, or \"\" for none, got {getattr(config, key)!r}")
     if config.device not in ("auto", "cuda", "mps", "cpu") and not str(config.device).startswith("cuda:"):
         raise ConfigError("device", f"must be auto, cuda, mps or cpu, got {config.device!r}")
     if not isinstance(config.audio_models, dict) or set(config.audio_models) - set(DEFAULT_AUDIO_MODELS):

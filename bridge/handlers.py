@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable
 
+from ..engine.scorers import Scorers
 from ..engine.settings import bounds, capped
 from . import protocol
 from .protocol import ProtocolError
+from .ranking import Choice
 from .transport import Peer, Sender
 
 if TYPE_CHECKING:
@@ -63,7 +65,8 @@ def hello(server: "Server", call: Call) -> None:
     else:
         peer = server.transport.udp_peer((host, reply_port))
     s = server.services
-    peer.send("/sonocanvas/ready", s.version, s.device, s.models, secret)
+    peer.send("/sonocanvas/ready", s.version, s.device, s.models, secret,
+              " ".join(s.scorers.kinds) if s.scorers is not None else "")
     for entry in s.journal.take_untold(peer.address):
         peer.send("/sonocanvas/error", entry.job_id, "job", entry.message)
 
@@ -72,6 +75,7 @@ def hello(server: "Server", call: Call) -> None:
 def generate(server: "Server", call: Call) -> None:
     presets = server.services.presets
     request = protocol.parse_generate(call.args, server.services.limits, presets.get if presets else _no_presets)
+    Choice(request.keep, request.rank).check(request.settings.variations, server.services.scorers or Scorers(None, None))
     server.job_bridge.submit(call.owner, call.reply, "generate", request)
 
 

@@ -48,7 +48,12 @@ class JobBridge:
         log.debug("job %r (%s) from %s: received, position %d", job.job_id, kind, peer.address, position)
 
     def _run(self, job: Job, on_step: Callable[[int, int], None]) -> None:
-        def done(index: int, wav: Path, png: Path, record: Path) -> None:
+        def done(index: int, wav: Path, png: Path, record: Path,
+                 ranked: tuple[int, int, dict[str, float]] | None = None) -> None:
+            if ranked is not None:  # a clip chosen among candidates: its scores first, then the clip
+                rank, candidates, scores = ranked
+                job.peer.send("/sonocanvas/scores", job.job_id, index, rank, candidates,
+                              *(item for kind_score in scores.items() for item in kind_score))
             job.peer.send("/sonocanvas/done", job.job_id, index, str(wav), str(png), str(record))
 
         _check_inputs(job.request, self.services.limits)

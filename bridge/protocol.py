@@ -233,7 +233,9 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
     """`/sonocanvas/generate job_id [key value]...`; a named preset gives defaults, explicit keys win. Every
     key is checked against the settings table with the server's policy caps (`limits.caps`) applied."""
     job_id = parse_job_id(args)
-    keys = {**capped(_ranking_caps(limits.caps, args[1:])), **TRANSPORT_KEYS}
+    caps = dict(limits.caps)
+    variations_cap = {"variations": caps.pop("variations")} if "variations" in caps else {}
+    keys = {**capped(caps), **TRANSPORT_KEYS}
     given = parse_keys(args[1:], keys)
     values: dict[str, Any] = {}
     if "preset" in given:
@@ -246,6 +248,9 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
                 raise ProtocolError("preset", f"preset {given['preset']!r} holds an unknown key {name!r}")
             values[name] = parse_key(name, value, keys)
     values.update(given)
+    for name, cap in _ranking_caps(variations_cap, values).items():  # on what the preset and request say together
+        if values.get(name) is not None:
+            values[name] = parse_key(name, values[name], {name: BY_NAME[name].capped(cap)})
     for name in ("image_prompt", "audio_prompt"):
         if not values.get(name):
             raise ProtocolError(name, "required (give it, or a preset that has it)")
@@ -256,7 +261,7 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
         if name in values:
             values[name] = limits.readable(name, str(values[name]))
     try:
-        check_given(values)
+        check_given(values, given)
         fit_to_bars(values)
     except FieldError as error:
         raise ProtocolError(error.field, error.reason) from None
@@ -274,11 +279,11 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
     return GenerateRequest(job_id, settings, output, audio_model, preset_name, reply_port, keep, rank)
 
 
-def _ranking_caps(caps: Mapping[str, float], args: list[Any]) -> dict[str, float]:
+def _ranking_caps(caps: Mapping[str, float], values: Mapping[str, Any]) -> dict[str, float]:
     """With `keep`, the variations cap bounds the clips kept, and the candidates may go to the table's bound:
     a request that makes 32 and keeps 3 delivers no more than one that makes 3."""
     caps = dict(caps)
-    if "keep" in args[::2] and "variations" in caps:
+    if values.get("keep") is not None and "variations" in caps:
         caps["keep"] = caps.pop("variations")
     return caps
 

@@ -33,15 +33,12 @@ class Choice:
     keep: int | None = None
     rank: str = "both"
 
-    def check(self, candidates: int, scorers: Scorers | None) -> None:
-        """Refuse before anything is sampled: keeping more than are made, or ranking with no scorer."""
+    def check(self, candidates: int, scorers: Scorers) -> None:
+        """Refuse before anything is sampled: keeping more than are made, or ranking with a scorer not there."""
         if self.keep is None:
             return
         if self.keep > candidates:
             raise FieldError("keep", f"keeps {self.keep} of {candidates} candidates; make more variations or keep fewer")
-        if scorers is None:
-            raise FieldError("rank", "this server has no CLIP or CLAP model to rank with; start it with "
-                                     "--clip-model and --clap-model")
         for kind in self.kinds:
             scorers.require(kind)
 
@@ -50,7 +47,7 @@ class Choice:
         return ("clip", "clap") if self.rank == "both" else (self.rank,)
 
 
-def make_and_choose(pipe: JointPipeline, settings: GenerateSettings, choice: Choice, scorers: Scorers | None,
+def make_and_choose(pipe: JointPipeline, settings: GenerateSettings, choice: Choice, scorers: Scorers,
                     output: Output, batch: int, on_step: Step | None = None) -> tuple[list[Clip], list[Clip]]:
     """(the clips to deliver, the candidates left out): every candidate and none (no `keep`), or the best `keep` in
     rank order and the rest in the order they were made, every one's record holding its scores."""

@@ -47,6 +47,7 @@ class Services:
     player: Any = None  # audition Player
     player_error: str = ""  # why there is no player
     token: str = ""  # with a token, only a hello carrying it lets a client in
+    scorers: Any = None  # engine.scorers.Scorers: what a request's keep may rank with (None: nothing)
 
 
 class Server:

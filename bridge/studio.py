@@ -13,12 +13,17 @@ from typing import Any, Callable
 
 import torch
 
+from ..engine.scorers import Scorers
+from ..engine.settings import DEFAULT_CAPS
 from .drop import DropFolder, clip_stem, slug
 from .jobs import Job
 from .protocol import EncodeRequest, GenerateRequest
+from .ranking import Choice, make_and_choose
 
 TINY_LABEL = "tiny-random (random weights, plumbing only)"
-Done = Callable[[int, Path, Path, Path], None]
+Done = Callable[..., None]
+"""`done(index, wav, png, json, ranked=None)` per clip delivered; `ranked` is (rank, candidates, scores) for a
+clip chosen among candidates, so the client hears its scores with it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +34,8 @@ class Models:
     audio: dict[str, str]
     device: str | None = None
     tiny_random: bool = False
+    clip: str = ""  # the scorers that rank candidates; "" for none
+    clap: str = ""
 
     @property
     def label(self) -> str:
@@ -40,15 +47,20 @@ class Models:
 class Studio:
     """One `JointPipeline` per audio model, sharing one loaded image model."""
 
-    def __init__(self, pipelines: dict[str, Any], device: str, label: str, drop: DropFolder, version: str):
+    def __init__(self, pipelines: dict[str, Any], device: str, label: str, drop: DropFolder, version: str,
+                 scorers: Scorers | None = None, batch: int = DEFAULT_CAPS["variations"]):
         self.pipelines = pipelines
         self.device = device
         self.label = label
         self.drop = drop
         self.version = version
+        self.scorers = scorers or Scorers(None, None)
+        self.batch = batch  # candidates sampled at once: the per-request variations cap
 
     @classmethod
-    def load(cls, models: Models, drop: DropFolder, version: str) -> "Studio":
+    def load(cls, models: Models, drop: DropFolder, version: str, batch: int = DEFAULT_CAPS["variations"]) -> "Studio":
+        """The models loaded; the scorers found (a folder or the Hugging Face cache: never downloaded unasked), to
+        load on first use."""
         from ..engine.models import load_audio_model, load_image_model
         from ..engine.pipeline import JointPipeline
 
@@ -57,7 +69,8 @@ class Studio:
 
             tiny = tiny_models()
             models = dataclasses.replace(
-                models, image=str(tiny.image), audio={"auffusion": str(tiny.auffusion), "riffusion": str(tiny.riffusion)}
+                models, image=str(tiny.image), audio={"auffusion": str(tiny.auffusion), "riffusion": str(tiny.riffusion)},
+                clip=str(tiny.clip), clap=str(tiny.clap),
             )
         image = load_image_model(models.image, device=models.device)
         pipelines = {
@@ -65,7 +78,8 @@ class Studio:
             for kind, name in models.audio.items()
         }
         label = TINY_LABEL if models.tiny_random else models.label
-        return cls(pipelines, image.device.type, label, drop, version)
+        scorers = Scorers(models.clip or None, models.clap or None, image.device).found()
+        return cls(pipelines, image.device.type, label, drop, version, scorers, batch)
 
     def run(self, job: Job, on_step: Callable[[int, int], None], done: Done) -> None:
         """The job queue's runner: sample (or encode), then drop each clip and report it at once."""
@@ -73,7 +87,9 @@ class Studio:
         when = datetime.fromtimestamp(job.queued_at)  # the name says when it was asked for
         if isinstance(request, GenerateRequest):
             try:
-                clips = self.pipelines[request.audio_model](request.settings, on_step=on_step)
+                clips, _ = make_and_choose(self.pipelines[request.audio_model], request.settings,
+                                           Choice(request.keep, request.rank), self.scorers, request.output, self.batch,
+                                           on_step)
             except torch.OutOfMemoryError:
                 torch.cuda.empty_cache()  # give the failed job's memory back before the next one
                 raise
@@ -89,7 +105,8 @@ class Studio:
             job.check(last=i == len(clips) - 1)
             record = {**clip.record, "job_id": job.job_id, "server": {"version": self.version, "models": self.label}}
             dropped = self.drop.drop(clip, request.output, stem, record)
-            done(clip.index, dropped.wav, dropped.png, dropped.json)
+            ranked = (record["rank"], record["candidates"], record["scores"]) if "rank" in record else None
+            done(i, dropped.wav, dropped.png, dropped.json, ranked=ranked)
 
     @staticmethod
     def encode(request: EncodeRequest, on_step: Callable[[int, int], None]):

@@ -120,10 +120,12 @@ def load_audio_model(name: str | Path | None = None, kind: str | None = None, de
     return _load(name, kind, "audio_model", device, dtype, resolved=(path, revision))
 
 
-def resolve_model(name: str, field_name: str, patterns: list[str] | None = None) -> tuple[Path, str | None]:
+def resolve_model(name: str, field_name: str, patterns: list[str] | None = None,
+                  cached_only: bool = False) -> tuple[Path, str | None]:
     """A folder as given, or the hub snapshot of that id (from the cache when offline): (path, hub revision).
 
     `patterns` names the files of a transformers model to fetch (the scorers'); by default, a diffusers one's.
+    `cached_only`: never download; a model not in the cache is not found.
     """
     path = Path(name).expanduser()
     if path.is_dir():
@@ -135,7 +137,8 @@ def resolve_model(name: str, field_name: str, patterns: list[str] | None = None)
     from huggingface_hub import constants, snapshot_download
 
     try:
-        snapshot = Path(snapshot_download(name, allow_patterns=patterns or _DOWNLOAD, ignore_patterns=_SKIP))
+        snapshot = Path(snapshot_download(name, allow_patterns=patterns or _DOWNLOAD, ignore_patterns=_SKIP,
+                                          local_files_only=cached_only))
         if patterns is None and not all(any((snapshot / component).glob("*.safetensors")) for component in WEIGHTED):
             snapshot = Path(snapshot_download(name, allow_patterns=[*_DOWNLOAD, *_DOWNLOAD_BIN], ignore_patterns=_SKIP))
     except Exception as error:  # huggingface_hub raises many types: offline, unknown repo, network, gated

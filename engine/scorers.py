@@ -129,12 +129,31 @@ class Scorers:
     def clap(self) -> ClapScorer:
         return self._get("clap", self.clap_model, ClapScorer)
 
+    def found(self) -> "Scorers":
+        """These scorers less those whose model is neither a folder nor in the Hugging Face cache: a server offers
+        ranking with what it has, and never downloads a scorer unasked."""
+        def have(name: str | None) -> str | None:
+            if not name:
+                return None
+            try:
+                _resolve(name, "model", cached_only=True)
+            except FieldError:
+                return None
+            return name
+
+        return Scorers(have(self.clip_model), have(self.clap_model), self.device)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The scores these scorers can give."""
+        return tuple(kind for kind in ("clip", "clap") if getattr(self, f"{kind}_model"))
+
     def require(self, kind: str) -> None:
         """FieldError("rank") naming the missing model and how to get it, when `kind`'s model is not configured."""
         if getattr(self, f"{kind}_model") is None:
-            raise FieldError("rank", f"ranking by {kind} needs a {kind.upper()} model, and none is configured; "
-                                     f"give --{kind}-model (the paper's is "
-                                     f"{DEFAULT_CLIP_MODEL if kind == 'clip' else DEFAULT_CLAP_MODEL})")
+            default = DEFAULT_CLIP_MODEL if kind == "clip" else DEFAULT_CLAP_MODEL
+            raise FieldError("rank", f"ranking by {kind} needs a {kind.upper()} model, and this one has none: get the "
+                                     f"paper's with `hf download {default}`, or give --{kind}-model a folder")
 
     def _get(self, kind: str, name: str | None, scorer: type):
         self.require(kind)
@@ -157,10 +176,10 @@ def rank(scores: Sequence[dict[str, float]], by: str) -> list[int]:
     return sorted(order, key=lambda i: (places["clip"][i] + places["clap"][i], -scores[i]["clap"], i))
 
 
-def _resolve(name: str, field_name: str) -> Path:
+def _resolve(name: str, field_name: str, cached_only: bool = False) -> Path:
     from .models import resolve_model
 
-    return resolve_model(name, field_name, patterns=_DOWNLOAD)[0]
+    return resolve_model(name, field_name, patterns=_DOWNLOAD, cached_only=cached_only)[0]
 
 
 def _model(cls: type, path: Path, field_name: str, device: torch.device) -> torch.nn.Module:

@@ -65,8 +65,8 @@ def test_progress_counts_every_candidates_steps_then_the_scoring(pipe, scorers):
 def test_keeping_more_than_are_made_or_without_a_scorer_is_refused_before_sampling():
     with pytest.raises(FieldError, match="^keep: keeps 3 of 2 candidates"):
         Choice(keep=3).check(2, Scorers())
-    with pytest.raises(FieldError, match="^rank: .*--clip-model"):
-        Choice(keep=1, rank="clip").check(2, None)
+    with pytest.raises(FieldError, match="^rank: ranking by clip needs a CLIP model.*--clip-model"):
+        Choice(keep=1, rank="clip").check(2, Scorers(clip_model=None))
     with pytest.raises(FieldError, match="^rank: ranking by clap needs a CLAP model"):
         Choice(keep=1, rank="both").check(2, Scorers(clap_model=None))
 

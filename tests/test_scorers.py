@@ -85,7 +85,7 @@ def test_an_unknown_rank_names_the_field():
 
 
 def test_ranking_without_a_scorer_names_the_missing_model_and_how_to_get_it():
-    with pytest.raises(FieldError, match="CLAP model.*--clap-model.*laion/clap-htsat-unfused") as error:
+    with pytest.raises(FieldError, match="CLAP model.*hf download laion/clap-htsat-unfused.*--clap-model") as error:
         Scorers(clap_model=None).clap()
     assert error.value.field == "rank"
 

@@ -71,8 +71,46 @@ def read_wav(path):
 
 def test_hello_answers_ready(client, server):
     client.send("/sonocanvas/hello", client.port)
-    version, device, models, secret = client.expect("/sonocanvas/ready")
+    version, device, models, secret, scorers = client.expect("/sonocanvas/ready")
     assert version == server.services.version and device == "cpu" and models == TINY_LABEL
+    assert scorers == "clip clap"  # the tiny-random set's CLIP and CLAP: this server can rank
+
+
+def test_keep_delivers_the_best_in_rank_order_each_with_its_scores_first(client):
+    """Make 3, keep 2: progress counts both batches' steps (the cap is 8, so one batch here) and the scoring; then
+    per kept clip `scores` and `done`, in rank order; the records say the same."""
+    client.send("/sonocanvas/generate", "k", "image_prompt", "castle towers", "audio_prompt", "bells", *FAST,
+                "seed", 5, "variations", 3, "keep", 2)
+    client.expect("/sonocanvas/queued")
+    progress, delivered = [], []
+    while len(delivered) < 2:
+        address, args = client.next()
+        if address == "/sonocanvas/progress":
+            progress.append(tuple(args[1:]))
+        elif address == "/sonocanvas/scores":
+            job, index, rank, candidates, *pairs = args
+            assert (job, index, rank, candidates) == ("k", len(delivered), len(delivered) + 1, 3)
+            scores = dict(zip(pairs[::2], pairs[1::2]))
+            assert set(scores) == {"clip", "clap"}
+            job, index, wav, png, record = client.expect("/sonocanvas/done")
+            assert index == len(delivered)
+            delivered.append((scores, json.loads(Path(record).read_text())))
+        else:
+            raise AssertionError((address, args))
+    assert progress[-1] == (2 + 3, 2 + 3)  # one batch of 2 steps, then 3 candidates scored
+    for place, (scores, record) in enumerate(delivered, start=1):
+        assert record["rank"] == place and record["candidates"] == 3
+        assert record["scores"] == pytest.approx(scores, abs=1e-6)  # float32 on the wire
+
+
+def test_keep_is_refused_before_anything_runs_when_it_cannot_be_met(client):
+    client.send("/sonocanvas/generate", "k2", "image_prompt", "a", "audio_prompt", "b", *FAST, "variations", 2, "keep", 3)
+    assert client.expect_error()[:2] == ["k2", "keep"]
+    client.send("/sonocanvas/generate", "k3", "image_prompt", "a", "audio_prompt", "b", *FAST, "variations", 9)
+    assert client.expect_error()[:2] == ["k3", "variations"]  # over the cap of 8 without keep
+    client.send("/sonocanvas/generate", "k4", "image_prompt", "a", "audio_prompt", "b", *FAST, "variations", 12,
+                "keep", 9)
+    assert client.expect_error()[:2] == ["k4", "keep"]  # with keep, the cap bounds what is kept
 
 
 def test_generate_queued_progress_done_and_the_wav_reads_back(client, server):

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         pipe = load_pipeline(args, values["audio_model"])
         pipe.size(settings)  # settings these models cannot make fail here, before anything is sampled
         choice = Choice(values["keep"], values["rank"])
-        scorers = load_scorers(args, pipe) if choice.keep is not None else None
+        scorers = load_scorers(args, pipe)
         choice.check(settings.variations, scorers)
         print(f"sonocanvas generate: seed {settings.seed}", file=sys.stderr)
         kept, rest = make_and_choose(pipe, settings, choice, scorers, output, DEFAULT_CAPS["variations"], _progress())

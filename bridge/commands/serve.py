@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ...engine.errors import FieldError
 from ...engine.models import DEFAULT_AUDIO_MODELS
+from ...engine.settings import BY_NAME
 from ..config import Config, load_config
 from ..log import LEVELS
 
@@ -27,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--audio-model", action="append", metavar="KIND=MODEL",
                         help="audio model: auffusion=ID_OR_FOLDER or riffusion=ID_OR_FOLDER (repeatable)")
     parser.add_argument("--device", help="auto, cuda, mps or cpu")
+    parser.add_argument("--clip-model", help="CLIP hub id or folder that ranks pictures for keep (\"\" for none)")
+    parser.add_argument("--clap-model", help="CLAP hub id or folder that ranks sounds for keep (\"\" for none)")
     parser.add_argument("--models", choices=["configured", "tiny-random"], default="configured",
                         help="tiny-random: tiny models with random weights, to check the plumbing without downloads")
     parser.add_argument("--token", help="secret a client's hello must carry; required off loopback "
@@ -48,6 +51,7 @@ def apply_flags(config: Config, args: argparse.Namespace) -> Config:
     return config.replace(
         host=args.host, port=args.port, drop_dir=args.drop_dir, image_model=args.image_model,
         audio_models=audio, device=args.device, tiny_random=args.models == "tiny-random" or None, token=args.token,
+        clip_model=args.clip_model, clap_model=args.clap_model,
     )
 
 
@@ -103,7 +107,8 @@ def _services(config: Config, journal, loopback: bool):
     effects = EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml", config.effects)
     drop = DropFolder(config.drop_dir, effects)
     device = None if config.device == "auto" else config.device
-    studio = Studio.load(Models(config.image_model, config.audio_models, device, config.tiny_random), drop, version)
+    studio = Studio.load(Models(config.image_model, config.audio_models, device, config.tiny_random,
+                                config.clip_model, config.clap_model), drop, version, int(config.caps.get("variations", BY_NAME["variations"].high)))
     player, player_error = _player(config)
     return Services(
         run=studio.run,
@@ -123,6 +128,7 @@ def _services(config: Config, journal, loopback: bool):
         player=player,
         player_error=player_error,
         token=config.token,
+        scorers=studio.scorers,
     )
 
 
