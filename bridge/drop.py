@@ -25,6 +25,7 @@ from pedalboard import time_stretch
 
 from ..engine.audio import resample, within_full_scale, write_audio
 from ..engine.files import atomic_write, remove_stale_parts
+from .paths import stem_room
 from .protocol import Output
 
 SIBLINGS = (".png", ".picture.png", ".json")
@@ -78,6 +79,9 @@ class DropFolder:
 
     def __init__(self, folder: Path, effects: Any = None):
         self.folder = Path(folder)
+        # Every file of a clip fits Windows' path limit (a share or an exFAT drive may be read there): the longest
+        # suffix a stem gets is `-1000.picture.png`.
+        self.stem_room = stem_room(self.folder.absolute(), len(f"-{MAX_TRIES}") + max(map(len, SIBLINGS)))
         self.folder.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(self.folder)  # a server killed mid-write leaves its temporaries behind
         self.effects = effects
@@ -87,6 +91,7 @@ class DropFolder:
     def drop(self, clip: Any, output: Output, stem: str, record: dict) -> Dropped:
         """Finish `clip` (a pipeline `Clip`: audio, sample_rate, spectrogram, picture) and write its files
         under `stem` (or `stem-2`, ... if taken). `record` is completed with the files and output and saved."""
+        stem = stem[: self.stem_room]
         pngs = [self._pool.submit(_png_bytes, clip.spectrogram), self._pool.submit(_png_bytes, clip.picture)]
         dry = finish(clip.audio, clip.sample_rate, output, clip.loop)
         wet = self.effects.apply(output.fx, dry, output.sample_rate) if output.fx else None

@@ -15,6 +15,7 @@ from ..engine import settings as settings_table
 from ..engine.errors import FieldError
 from ..engine.pipeline import GenerateSettings
 from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given, fit_to_bars
+from .paths import inside
 
 AUDIO_MODELS = BY_NAME["audio_model"].choices
 PROMPTS = ("image_prompt", "audio_prompt", "image_negative_prompt", "audio_negative_prompt", "to_image_prompt",
@@ -127,11 +128,11 @@ class Limits:
             path = self.read_roots[0] / path
         try:
             resolved = path.resolve()
-            inside = any(resolved.is_relative_to(root.resolve()) for root in self.read_roots)
-            is_file = inside and resolved.is_file()
+            within = inside(resolved, (root.resolve() for root in self.read_roots))
+            is_file = within and resolved.is_file()
         except (OSError, RuntimeError) as error:  # a name too long, a symlink loop, ...
             raise ProtocolError(field, f"cannot use {_describe(value)} as a path ({error.__class__.__name__})") from None
-        if not inside:
+        if not within:
             raise ProtocolError(field, f"{value!r} is outside the folders this server may read")
         if not is_file:
             raise ProtocolError(field, f"no such file: {value!r}")

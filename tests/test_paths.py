@@ -123,3 +123,20 @@ def test_check_name_refuses_windows_devices_and_separators():
         check_name("preset", "lpt1")
     with pytest.raises(ValueError, match="path separator"):
         check_name("preset", "a\\b")
+
+
+@pytest.mark.parametrize("path", [
+    PureWindowsPath(r"C:\Users\Léa\Music\sonocanvas\20261201-120000_castle_bells_s42.wav"),
+    PureWindowsPath(r"\\studio-nas\Shared Samples\sonocanvas\clip name.wav"),
+    PurePosixPath("/Volumes/Sample Drive/sonocanvas/été loop.wav"),
+])
+def test_paths_in_done_reach_the_client_exactly_as_the_servers_system_writes_them(path):
+    """/sonocanvas/done carries str() of the path on the server's own system (drive letters, backslashes, UNC
+    shares, spaces, non-ASCII): the wire neither rewrites nor reinterprets it, and python-osc reads it back equal."""
+    from pythonosc.osc_message import OscMessage
+
+    from sonocanvas.bridge.wire import decode_packet, encode_message
+
+    data = encode_message("/sonocanvas/done", "7", 0, str(path), str(path.with_suffix(".png")), str(path.with_suffix(".json")))
+    assert OscMessage(data).params == ["7", 0, str(path), str(path.with_suffix(".png")), str(path.with_suffix(".json"))]
+    assert decode_packet(data)[0].args[2] == str(path)
