@@ -51,7 +51,8 @@ def handles(address: str) -> Callable[[Handler], Handler]:
 def hello(server: "Server", call: Call) -> None:
     if len(call.args) > 2:
         raise ProtocolError("arguments", f"expected reply_port and an optional token, got {len(call.args)}")
-    (reply_port,) = _exactly(call.args[:1], ("reply_port", protocol.Key(int, 1, 65535)))
+    (reply_port,) = _exactly(call.args[:1], ("reply_port", protocol.Key(int, protocol.REPLY_PORT.low,
+                                                                        protocol.REPLY_PORT.high)))
     token = call.args[1] if len(call.args) > 1 else None
     if not server.clients.token_ok(token if isinstance(token, str) else None):
         raise ProtocolError("token", "this server needs the token it was started with: "

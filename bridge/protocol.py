@@ -196,7 +196,8 @@ def reply_port_of(args: list[Any]) -> int | None:
     """The `reply_port` a generate, encode or cancel request carries, read before the rest is checked, so that
     even its errors reach a sender (like liblo's oscsend) that uses a new source port for every message."""
     for name, value in zip(args, args[1:]):
-        if name == "reply_port" and isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
+        if name == "reply_port" and isinstance(value, int) and not isinstance(value, bool) \
+                and REPLY_PORT.low <= value <= REPLY_PORT.high:
             return value
     return None
 
