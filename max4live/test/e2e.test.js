@@ -239,8 +239,29 @@ test("Loop: the server's loop is exactly the bars at the set's tempo, and lands 
   assert.match(JSON.stringify(record), /"loop": ?true/, "the server made a loop");
 });
 
-// Keep, end to end over UDP against a stand-in server (helpers/fake-server.js): the real server does not yet
-// send /sonocanvas/scores (issue 16's server side is being written), so these check the device's side of it.
+// Keep against the real server: it ranks with the tiny-random CLIP and CLAP and sends each kept clip's scores.
+test("Keep: the real server makes 3 and keeps 2; they land in rank order, named with the scores it sent", { timeout: JOB_TIMEOUT_MS + 30000 }, async () => {
+  const d = await connectedDevice(server, {
+    live: new FakeLive({ slots: [false, false, false] }),
+    values: { image_prompt: "castle towers", audio_prompt: "bells", seed: 30, steps: 2, variations: 3, keep: 2 },
+  });
+  assert.deepEqual(d.env.shown.filter(([name]) => name === "keep").pop(), ["keep", "active", 1], "ready named its scorers");
+  const second = statusLine(d, (line) => /^Placed .* in scene 2; kept 2 of 3$/.test(line), "the second kept clip placed");
+  d.device.generate();
+  await second;
+  const placed = d.live.slotIds().map((id) => d.live.objects.get(id).props).filter((slot) => slot.has_clip[0]);
+  assert.equal(placed.length, 2, "only the kept clips are placed");
+  placed.forEach((slot, i) => {
+    const clip = d.live.clip(slot.clip[1]);
+    const record = JSON.parse(fs.readFileSync(clip.file_path[0].replace(/\.wav$/, ".json"), "utf8"));
+    assert.equal(record.rank, i + 1, "in rank order");
+    assert.equal(clip.name[0], `castle towers / bells s${record.seed} #${i + 1} clip ${record.scores.clip.toFixed(2)} ` +
+      `clap ${record.scores.clap.toFixed(2)}`, "named with the scores the server recorded and sent");
+  });
+  assert.deepEqual(d.device.jobs, {}, "the job is over after its 2 kept clips");
+});
+
+// Keep against stand-ins of other servers (helpers/fake-server.js): one with no scorer, one older than ranking.
 async function fakeServer(options) {
   const fake = await new FakeServer(fs.mkdtempSync(path.join(folder, "fake-")), options).start();
   server.closers.push(() => fake.close());
