@@ -67,6 +67,12 @@ effects: {{}}
 
 # The job journal (SQLite); empty for journal.sqlite3 beside this file.
 journal: ""
+
+# Jobs on a Ray cluster (pip install 'sonocanvas[ray]'; docs/studio.md): null runs them in this process;
+# local starts Ray on this machine; HOST:PORT joins the cluster whose head is there. workers: how many jobs
+# run at once, each on a Ray worker with a GPU of its own; null for one per GPU of the cluster.
+ray: null
+workers: null
 """
 
 
@@ -94,6 +100,8 @@ class Config:
     read_home: bool = True
     clip_model: str = DEFAULT_CLIP_MODEL
     clap_model: str = DEFAULT_CLAP_MODEL
+    ray: str | None = None
+    workers: int | None = None
     tiny_random: bool = False
 
     @property
@@ -186,6 +194,13 @@ def _checked(config: Config) -> Config:
         capped(config.caps)
     except FieldError as error:
         raise ConfigError(error.field, error.reason) from None
+    if config.ray is not None and (not isinstance(config.ray, str) or not config.ray):
+        raise ConfigError("ray", f"expected local or HOST:PORT of a Ray cluster's head, got {config.ray!r}")
+    if config.workers is not None:
+        if isinstance(config.workers, bool) or not isinstance(config.workers, int) or config.workers < 1:
+            raise ConfigError("workers", f"must be an integer 1 or more, got {config.workers!r}")
+        if config.ray is None:
+            raise ConfigError("workers", "runs jobs on Ray workers; set ray (local, or HOST:PORT of a cluster) too")
     read_dirs = config.read_dirs
     if not isinstance(read_dirs, (list, tuple)):
         raise ConfigError("read_dirs", f"must be a list of folders, got {read_dirs!r}")

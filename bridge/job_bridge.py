@@ -27,7 +27,7 @@ class JobBridge:
     def __init__(self, services: "Services", bounds: QueueBounds = QueueBounds()):
         self.services = services
         self._started: dict[int, float] = {}
-        self.queue = JobQueue(self._run, self, bounds)
+        self.queue = JobQueue(self._run, self, bounds, services.workers)
 
     def submit(self, owner: Hashable, peer: "Peer", kind: str, request: GenerateRequest | EncodeRequest) -> None:
         """Journal and queue a request; its client hears `queued` (or an error naming the field)."""

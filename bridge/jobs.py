@@ -1,4 +1,5 @@
-"""A queue in front of one model worker thread, so the OSC server never waits for a model.
+"""A queue in front of the model worker threads (one, or one per Ray worker), so the OSC server never waits
+for a model.
 
 Jobs are cancelled while queued (taken out of the queue) or while running (the sampler's step
 callback raises `JobCancelled`, so the job stops within one step). Once a job starts delivering its
@@ -117,24 +118,26 @@ class QueueBounds:
 
 
 class JobQueue:
-    """First in, first out, one job at a time on one worker thread."""
+    """First in, first out, one job at a time on each of `workers` worker threads."""
 
-    def __init__(self, run: Runner, listener: Listener, bounds: QueueBounds = QueueBounds()):
+    def __init__(self, run: Runner, listener: Listener, bounds: QueueBounds = QueueBounds(), workers: int = 1):
         self.bounds = bounds
         self._run = run
         self._listener = listener
         self._queue: collections.deque[Job] = collections.deque()
-        self._running: Job | None = None
+        self._running: list[Job] = []  # in the order they started
         self._lock = threading.Condition()
         self._closed = False
-        self._worker = threading.Thread(target=self._work, name="sonocanvas-worker", daemon=True)
-        self._worker.start()
+        self._workers = [threading.Thread(target=self._work, name=f"sonocanvas-worker-{i}", daemon=True)
+                         for i in range(workers)]
+        for worker in self._workers:
+            worker.start()
 
     def submit(self, job: Job, announce: Callable[[int], None] | None = None) -> int:
-        """Queue `job`; returns its position, counting the running job (1: runs at once). `announce(position)` is
-        called before the worker can start the job, so that `queued` reaches its client before any progress.
-        A job with the same owner and id that is still queued or running -> FieldError on `job_id`; a queue at
-        its bounds -> on `queue`."""
+        """Queue `job`; returns its position: 1 runs at once, n waits for n - 1 jobs to finish (on any worker),
+        running ones included. `announce(position)` is called before a worker can start the job, so that
+        `queued` reaches its client before any progress. A job with the same owner and id that is still queued
+        or running -> FieldError on `job_id`; a queue at its bounds -> on `queue`."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the job queue is closed")
@@ -146,7 +149,7 @@ class JobQueue:
                 raise FieldError("queue", f"you have {self.bounds.per_client} jobs waiting, the most one client may; "
                                  "wait for one to finish or cancel one")
             self._queue.append(job)
-            position = len(self._queue) + (self._running is not None)
+            position = max(1, len(self._running) + len(self._queue) - len(self._workers) + 1)
             if announce is not None:
                 announce(position)
             self._lock.notify_all()
@@ -154,7 +157,7 @@ class JobQueue:
 
     def find(self, owner: Hashable, job_id: str) -> Job | None:
         with self._lock:
-            for job in ([self._running] if self._running else []) + list(self._queue):
+            for job in self._running + list(self._queue):
                 if job.key == (owner, job_id):
                     return job
             return None
@@ -168,7 +171,7 @@ class JobQueue:
                 return False
             if not job.cancel():
                 raise FieldError("job_id", f"{job_id!r} is already writing its last clip, too late to cancel")
-            queued = job is not self._running
+            queued = job not in self._running
             if queued:
                 self._queue.remove(job)
         if queued:
@@ -176,29 +179,30 @@ class JobQueue:
         return True
 
     def status(self) -> tuple[Job | None, int]:
-        """The running job (or None) and how many wait."""
+        """The running job that started first (or None) and how many wait."""
         with self._lock:
-            return self._running, len(self._queue)
+            return (self._running[0] if self._running else None), len(self._queue)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing runs or waits; False on timeout."""
         with self._lock:
-            return self._lock.wait_for(lambda: not self._queue and self._running is None, timeout)
+            return self._lock.wait_for(lambda: not self._queue and not self._running, timeout)
 
     def close(self) -> None:
-        """Cancel everything and wait for the worker: the running job stops at its next step or after the
-        clip it is writing, and is told to its client, before the caller closes what the worker uses."""
+        """Cancel everything and wait for the workers: each running job stops at its next step or after the
+        clip it is writing, and is told to its client, before the caller closes what the workers use."""
         with self._lock:
             self._closed = True
             waiting = list(self._queue)
             self._queue.clear()
-            if self._running:
-                self._running.cancel()
+            for job in self._running:
+                job.cancel()
             self._lock.notify_all()
         for job in waiting:
             job.cancelled.set()
             self._listener.cancelled(job)
-        self._worker.join()
+        for worker in self._workers:
+            worker.join()
 
     def _work(self) -> None:
         while True:
@@ -206,13 +210,14 @@ class JobQueue:
                 self._lock.wait_for(lambda: self._queue or self._closed)
                 if self._closed:
                     return
-                job = self._running = self._queue.popleft()
+                job = self._queue.popleft()
+                self._running.append(job)
             try:
                 self._execute(job)
             except BaseException:  # noqa: BLE001 - a listener failing to report a failure: log it, go on
                 log.exception("job %r: could not report its end", job.job_id)
             with self._lock:
-                self._running = None
+                self._running.remove(job)
                 self._lock.notify_all()
 
     def _execute(self, job: Job) -> None:

@@ -48,6 +48,7 @@ class Services:
     player_error: str = ""  # why there is no player
     token: str = ""  # with a token, only a hello carrying it lets a client in
     scorers: Any = None  # engine.scorers.Scorers: what a request's keep may rank with (None: nothing)
+    workers: int = 1  # jobs run at once: one per Ray worker (bridge/cluster.py), else one
 
 
 class Server:

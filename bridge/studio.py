@@ -1,8 +1,10 @@
 """The models, loaded once, and the one job function that turns a request into dropped clips.
 
 This is where the server meets the engine: a `GenerateRequest`'s settings go to the joint
-pipeline of its audio model, an `EncodeRequest` becomes spectrogram art; each clip is then
-handed to the drop folder. It runs on the job queue's worker thread only.
+pipeline of its audio model, an `EncodeRequest` becomes spectrogram art (`Studio.make`); each clip is
+then handed to the drop folder (`deliver`). The two halves are apart so that a Ray worker
+(`bridge/cluster.py`) can make the clips on another machine while the server drops them here. It runs on
+the job queue's worker threads only.
 """
 from __future__ import annotations
 
@@ -27,6 +29,15 @@ clip chosen among candidates, so the client hears its scores with it."""
 
 
 @dataclasses.dataclass(frozen=True)
+class Made:
+    """One finished clip before it is dropped: the clip, the file name it asks for, and its full record."""
+
+    clip: Any  # engine.pipeline.Clip
+    stem: str
+    record: dict
+
+
+@dataclasses.dataclass(frozen=True)
 class Models:
     """What to load: the image model and each audio model (hub ids or folders), or the tiny-random set."""
 
@@ -47,7 +58,7 @@ class Models:
 class Studio:
     """One `JointPipeline` per audio model, sharing one loaded image model."""
 
-    def __init__(self, pipelines: dict[str, Any], device: str, label: str, drop: DropFolder, version: str,
+    def __init__(self, pipelines: dict[str, Any], device: str, label: str, drop: DropFolder | None, version: str,
                  scorers: Scorers | None = None, batch: int = DEFAULT_CAPS["variations"]):
         self.pipelines = pipelines
         self.device = device
@@ -57,10 +68,15 @@ class Studio:
         self.scorers = scorers or Scorers(None, None)
         self.batch = batch  # candidates sampled at once: the per-request variations cap
 
+    @property
+    def audio_models(self) -> frozenset[str]:
+        return frozenset(self.pipelines)
+
     @classmethod
-    def load(cls, models: Models, drop: DropFolder, version: str, batch: int = DEFAULT_CAPS["variations"]) -> "Studio":
+    def load(cls, models: Models, drop: DropFolder | None, version: str,
+             batch: int = DEFAULT_CAPS["variations"]) -> "Studio":
         """The models loaded; the scorers found (a folder or the Hugging Face cache: never downloaded unasked), to
-        load on first use."""
+        load on first use. `drop` None: a Ray worker, whose clips are dropped elsewhere."""
         from ..engine.models import load_audio_model, load_image_model
         from ..engine.pipeline import JointPipeline
 
@@ -83,8 +99,13 @@ class Studio:
 
     def run(self, job: Job, on_step: Callable[[int, int], None], done: Done) -> None:
         """The job queue's runner: sample (or encode), then drop each clip and report it at once."""
+        deliver(self.drop, job, self.make(job, on_step), done)
+
+    def make(self, job: Job, on_step: Callable[[int, int], None], when: datetime | None = None) -> list[Made]:
+        """Sample (or encode) the job's clips, each with its file stem and its record (job and server included).
+        The stem says when the job was asked for: `when`, else the job's time in this machine's time zone."""
         request = job.request
-        when = datetime.fromtimestamp(job.queued_at)  # the name says when it was asked for
+        when = when or datetime.fromtimestamp(job.queued_at)
         if isinstance(request, GenerateRequest):
             try:
                 clips, _ = make_and_choose(self.pipelines[request.audio_model], request.settings,
@@ -101,12 +122,9 @@ class Studio:
         else:
             clips = [self.encode(request, on_step)]
             stems = [f"{when:%Y%m%d-%H%M%S}_{slug(request.picture_path.stem)}_{request.format}"]
-        for i, (clip, stem) in enumerate(zip(clips, stems)):
-            job.check(last=i == len(clips) - 1)
-            record = {**clip.record, "job_id": job.job_id, "server": {"version": self.version, "models": self.label}}
-            dropped = self.drop.drop(clip, request.output, stem, record)
-            ranked = (record["rank"], record["candidates"], record["scores"]) if "rank" in record else None
-            done(i, dropped.wav, dropped.png, dropped.json, ranked=ranked)
+        server = {"version": self.version, "models": self.label}
+        return [Made(clip, stem, {**clip.record, "job_id": job.job_id, "server": server})
+                for clip, stem in zip(clips, stems)]
 
     @staticmethod
     def encode(request: EncodeRequest, on_step: Callable[[int, int], None]):
@@ -125,3 +143,13 @@ class Studio:
         }
         return Clip(index=0, seed=0, audio=audio, sample_rate=fmt.sample_rate, spectrogram=fmt.png(picture),
                     picture=open_picture(request.picture_path, "picture_path").convert("RGB"), record=record)
+
+
+def deliver(drop: DropFolder, job: Job, made: list[Made], done: Done) -> None:
+    """Drop each clip and report it at once; a cancel stops before the next clip, and is refused from the last."""
+    for i, item in enumerate(made):
+        job.check(last=i == len(made) - 1)
+        dropped = drop.drop(item.clip, job.request.output, item.stem, item.record)
+        record = item.record
+        ranked = (record["rank"], record["candidates"], record["scores"]) if "rank" in record else None
+        done(i, dropped.wav, dropped.png, dropped.json, ranked=ranked)

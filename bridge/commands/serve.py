@@ -36,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(better: keep 127.0.0.1 and reach it through an SSH tunnel, see docs/osc.md)")
     parser.add_argument("--log-level", choices=LEVELS, default="info",
                         help="what the log (stderr) shows: one line per job at info; third-party chatter at debug")
+    parser.add_argument("--ray", metavar="local|ADDRESS",
+                        help="run jobs on Ray workers: local starts Ray here, HOST:PORT joins the cluster whose "
+                             "head is there (pip install 'sonocanvas[ray]'; docs/studio.md)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="with --ray: jobs run at once, each on a worker with a GPU of its own "
+                             "(default: one per GPU of the cluster)")
     parser.set_defaults(run=run)
 
 
@@ -52,6 +58,7 @@ def apply_flags(config: Config, args: argparse.Namespace) -> Config:
         host=args.host, port=args.port, drop_dir=args.drop_dir, image_model=args.image_model,
         audio_models=audio, device=args.device, tiny_random=args.models == "tiny-random" or None, token=args.token,
         clip_model=args.clip_model, clap_model=args.clap_model,
+        ray=args.ray, workers=args.workers,
     )
 
 
@@ -107,15 +114,21 @@ def _services(config: Config, journal, loopback: bool):
     effects = EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml", config.effects)
     drop = DropFolder(config.drop_dir, effects)
     device = None if config.device == "auto" else config.device
-    studio = Studio.load(Models(config.image_model, config.audio_models, device, config.tiny_random,
-                                config.clip_model, config.clap_model), drop, version, int(config.caps.get("variations", BY_NAME["variations"].high)))
+    models = Models(config.image_model, config.audio_models, device, config.tiny_random, config.clip_model,
+                    config.clap_model)
+    batch = int(config.caps.get("variations", BY_NAME["variations"].high))
+    if config.ray:
+        studio = _cluster(config, models, drop, version, batch)
+        workers = len(studio.workers)
+    else:
+        studio, workers = Studio.load(models, drop, version, batch), 1
     player, player_error = _player(config)
     return Services(
         run=studio.run,
         limits=Limits(
             read_roots=read_roots(config, loopback),
             fx_names=frozenset(effects.names()),
-            audio_models=frozenset(studio.pipelines),
+            audio_models=studio.audio_models,
             sample_rate=config.sample_rate,
             bit_depth=config.bit_depth,
             caps=config.caps,
@@ -129,7 +142,17 @@ def _services(config: Config, journal, loopback: bool):
         player_error=player_error,
         token=config.token,
         scorers=studio.scorers,
+        workers=workers,
     )
+
+
+def _cluster(config: Config, models, drop, version: str, batch: int):
+    """The Ray workers of `--ray`; Ray is imported here only, so a server without it never loads Ray."""
+    try:
+        from ..cluster import Cluster
+    except ImportError as error:
+        raise FieldError("ray", f"Ray is not installed ({error}); pip install 'sonocanvas[ray]'") from None
+    return Cluster.start(config.ray, config.workers, models, drop, version, batch)
 
 
 def _player(config: Config):
