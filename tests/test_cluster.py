@@ -97,7 +97,7 @@ def of(seen, address):
 
 def test_the_server_reports_the_ray_workers(client, server):
     client.send("/sonocanvas/hello", client.port)
-    version, device, models, _ = client.expect("/sonocanvas/ready")
+    version, device, models, *_ = client.expect("/sonocanvas/ready")
     assert device == "cpu x2 (ray)" and models == TINY_LABEL
     assert server.services.workers == 2
 
@@ -324,3 +324,20 @@ def test_a_worker_that_cannot_load_the_models_stops_start_up_naming_the_model(ra
     with pytest.raises(FieldError) as refused:
         Cluster.start("local", 1, Models(missing, {}, "cpu"), None, "0", 4)
     assert refused.value.field == "image_model" and missing in str(refused.value)
+
+
+def test_keep_ranks_on_the_worker_and_each_kept_clip_comes_with_its_scores(client):
+    """The scorers the worker found are the ones the server offers; the ranking runs there, the records bring
+    the scores back, and each kept clip's `scores` comes before its `done`, best first."""
+    assert client.hello()[4] == "clip clap"
+    generate(client, "k", *FAST, "variations", 3, "keep", 2, seed=5)
+    seen = replies_until(client, "/sonocanvas/done", ("k",))  # the first kept clip
+    seen += replies_until(client, "/sonocanvas/done", ("k",))  # the second
+    scores = of(seen, "/sonocanvas/scores")
+    assert [address for address, _ in seen if address in ("/sonocanvas/scores", "/sonocanvas/done")] == \
+        ["/sonocanvas/scores", "/sonocanvas/done"] * 2
+    assert [args[1:4] for args in scores] == [[0, 1, 3], [1, 2, 3]]
+    for args, done in zip(scores, of(seen, "/sonocanvas/done")):
+        record = json.loads(Path(done[4]).read_text())
+        assert (record["rank"], record["candidates"]) == (args[2], 3)
+        assert record["scores"] == pytest.approx(dict(zip(args[4::2], args[5::2])), abs=1e-6)
