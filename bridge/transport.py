@@ -126,12 +126,12 @@ class TcpPeer(Peer):
                         self._kill()
                     return
         finally:
+            self._on_closed(self.conn)  # the slot is free before the client can see the connection end
             try:
                 self.conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             self.conn.close()
-            self._on_closed(self.conn)
 
 
 @dataclass(frozen=True)
