@@ -66,3 +66,14 @@ def single_thread_torch():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def client(server):
+    """A UDP client that has said hello to the module's `server` (each server test module defines its own)."""
+    from osc_helpers import UdpClient
+
+    c = UdpClient(server.address)
+    c.hello()
+    yield c
+    c.close()

@@ -66,14 +66,6 @@ def cluster(server):
     return server.services.run.__self__
 
 
-@pytest.fixture
-def client(server):
-    c = UdpClient(server.address)
-    c.hello()
-    yield c
-    c.close()
-
-
 def generate(c, job_id, *keys, seed=1):
     c.send("/sonocanvas/generate", job_id, "image_prompt", "castle towers", "audio_prompt", "bell ringing",
            "seed", seed, *keys)

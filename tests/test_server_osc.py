@@ -39,14 +39,6 @@ def server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
     server.close()
 
 
-@pytest.fixture
-def client(server):
-    c = UdpClient(server.address)
-    c.hello()
-    yield c
-    c.close()
-
-
 def run_job(c, job_id, *keys, prompts=("castle towers", "bell ringing")):
     """generate -> queued -> progress... -> done; returns (progress steps, done args)."""
     c.send("/sonocanvas/generate", job_id, "image_prompt", prompts[0], "audio_prompt", prompts[1], *keys)
