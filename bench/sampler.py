@@ -3,7 +3,8 @@
     python bench/sampler.py                                    # CPU, tiny-random models (plumbing, loop overhead)
     python bench/sampler.py --full-size --device cuda --dtype fp16   # SD 1.5 / Auffusion architectures, random weights
 
-Rows, all for one 10.24 s clip (Auffusion: 1024 spectrogram columns at 16 kHz):
+Rows, all for one clip one window long (full size: Auffusion's 1024 spectrogram columns at 16 kHz, 10.24 s; tiny:
+128 columns, 1.28 s):
   paper loop   each model's guidance as two separate UNet passes (uncond, cond), DDIM 100 steps
   engine       one batched (uncond + cond) UNet call per model per step, any diffusers scheduler
 Per row: time per step, time per clip (prompts, sampling, both VAE decodes, vocoder), real-time factor
@@ -263,7 +264,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="variations in the batched row")
     parser.add_argument("--overhead-steps", type=int, default=50, help="steps of the loop-overhead measurement")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--width", type=int, default=1024, help="picture columns (1024 = 10.24 s; less for a smoke run)")
+    parser.add_argument("--width", type=int, help="picture columns (default: the audio model's window, 1024 = "
+                                                  "10.24 s at full size; wider canvases are denoised in windows)")
     parser.add_argument("--long-seconds", type=float, nargs="*", default=[10, 30, 60],
                         help="lengths of the long-clip rows, in seconds (none: skip them)")
     args = parser.parse_args()
@@ -274,8 +276,9 @@ def main() -> None:
     dtype = choose_dtype(device, args.dtype)
     torch.set_grad_enabled(False)
     image, audio = (full_size_models if args.full_size else tiny_size_models)(device, dtype)
-    height = 256 if args.full_size else audio.native_size[0]  # tiny: 32 mel rows; both: 1024 columns = 10.24 s
-    width = args.width
+    # One window of the audio model (full size: 256 x 1024, 10.24 s; tiny: 32 x 128): the engine rows then run the
+    # same UNet calls as the paper's loop, with no MultiDiffusion windows (the long-clip rows measure those).
+    height, width = audio.native_size[0], args.width or audio.native_size[1]
     seconds = width * 160 / 16000
     pipe = JointPipeline(image, audio)
     base = dict(image_prompt="a castle with bell towers, grayscale, lithograph style", audio_prompt="bell ringing",
