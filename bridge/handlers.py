@@ -125,7 +125,7 @@ def stop(server: "Server", call: Call) -> None:
 @handles("/sonocanvas/preset/list")
 def preset_list(server: "Server", call: Call) -> None:
     _exactly(call.args)
-    send_names(call.reply, "/sonocanvas/preset/names", _presets(server).names())
+    send_names(call.reply, ("/sonocanvas/preset/names", "/sonocanvas/preset/names/end"), _presets(server).names())
 
 
 @handles("/sonocanvas/preset/get")
@@ -164,15 +164,16 @@ def preset_delete(server: "Server", call: Call) -> None:
 @handles("/sonocanvas/fx/list")
 def fx_list(server: "Server", call: Call) -> None:
     _exactly(call.args)
-    send_names(call.reply, "/sonocanvas/fx/names", sorted(server.services.limits.fx_names))
+    send_names(call.reply, ("/sonocanvas/fx/names", "/sonocanvas/fx/names/end"), sorted(server.services.limits.fx_names))
 
 
 # helpers -----------------------------------------------------------------------------------------
 
 
-def send_names(peer: Peer, address: str, names: list[str]) -> None:
+def send_names(peer: Peer, addresses: tuple[str, str], names: list[str]) -> None:
     """A list of names as one or more `address name...` messages of at most about 8 KB each (so every one
-    fits a datagram), then `address/end count`: the client knows it has them all."""
+    fits a datagram), then `end_address count`: the client knows it has them all."""
+    address, end_address = addresses
     chunk: list[str] = []
     size = 0
     for name in names:
@@ -183,7 +184,7 @@ def send_names(peer: Peer, address: str, names: list[str]) -> None:
         size += len(name.encode()) + 4
     if chunk or not names:
         peer.send(address, *chunk)
-    peer.send(f"{address}/end", len(names))
+    peer.send(end_address, len(names))
 
 
 def _exactly(args: list[Any], *specs: tuple[str, protocol.Key]) -> list[Any]:
