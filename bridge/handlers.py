@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable
 
 from ..engine.scorers import Scorers
-from ..engine.settings import bounds, capped
+from ..engine.settings import Setting, bounds, capped
 from . import protocol
 from .protocol import ProtocolError
 from .ranking import Choice
@@ -51,8 +51,7 @@ def handles(address: str) -> Callable[[Handler], Handler]:
 def hello(server: "Server", call: Call) -> None:
     if len(call.args) > 2:
         raise ProtocolError("arguments", f"expected reply_port and an optional token, got {len(call.args)}")
-    (reply_port,) = _exactly(call.args[:1], ("reply_port", protocol.Key(int, protocol.REPLY_PORT.low,
-                                                                        protocol.REPLY_PORT.high)))
+    (reply_port,) = _exactly(call.args[:1], protocol.REPLY_PORT)
     token = call.args[1] if len(call.args) > 1 else None
     if not server.clients.token_ok(token if isinstance(token, str) else None):
         raise ProtocolError("token", "this server needs the token it was started with: "
@@ -109,7 +108,7 @@ def limits(server: "Server", call: Call) -> None:
 
 @handles("/sonocanvas/audition")
 def audition(server: "Server", call: Call) -> None:
-    (value,) = _exactly(call.args, ("wav_path", protocol.Key(str)))
+    (value,) = _exactly(call.args, protocol.WAV_PATH)
     path = server.services.limits.readable("wav_path", value)
     _player(server).play(path)
     call.reply.send("/sonocanvas/playing", str(path))
@@ -130,7 +129,7 @@ def preset_list(server: "Server", call: Call) -> None:
 
 @handles("/sonocanvas/preset/get")
 def preset_get(server: "Server", call: Call) -> None:
-    (name,) = _exactly(call.args, ("name", protocol.Key(str)))
+    (name,) = _exactly(call.args, protocol.PRESET_NAME)
     try:
         values = _presets(server).get(name)
     except KeyError:
@@ -153,7 +152,7 @@ def preset_save(server: "Server", call: Call) -> None:
 
 @handles("/sonocanvas/preset/delete")
 def preset_delete(server: "Server", call: Call) -> None:
-    (name,) = _exactly(call.args, ("name", protocol.Key(str)))
+    (name,) = _exactly(call.args, protocol.PRESET_NAME)
     try:
         _presets(server).delete(name)
     except KeyError:
@@ -187,13 +186,13 @@ def send_names(peer: Peer, addresses: tuple[str, str], names: list[str]) -> None
     peer.send(end_address, len(names))
 
 
-def _exactly(args: list[Any], *specs: tuple[str, protocol.Key]) -> list[Any]:
+def _exactly(args: list[Any], *specs: Setting) -> list[Any]:
     """Check a request has exactly these positional arguments, typed."""
     values = []
-    for i, (name, key) in enumerate(specs):
+    for i, spec in enumerate(specs):
         if i >= len(args):
-            raise ProtocolError(name, "missing")
-        values.append(key.parse(name, args[i]))
+            raise ProtocolError(spec.name, "missing")
+        values.append(protocol.parse_key(spec.name, args[i], {spec.name: spec}))
     if len(args) > len(specs):
         raise ProtocolError("arguments", f"expected {len(specs)}, got {len(args)}")
     return values

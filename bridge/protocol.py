@@ -33,28 +33,14 @@ class ProtocolError(FieldError):
     """A request the server refuses; `field` names the argument or key, the message starts with it."""
 
 
-@dataclass(frozen=True)
-class Key:
-    """A request argument outside the settings table (a reply port, a path, a name): its type and allowed values,
-    checked as a table setting is."""
-
-    kind: type  # str, int or float ("real")
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-
-    def setting(self, name: str) -> Setting:
-        return Setting(name, self.kind, None, "", low=self.low, high=self.high, choices=self.choices)
-
-    def parse(self, name: str, value: Any) -> Any:
-        return parse_key(name, value, {name: self})
-
-
 REPLY_PORT = Setting("reply_port", int, None, "where this job's replies go (see above)", scope="transport",
                      low=1, high=65535)
 CLIENT = Setting("client", str, None, "the secret of a `/sonocanvas/ready`: the job is that client's (see above)",
                  scope="transport")
 TRANSPORT_KEYS: dict[str, Setting] = {REPLY_PORT.name: REPLY_PORT, CLIENT.name: CLIENT}
+# The positional arguments of requests outside the table, checked as table settings are.
+WAV_PATH = Setting("wav_path", str, None, "a WAV in a folder this server may read", scope="argument")
+PRESET_NAME = Setting("name", str, None, "a preset's name", scope="argument")
 """Where replies go and whose job it is: read by the server before the rest, never by the job; a cancel's keys."""
 GENERATE_KEYS: dict[str, Setting] = {**BY_NAME, **TRANSPORT_KEYS}
 """Every setting of the table is a key, named as it is; docs/osc.md's table is made from this."""
@@ -157,19 +143,19 @@ class Limits:
         return file
 
 
-def parse_key(name: str, value: Any, keys: Mapping[str, Setting | Key]) -> Any:
+def parse_key(name: str, value: Any, keys: Mapping[str, Setting]) -> Any:
     """One key's value, typed and checked by its setting; a ProtocolError naming it otherwise."""
     spec = keys[name]
     longest = MAX_PROMPT if name in PROMPTS else MAX_STRING
     if isinstance(value, str) and len(value) > longest:
         raise ProtocolError(name, f"at most {longest} characters, got {len(value)}")
     try:
-        return (spec.setting(name) if isinstance(spec, Key) else spec).parse(value)
+        return spec.parse(value)
     except FieldError as error:
         raise ProtocolError(error.field, error.reason) from None
 
 
-def parse_keys(args: Iterable[Any], keys: Mapping[str, Setting | Key]) -> dict[str, Any]:
+def parse_keys(args: Iterable[Any], keys: Mapping[str, Setting]) -> dict[str, Any]:
     """`key value key value ...` -> {key: typed value}, refusing unknown keys, repeats and a key without a value."""
     args = list(args)
     values: dict[str, Any] = {}

@@ -164,9 +164,9 @@ def test_protocol_error_is_the_engines_field_error(limits):
 
 
 def test_keys_outside_the_table_parse_as_table_settings_do():
-    from sonocanvas.bridge.protocol import Key
+    from sonocanvas.bridge.protocol import PRESET_NAME, REPLY_PORT
 
-    assert parse_keys(["reply_port", 9000.0], {"reply_port": Key(int, 1, 65535)}) == {"reply_port": 9000}
+    assert parse_keys(["reply_port", 9000.0], {"reply_port": REPLY_PORT}) == {"reply_port": 9000}
     with pytest.raises(ProtocolError, match="^reply_port: must be between 1 and 65535, got 0"):
-        parse_keys(["reply_port", 0], {"reply_port": Key(int, 1, 65535)})
-    assert Key(str).parse("name", "x") == "x"
+        parse_keys(["reply_port", 0], {"reply_port": REPLY_PORT})
+    assert parse_keys(["name", "x"], {"name": PRESET_NAME}) == {"name": "x"}
