@@ -19,7 +19,8 @@ def limits(tmp_path):
                   audio_models=frozenset({"auffusion"}), sample_rate=48000, bit_depth=24)
 
 
-PRESETS = {"corgis": {"image_prompt": "corgis", "audio_prompt": "dog barking", "seed": 2034, "steps": 100}}
+PRESETS = {"corgis": {"image_prompt": "corgis", "audio_prompt": "dog barking", "seed": 2034, "steps": 100},
+           "best-of": {"image_prompt": "towers", "audio_prompt": "bells", "variations": 16, "keep": 2, "strength": 0.4}}
 
 
 def generate(limits, *args):
@@ -170,3 +171,15 @@ def test_keys_outside_the_table_parse_as_table_settings_do():
     with pytest.raises(ProtocolError, match="^reply_port: must be between 1 and 65535, got 0"):
         parse_keys(["reply_port", 0], {"reply_port": REPLY_PORT})
     assert parse_keys(["name", "x"], {"name": PRESET_NAME}) == {"name": "x"}
+
+
+def test_with_keep_the_variations_cap_bounds_what_is_kept_whether_a_preset_or_the_request_says_it(limits):
+    """The cap of 8 clips a request: with keep it bounds the clips kept, so 16 candidates are fine; a preset's keep
+    counts as the request's own. A preset's strength waits for a riff rather than refusing a plain generate."""
+    request = generate(limits, "preset", "best-of")
+    assert (request.settings.variations, request.keep) == (16, 2)
+    assert generate(limits, "preset", "best-of", "keep", 8).keep == 8
+    refused("keep", generate, limits, "preset", "best-of", "keep", 9)
+    refused("variations", generate, limits, "image_prompt", "a", "audio_prompt", "b", "variations", 9)
+    assert generate(limits, "image_prompt", "a", "audio_prompt", "b", "variations", 64, "keep", 1).settings.variations == 64
+    refused("strength", generate, limits, "image_prompt", "a", "audio_prompt", "b", "strength", 0.5)
