@@ -170,9 +170,10 @@ def _checked(config: Config) -> Config:
 
     if not isinstance(config.port, int) or not 0 <= config.port <= 65535:
         raise ConfigError("port", f"must be an integer 0 ... 65535, got {config.port!r}")
+    output = {}
     for key in ("sample_rate", "bit_depth"):  # the defaults of a request's keys: the settings table's ranges
         try:
-            BY_NAME[key].parse(getattr(config, key))
+            output[key] = BY_NAME[key].parse(getattr(config, key))
         except FieldError as error:
             raise ConfigError(key, error.reason) from None
     for key in ("clip_model", "clap_model"):
@@ -206,6 +207,7 @@ def _checked(config: Config) -> Config:
         raise ConfigError("read_dirs", f"must be a list of folders, got {read_dirs!r}")
     return dataclasses.replace(
         config,
+        **output,
         drop_dir=folder(config.drop_dir, "drop_dir"),
         read_dirs=tuple(folder(d, "read_dirs") for d in read_dirs),
         journal=folder(config.journal, "journal") if config.journal else None,

@@ -24,7 +24,7 @@ from PIL import Image, PngImagePlugin
 from pedalboard import time_stretch
 
 from ..engine.audio import resample, within_full_scale, write_audio
-from ..engine.files import atomic_write, remove_stale_parts
+from ..engine.files import PART, atomic_write, remove_stale_parts
 from .paths import stem_room
 from .protocol import Output
 
@@ -48,6 +48,15 @@ def clip_stem(when: datetime, image_prompt: str, audio_prompt: str, seed: int, i
     """`<time>_<image prompt>_<audio prompt>_s<seed>[_v<index>]`, prompts cut to a few lower-case words."""
     variation = f"_v{index}" if index is not None else ""
     return f"{when:%Y%m%d-%H%M%S}_{slug(image_prompt)}_{slug(audio_prompt)}_s{seed}{variation}"
+
+
+def shortened(stem: str, room: int) -> str:
+    """`stem` in at most `room` characters, cut in the middle: a clip's name keeps its time at the start and its
+    seed and variation at the end, which tell clips apart, and loses prompt words."""
+    if len(stem) <= room:
+        return stem
+    head = room // 2
+    return stem[:head] + stem[len(stem) - (room - head):]
 
 
 def slug(text: str, words: int = 4, length: int = 40) -> str:
@@ -74,14 +83,20 @@ def finish(audio: np.ndarray, sample_rate: int, output: Output, loop: bool = Fal
     return np.ascontiguousarray(audio[..., one * (copies // 2): one * (copies // 2 + 1)])
 
 
+def drop_stem_room(folder: Path) -> int:
+    """How long a clip's stem may be in `folder` so that every file of the clip, and the hidden temporary each is
+    written under first, fits Windows' path limit (a share or an exFAT drive may be read there): the longest is
+    `.<stem>-1000.picture.png.XXXXXXXX.part`. FieldError on `drop_dir` when no readable name fits."""
+    temporary = len(".") + len(".XXXXXXXX") + len(PART)  # atomic_write's mkstemp name around the final one
+    return stem_room(Path(folder).absolute(), temporary + len(f"-{MAX_TRIES}") + max(map(len, SIBLINGS)))
+
+
 class DropFolder:
     """Writes finished clips into one folder; `effects` is the `EffectChains` a request's `fx` names."""
 
     def __init__(self, folder: Path, effects: Any = None):
         self.folder = Path(folder)
-        # Every file of a clip fits Windows' path limit (a share or an exFAT drive may be read there): the longest
-        # suffix a stem gets is `-1000.picture.png`.
-        self.stem_room = stem_room(self.folder.absolute(), len(f"-{MAX_TRIES}") + max(map(len, SIBLINGS)))
+        self.stem_room = drop_stem_room(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(self.folder)  # a server killed mid-write leaves its temporaries behind
         self.effects = effects
@@ -91,7 +106,7 @@ class DropFolder:
     def drop(self, clip: Any, output: Output, stem: str, record: dict) -> Dropped:
         """Finish `clip` (a pipeline `Clip`: audio, sample_rate, spectrogram, picture) and write its files
         under `stem` (or `stem-2`, ... if taken). `record` is completed with the files and output and saved."""
-        stem = stem[: self.stem_room]
+        stem = shortened(stem, self.stem_room)
         pngs = [self._pool.submit(_png_bytes, clip.spectrogram), self._pool.submit(_png_bytes, clip.picture)]
         dry = finish(clip.audio, clip.sample_rate, output, clip.loop)
         wet = self.effects.apply(output.fx, dry, output.sample_rate) if output.fx else None

@@ -86,7 +86,7 @@ class Studio:
             tiny = tiny_models()
             models = dataclasses.replace(
                 models, image=str(tiny.image), audio={"auffusion": str(tiny.auffusion), "riffusion": str(tiny.riffusion)},
-                clip=str(tiny.clip), clap=str(tiny.clap),
+                clip=models.clip and str(tiny.clip), clap=models.clap and str(tiny.clap),  # "" stays none
             )
         image = load_image_model(models.image, device=models.device)
         pipelines = {

@@ -136,10 +136,9 @@ class Scorers:
             if not name:
                 return None
             try:
-                _resolve(name, "model", cached_only=True)
+                return str(_resolve(name, "model", cached_only=True))  # the folder found: loading never downloads
             except FieldError:
                 return None
-            return name
 
         return Scorers(have(self.clip_model), have(self.clap_model), self.device)
 

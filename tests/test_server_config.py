@@ -72,3 +72,15 @@ def test_every_address_is_documented_and_every_documented_request_is_handled():
     requests = doc.split("## Requests")[1].split("### Keys")[0]
     documented = set(re.findall(r"^\| `(/sonocanvas/[a-z/]+)`", requests, re.M))
     assert documented == set(HANDLERS) and len(HANDLERS) == 13
+
+
+def test_serve_refuses_a_drop_folder_too_deep_for_any_clip_name_before_making_it(tmp_path):
+    from sonocanvas.bridge.commands.serve import build_server
+    from sonocanvas.engine.errors import FieldError
+
+    deep = tmp_path / ("x" * 250)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"drop_dir": str(deep), "port": 0}))
+    with pytest.raises(FieldError, match="^drop_dir: .* too long") as error:
+        build_server(load_config(tmp_path / "config.yaml"))
+    assert error.value.field == "drop_dir"
+    assert not deep.exists()

@@ -68,6 +68,7 @@ def build_server(config: Config):
     a journal another server holds. Holding the journal, it owns the drop folder's temporaries too, so
     those a killed server left are removed at once."""
     from ...engine.files import remove_stale_parts
+    from ..drop import drop_stem_room
     from ..journal import Journal
     from ..server import Server
     from ..transport import bind_pair, is_loopback
@@ -80,6 +81,7 @@ def build_server(config: Config):
             raise FieldError("token", f"serving on {config.host} (not loopback) needs a token: --token SECRET or "
                              "token: in the config; or keep 127.0.0.1 and use an SSH tunnel (docs/osc.md)")
         journal = Journal(config.journal_path)
+        drop_stem_room(config.drop_dir)  # a drop folder too deep for any clip's name is refused before it is made
         config.drop_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(config.drop_dir, 0)
         services = _services(config, journal, loopback)

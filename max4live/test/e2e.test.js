@@ -245,7 +245,8 @@ test("Keep: the real server makes 3 and keeps 2; they land in rank order, named 
     live: new FakeLive({ slots: [false, false, false] }),
     values: { image_prompt: "castle towers", audio_prompt: "bells", seed: 30, steps: 2, variations: 3, keep: 2 },
   });
-  assert.deepEqual(d.env.shown.filter(([name]) => name === "keep").pop(), ["keep", "active", 1], "ready named its scorers");
+  assert.deepEqual(d.device.scorers, ["clip", "clap"], "ready named the server's scorers");
+  assert.deepEqual(d.env.shown.filter(([name]) => name === "keep").pop(), ["keep", "active", 1]);
   const second = statusLine(d, (line) => /^Placed .* in scene 2; kept 2 of 3$/.test(line), "the second kept clip placed");
   d.device.generate();
   await second;
