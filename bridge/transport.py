@@ -105,6 +105,7 @@ class TcpPeer(Peer):
         self.dead = True
         self._out.clear()
         self._ready.notify()
+        self._on_closed(self.conn)  # the slot is free before the client sees the end (it takes only the server's lock)
         try:
             self.conn.shutdown(socket.SHUT_RDWR)  # wakes the reader
         except OSError:
