@@ -18,14 +18,12 @@ import logging
 import os
 import queue
 import socket
-import tempfile
 import threading
 import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import ray
@@ -35,7 +33,7 @@ from ..engine.errors import FieldError
 from ..engine.scorers import Scorers
 from .drop import DropFolder
 from .jobs import Job, JobCancelled, Progress
-from .protocol import GenerateRequest, ProtocolError
+from .inputs import private_copies, renamed
 from .studio import Done, Made, Models, Studio, deliver
 
 log = logging.getLogger("sonocanvas.cluster")
@@ -142,17 +140,16 @@ class Worker:
         def work() -> None:
             renames: dict[str, str] = {}  # temporary path -> the client's, in records and messages
             try:
-                with tempfile.TemporaryDirectory(prefix="sonocanvas-ray-") as folder:
-                    job.request, renames = _localised(request, Path(folder), inputs)
+                with private_copies(request, inputs) as (job.request, renames):
                     made = self.studio.make(job, on_step, when)
-                events.put([dataclasses.replace(m, record=_renamed(m.record, renames)) for m in made])
+                events.put([dataclasses.replace(m, record=renamed(m.record, renames)) for m in made])
             except JobCancelled:
                 events.put(Failure("cancelled", job_id))
             except FieldError as error:
-                events.put(Failure("field", _renamed(error.reason, renames), error.field))
+                events.put(Failure("field", renamed(error.reason, renames), error.field))
             except BaseException as error:  # noqa: BLE001 - told to the front end, which fails this job alone
                 log.exception("job %s failed", job_id)
-                message = _renamed(f"{type(error).__name__}: {error}", renames)
+                message = renamed(f"{type(error).__name__}: {error}", renames)
                 events.put(Failure("error", message, trace=_trace(error)))
 
         threading.Thread(target=work, name=f"sonocanvas-job-{job_id}", daemon=True).start()
@@ -243,7 +240,7 @@ class Cluster:
     def _make(self, worker: Any, job: Job, on_step: Callable[[int, int], None]) -> list[Made]:
         key = uuid.uuid4().hex
         when = datetime.fromtimestamp(job.queued_at).astimezone()  # this machine's time zone travels with it
-        stream = worker.make.remote(key, job.job_id, job.request, job.queued_at, when, _inputs(job.request))
+        stream = worker.make.remote(key, job.job_id, job.request, job.queued_at, when, job.inputs)
         told = False
         try:
             while True:
@@ -333,51 +330,6 @@ def _host_port(address: str) -> tuple[str, int]:
     if not port.isdigit() or not host:
         raise FieldError("ray", f"expected local, auto or HOST:PORT of the Ray head, got {address!r}")
     return host.strip("[]"), int(port)
-
-
-def _inputs(request: Any) -> dict[str, tuple[str, bytes]]:
-    """The files a request reads (checked by the protocol against the server's read roots), by field, with
-    their bytes: the actor may run on a machine that cannot see them."""
-    if isinstance(request, GenerateRequest):
-        paths = {f.name: getattr(request.settings, f.name) for f in dataclasses.fields(request.settings)}
-    else:
-        paths = {"picture_path": request.picture_path}
-    inputs = {}
-    for name, path in paths.items():
-        if isinstance(path, Path):
-            try:
-                inputs[name] = (str(path), path.read_bytes())
-            except OSError as error:
-                raise ProtocolError(name, f"cannot read {path}: {error.strerror or error}") from None
-    return inputs
-
-
-def _localised(request: Any, folder: Path, inputs: dict[str, tuple[str, bytes]]) -> tuple[Any, dict[str, str]]:
-    """The request with each shipped file written under `folder` (same name, so its format is still known)
-    and its path replaced; with the renames, to give the records back the paths the client asked for."""
-    paths, renames = {}, {}
-    for name, (original, data) in inputs.items():
-        path = folder / name / Path(original).name
-        path.parent.mkdir()
-        path.write_bytes(data)
-        paths[name], renames[str(path)] = path, original
-    if not paths:
-        return request, renames
-    if isinstance(request, GenerateRequest):
-        return dataclasses.replace(request, settings=dataclasses.replace(request.settings, **paths)), renames
-    return dataclasses.replace(request, **paths), renames
-
-
-def _renamed(value: Any, renames: dict[str, str]) -> Any:
-    """`value` (a record: dicts, lists, strings) with each temporary path replaced by the original."""
-    if isinstance(value, dict):
-        return {k: _renamed(v, renames) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_renamed(v, renames) for v in value]
-    if isinstance(value, str):
-        for temporary, original in renames.items():
-            value = value.replace(temporary, original)
-    return value
 
 
 def _raised(job: Job, failure: Failure) -> BaseException:

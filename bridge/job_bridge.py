@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Hashable
 
 from ..engine.errors import FieldError
+from .inputs import read_inputs
 from .jobs import Job, JobQueue, QueueBounds
 from .protocol import EncodeRequest, GenerateRequest
 
@@ -56,7 +57,7 @@ class JobBridge:
                               *(item for kind_score in scores.items() for item in kind_score))
             job.peer.send("/sonocanvas/done", job.job_id, index, str(wav), str(png), str(record))
 
-        _check_inputs(job.request, self.services.limits)
+        job.inputs = read_inputs(job.request, self.services.limits)
         self.services.run(job, on_step, done)
 
     # the queue's listener ----------------------------------------------------------------------
@@ -109,21 +110,6 @@ class JobBridge:
             log.error(line, *args, exc_info=fault)
         else:
             log.info(line, *args)
-
-
-def _check_inputs(request: Any, limits: Any) -> None:
-    """Check each input file (init_audio, init_picture, picture_path) again as the job starts, on the file opened
-    (`Limits.open_checked`): a path checked when the request came but swapped since, while the job waited in
-    the queue, is refused rather than followed. The engine opens the path again a moment later, on this
-    thread; closing that last gap needs the engine to read from the file opened here."""
-    paths = []
-    if isinstance(request, GenerateRequest):
-        paths += [(name, getattr(request.settings, name)) for name in ("init_audio", "init_picture")
-                  if isinstance(getattr(request.settings, name), Path)]
-    if isinstance(request, EncodeRequest):
-        paths.append(("picture_path", request.picture_path))
-    for field, path in paths:
-        limits.open_checked(field, path).close()
 
 
 def job_failure(error: BaseException) -> tuple[str, str]:

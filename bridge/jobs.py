@@ -38,6 +38,7 @@ class Job:
     queued_at: float = field(default_factory=time.time)
     cancelled: threading.Event = field(default_factory=threading.Event)
     finishing: bool = False
+    inputs: dict = field(default_factory=dict, repr=False)  # the files it reads, read safely as it starts (bridge.inputs)
     _state: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

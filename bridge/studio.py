@@ -15,9 +15,11 @@ from typing import Any, Callable
 
 import torch
 
+from ..engine.errors import FieldError
 from ..engine.scorers import Scorers
 from ..engine.settings import DEFAULT_CAPS
 from .drop import DropFolder, clip_stem, slug
+from .inputs import private_copies, renamed
 from .jobs import Job
 from .protocol import EncodeRequest, GenerateRequest
 from .ranking import Choice, make_and_choose
@@ -98,8 +100,17 @@ class Studio:
         return cls(pipelines, image.device.type, label, drop, version, scorers, batch)
 
     def run(self, job: Job, on_step: Callable[[int, int], None], done: Done) -> None:
-        """The job queue's runner: sample (or encode), then drop each clip and report it at once."""
-        deliver(self.drop, job, self.make(job, on_step), done)
+        """The job queue's runner: sample (or encode) from private copies of the files the job reads
+        (`job.inputs`), then drop each clip and report it at once, naming the client's own files throughout."""
+        request, renames = job.request, {}
+        try:
+            with private_copies(request, job.inputs) as (job.request, renames):
+                made = self.make(job, on_step)
+        except FieldError as error:
+            raise FieldError(error.field, renamed(error.reason, renames)) from None
+        finally:
+            job.request = request
+        deliver(self.drop, job, [dataclasses.replace(m, record=renamed(m.record, renames)) for m in made], done)
 
     def make(self, job: Job, on_step: Callable[[int, int], None], when: datetime | None = None) -> list[Made]:
         """Sample (or encode) the job's clips, each with its file stem and its record (job and server included).

@@ -1,0 +1,69 @@
+"""The files a job reads (an init clip, an init picture, an encode's picture), read once, safely, at use.
+
+A path is checked when the request arrives, but the job may run much later. So when the job starts, each file is
+opened and checked again on the file actually opened (`Limits.open_checked`: inside a read root, and the very
+file the path names), and its bytes are read from that open file. The job then reads a private copy of those
+bytes, in a folder of its own: a path swapped for a symlink at any moment is never followed. The same bytes
+travel to a Ray worker, whose machine may not see the user's disk. Records and error messages name the
+client's own path, never the copy's.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .protocol import GenerateRequest
+
+Inputs = dict[str, tuple[str, bytes]]
+"""By field: (the path the client gave, the file's bytes)."""
+
+
+def read_inputs(request: Any, limits: Any) -> Inputs:
+    """Each file `request` reads, opened and checked now (`limits.open_checked`), with the bytes of that file."""
+    inputs: Inputs = {}
+    for name, path in _paths(request).items():
+        with limits.open_checked(name, path) as file:
+            inputs[name] = (str(path), file.read())
+    return inputs
+
+
+@contextmanager
+def private_copies(request: Any, inputs: Inputs) -> Iterator[tuple[Any, dict[str, str]]]:
+    """(the request reading private copies of `inputs`, the renames from each copy's path to the client's) for
+    the block; the copies are gone after it. A copy keeps its file's name, so its format is still known."""
+    with tempfile.TemporaryDirectory(prefix="sonocanvas-inputs-") as folder:
+        paths, renames = {}, {}
+        for name, (original, data) in inputs.items():
+            path = Path(folder) / name / Path(original).name
+            path.parent.mkdir()
+            path.write_bytes(data)
+            paths[name], renames[str(path)] = path, original
+        if not paths:
+            yield request, renames
+        elif isinstance(request, GenerateRequest):
+            yield dataclasses.replace(request, settings=dataclasses.replace(request.settings, **paths)), renames
+        else:
+            yield dataclasses.replace(request, **paths), renames
+
+
+def renamed(value: Any, renames: dict[str, str]) -> Any:
+    """`value` (a record: dicts, lists, strings) with each copy's path replaced by the client's."""
+    if isinstance(value, dict):
+        return {k: renamed(v, renames) for k, v in value.items()}
+    if isinstance(value, list):
+        return [renamed(v, renames) for v in value]
+    if isinstance(value, str):
+        for copy, original in renames.items():
+            value = value.replace(copy, original)
+    return value
+
+
+def _paths(request: Any) -> dict[str, Path]:
+    if isinstance(request, GenerateRequest):
+        fields = {f.name: getattr(request.settings, f.name) for f in dataclasses.fields(request.settings)}
+    else:
+        fields = {"picture_path": request.picture_path}
+    return {name: path for name, path in fields.items() if isinstance(path, Path)}

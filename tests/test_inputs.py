@@ -1,0 +1,89 @@
+"""bridge/inputs.py: a job reads the files it was given from private copies of the bytes checked as it starts,
+and its records name the client's own paths (issue 15, D13)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pedalboard.io import AudioFile
+
+from sonocanvas.bridge.inputs import private_copies, read_inputs, renamed
+from sonocanvas.bridge.protocol import GenerateRequest, Limits, Output
+from sonocanvas.engine.pipeline import GenerateSettings
+
+
+def request_with(init_audio: Path) -> GenerateRequest:
+    settings = GenerateSettings(image_prompt="a", audio_prompt="b", seed=1, init_audio=init_audio)
+    return GenerateRequest("1", settings, Output(sample_rate=48000))
+
+
+def test_a_path_swapped_after_the_job_started_is_never_read(tmp_path):
+    inside, outside = tmp_path / "in", tmp_path / "out"
+    inside.mkdir()
+    outside.mkdir()
+    (outside / "secret.wav").write_bytes(b"secret")
+    clip = inside / "clip.wav"
+    clip.write_bytes(b"the clip")
+    limits = Limits((inside,), frozenset(), frozenset())
+    inputs = read_inputs(request_with(clip), limits)  # the job starts: opened, checked, read
+    clip.unlink()
+    clip.symlink_to(outside / "secret.wav")  # swapped a moment later
+    with private_copies(request_with(clip), inputs) as (request, renames):
+        copy = request.settings.init_audio
+        assert copy != clip and copy.name == "clip.wav" and copy.read_bytes() == b"the clip"
+        assert renamed({"settings": {"init_audio": str(copy)}, "note": [f"read {copy}"]}, renames) == \
+            {"settings": {"init_audio": str(clip)}, "note": [f"read {clip}"]}
+    assert not copy.exists()  # the copies go with the job
+
+
+def test_a_file_swapped_before_the_job_starts_is_refused_by_name(tmp_path):
+    inside, outside = tmp_path / "in", tmp_path / "out"
+    inside.mkdir()
+    outside.mkdir()
+    (outside / "secret.wav").write_bytes(b"secret")
+    clip = inside / "clip.wav"
+    clip.write_bytes(b"the clip")
+    request = request_with(clip)  # checked when it came
+    clip.unlink()
+    clip.symlink_to(outside / "secret.wav")
+    with pytest.raises(ValueError, match="^init_audio: .*outside the folders this server may read"):
+        read_inputs(request, Limits((inside,), frozenset(), frozenset()))
+
+
+def test_a_riff_over_osc_reads_a_copy_and_its_record_names_the_clients_file(client, server):
+    """The real server riffing on a WAV in its drop folder: the record's settings and input name the client's
+    path and hash its bytes; no temporary path is left anywhere in it."""
+    folder = server.services.limits.read_roots[0]
+    clip = folder / "riff source.wav"
+    rate = 16000
+    with AudioFile(str(clip), "w", rate, 1) as f:
+        f.write(np.sin(np.linspace(0, 2000, 2 * rate, dtype=np.float32))[None] * 0.3)
+    client.send("/sonocanvas/generate", "riff", "image_prompt", "a", "audio_prompt", "b", "steps", 2,
+                "init_audio", str(clip), "strength", 0.5)
+    client.expect("/sonocanvas/queued")
+    while True:
+        address, args = client.next()
+        if address == "/sonocanvas/done":
+            break
+        assert address == "/sonocanvas/progress", (address, args)
+    record = json.loads(Path(args[4]).read_text())
+    assert record["settings"]["init_audio"] == str(clip)
+    assert record["inputs"]["init_audio"]["path"] == str(clip)
+    assert "sonocanvas-inputs-" not in json.dumps(record)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
+    from osc_helpers import write_config
+
+    from sonocanvas.bridge.commands.serve import build_server
+    from sonocanvas.bridge.config import load_config
+
+    config = load_config(write_config(tmp_path_factory.mktemp("serve"))).replace(tiny_random=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SONOCANVAS_CACHE", str(sonocanvas_cache))
+        server = build_server(config).start()
+    yield server
+    server.close()
