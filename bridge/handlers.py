@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable
 
-from ..engine.scorers import Scorers
 from ..engine.settings import Setting, bounds, capped
 from . import protocol
 from .protocol import ProtocolError
@@ -66,7 +65,7 @@ def hello(server: "Server", call: Call) -> None:
         peer = server.transport.udp_peer((host, reply_port))
     s = server.services
     peer.send("/sonocanvas/ready", s.version, s.device, s.models, secret,
-              " ".join(s.scorers.kinds) if s.scorers is not None else "")
+              " ".join(s.scorers.kinds))
     for entry in s.journal.take_untold(peer.address):
         peer.send("/sonocanvas/error", entry.job_id, "job", entry.message)
 
@@ -75,7 +74,7 @@ def hello(server: "Server", call: Call) -> None:
 def generate(server: "Server", call: Call) -> None:
     presets = server.services.presets
     request = protocol.parse_generate(call.args, server.services.limits, presets.get if presets else _no_presets)
-    Choice(request.keep, request.rank).check(request.settings.variations, server.services.scorers or Scorers(None, None))
+    Choice(request.keep, request.rank).check(request.settings.variations, server.services.scorers)
     server.job_bridge.submit(call.owner, call.reply, "generate", request)
 
 

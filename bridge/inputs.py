@@ -34,6 +34,9 @@ def read_inputs(request: Any, limits: Any) -> Inputs:
 def private_copies(request: Any, inputs: Inputs) -> Iterator[tuple[Any, dict[str, str]]]:
     """(the request reading private copies of `inputs`, the renames from each copy's path to the client's) for
     the block; the copies are gone after it. A copy keeps its file's name, so its format is still known."""
+    if not inputs:  # most jobs read no file: no folder to make
+        yield request, {}
+        return
     with tempfile.TemporaryDirectory(prefix="sonocanvas-inputs-") as folder:
         paths, renames = {}, {}
         for name, (original, data) in inputs.items():
@@ -41,9 +44,7 @@ def private_copies(request: Any, inputs: Inputs) -> Iterator[tuple[Any, dict[str
             path.parent.mkdir()
             path.write_bytes(data)
             paths[name], renames[str(path)] = path, original
-        if not paths:
-            yield request, renames
-        elif isinstance(request, GenerateRequest):
+        if isinstance(request, GenerateRequest):
             yield dataclasses.replace(request, settings=dataclasses.replace(request.settings, **paths)), renames
         else:
             yield dataclasses.replace(request, **paths), renames

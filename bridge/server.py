@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..engine.errors import FieldError
+from ..engine.scorers import Scorers
 from . import protocol
 from .clients import Clients
 from .handlers import HANDLERS, JOB_ADDRESSES, Call
@@ -47,7 +48,7 @@ class Services:
     player: Any = None  # audition Player
     player_error: str = ""  # why there is no player
     token: str = ""  # with a token, only a hello carrying it lets a client in
-    scorers: Any = None  # engine.scorers.Scorers: what a request's keep may rank with (None: nothing)
+    scorers: Scorers = field(default_factory=lambda: Scorers(None, None))  # what a request's keep may rank with
     workers: int = 1  # jobs run at once: one per Ray worker (bridge/cluster.py), else one
 
 
