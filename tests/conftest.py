@@ -55,6 +55,15 @@ def tiny_loaded(tiny_model_paths):
             load_audio_model(tiny_model_paths.riffusion, device="cpu"))
 
 
+@pytest.fixture(scope="session")
+def auffusion_pipe(tiny_loaded):
+    """The joint pipeline of the tiny image and Auffusion models (cheap to build: the models are loaded once)."""
+    from sonocanvas.engine.pipeline import JointPipeline
+
+    image, auffusion, _ = tiny_loaded
+    return JointPipeline(image, auffusion)
+
+
 @pytest.fixture
 def single_thread_torch():
     """torch on one thread for the test: on oversubscribed cores (CI, a shared VM) its intra-op pool waits

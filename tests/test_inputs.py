@@ -19,17 +19,28 @@ def request_with(init_audio: Path) -> GenerateRequest:
     return GenerateRequest("1", settings, Output(sample_rate=48000))
 
 
-def test_a_path_swapped_after_the_job_started_is_never_read(tmp_path):
+@pytest.fixture
+def clip_and_swap(tmp_path):
+    """A clip inside the read root, the limits of that root, and a function that swaps the clip for a symlink to
+    a secret outside it, as an attacker would."""
     inside, outside = tmp_path / "in", tmp_path / "out"
     inside.mkdir()
     outside.mkdir()
     (outside / "secret.wav").write_bytes(b"secret")
     clip = inside / "clip.wav"
     clip.write_bytes(b"the clip")
-    limits = Limits((inside,), frozenset(), frozenset())
+
+    def swap() -> None:
+        clip.unlink()
+        clip.symlink_to(outside / "secret.wav")
+
+    return clip, Limits((inside,), frozenset(), frozenset()), swap
+
+
+def test_a_path_swapped_after_the_job_started_is_never_read(clip_and_swap):
+    clip, limits, swap = clip_and_swap
     inputs = read_inputs(request_with(clip), limits)  # the job starts: opened, checked, read
-    clip.unlink()
-    clip.symlink_to(outside / "secret.wav")  # swapped a moment later
+    swap()  # a moment later
     with private_copies(request_with(clip), inputs) as (request, renames):
         copy = request.settings.init_audio
         assert copy != clip and copy.name == "clip.wav" and copy.read_bytes() == b"the clip"
@@ -38,18 +49,12 @@ def test_a_path_swapped_after_the_job_started_is_never_read(tmp_path):
     assert not copy.exists()  # the copies go with the job
 
 
-def test_a_file_swapped_before_the_job_starts_is_refused_by_name(tmp_path):
-    inside, outside = tmp_path / "in", tmp_path / "out"
-    inside.mkdir()
-    outside.mkdir()
-    (outside / "secret.wav").write_bytes(b"secret")
-    clip = inside / "clip.wav"
-    clip.write_bytes(b"the clip")
+def test_a_file_swapped_before_the_job_starts_is_refused_by_name(clip_and_swap):
+    clip, limits, swap = clip_and_swap
     request = request_with(clip)  # checked when it came
-    clip.unlink()
-    clip.symlink_to(outside / "secret.wav")
+    swap()  # while it waited in the queue
     with pytest.raises(ValueError, match="^init_audio: .*outside the folders this server may read"):
-        read_inputs(request, Limits((inside,), frozenset(), frozenset()))
+        read_inputs(request, limits)
 
 
 def test_a_riff_over_osc_reads_a_copy_and_its_record_names_the_clients_file(client, server):

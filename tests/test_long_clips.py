@@ -16,21 +16,15 @@ from sonocanvas.engine.pipeline import GenerateSettings, JointPipeline
 QUICK = dict(image_prompt="castle towers", audio_prompt="bells", steps=4, scheduler="dpm++", seed=3)
 
 
-@pytest.fixture(scope="module")
-def pipe(tiny_loaded):
-    image, auffusion, _ = tiny_loaded
-    return JointPipeline(image, auffusion)
-
-
-def test_one_windows_worth_of_seconds_is_exactly_todays_clip(pipe):
-    [plain] = pipe(GenerateSettings(**QUICK))
-    [one] = pipe(GenerateSettings(**QUICK, seconds=1.28))
+def test_one_windows_worth_of_seconds_is_exactly_todays_clip(auffusion_pipe):
+    [plain] = auffusion_pipe(GenerateSettings(**QUICK))
+    [one] = auffusion_pipe(GenerateSettings(**QUICK, seconds=1.28))
     assert np.array_equal(plain.audio, one.audio)
     assert np.array_equal(np.asarray(plain.picture), np.asarray(one.picture))
 
 
-def test_a_long_clip_is_as_long_as_asked_and_its_picture_spans_the_canvas(pipe):
-    [clip] = pipe(GenerateSettings(**QUICK, seconds=3.0))
+def test_a_long_clip_is_as_long_as_asked_and_its_picture_spans_the_canvas(auffusion_pipe):
+    [clip] = auffusion_pipe(GenerateSettings(**QUICK, seconds=3.0))
     assert clip.audio.shape == (3 * 16000,)  # exact: cut from whole latent columns (304 picture columns)
     assert clip.picture.size == (304, 32) and clip.spectrogram.size == (304, 32)
     assert clip.record["settings"]["seconds"] == 3.0
@@ -42,9 +36,9 @@ def adjacent_column_jumps(picture) -> np.ndarray:
     return np.abs(np.diff(pixels, axis=1)).mean(axis=(0, 2))  # one value per pair of neighbouring columns
 
 
-def test_overlapping_windows_join_without_a_seam(pipe):
+def test_overlapping_windows_join_without_a_seam(auffusion_pipe):
     """Where one window ends and the next takes over, the picture is no rougher than anywhere else in it."""
-    [clip] = pipe(GenerateSettings(**QUICK, seconds=3.0))
+    [clip] = auffusion_pipe(GenerateSettings(**QUICK, seconds=3.0))
     jumps = adjacent_column_jumps(clip.picture)
     # latent window edges: windows at latent 0, 8, 16, 22 (of 38), each 16 wide; x8 picture columns
     edges = sorted({8 * e for s in (0, 8, 16, 22) for e in (s, s + 16)} - {0, 304})

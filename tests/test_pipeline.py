@@ -10,12 +10,6 @@ from sonocanvas.engine.pipeline import Clip, GenerateSettings, JointPipeline
 
 
 @pytest.fixture(scope="module")
-def auffusion_pipe(tiny_loaded):
-    image, auffusion, _ = tiny_loaded
-    return JointPipeline(image, auffusion)
-
-
-@pytest.fixture(scope="module")
 def riffusion_pipe(tiny_loaded):
     image, _, riffusion = tiny_loaded
     return JointPipeline(image, riffusion)
