@@ -32,15 +32,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-
 from sonocanvas.engine.canvas import window_starts, window_stride
 from sonocanvas.engine.denoisers import GuidedDenoiser, JointDenoiser
 from sonocanvas.engine.devices import choose_device, choose_dtype
 from sonocanvas.engine.models import DiffusionModel
-from sonocanvas.engine.pipeline import GenerateSettings, JointPipeline
+from sonocanvas.engine.generate_settings import GenerateSettings
+from sonocanvas.engine.pipeline import JointPipeline
 from sonocanvas.engine.sampler import make_scheduler, sample, timesteps_from
 from sonocanvas.engine.tiny import SD_SCHEDULER, byte_tokenizer
 from sonocanvas.engine.vocoder import HifiGan, VocoderConfig
+
 
 @dataclass
 class Row:
@@ -204,11 +205,18 @@ def tiny_size_models(device: torch.device, dtype: torch.dtype) -> tuple[Diffusio
 def full_size_scorers(device: torch.device, dtype: torch.dtype):
     """CLIP ViT-B/16 and CLAP HTSAT-unfused architectures with random weights (no download), with their
     processors as the hub's models configure them; the tokenizers are byte-level stand-ins (token ids only)."""
-    from transformers import (ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, CLIPConfig,
-                              CLIPImageProcessor, CLIPModel, CLIPProcessor)
-
     from sonocanvas.engine.scorers import ClapScorer, ClipScorer
     from sonocanvas.engine.tiny import roberta_byte_tokenizer
+    from transformers import (
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        ClapProcessor,
+        CLIPConfig,
+        CLIPImageProcessor,
+        CLIPModel,
+        CLIPProcessor,
+    )
 
     scratch = Path(tempfile.mkdtemp())
     clip = CLIPModel(CLIPConfig(

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
 from ..engine import settings as settings_table
 from ..engine.errors import FieldError
-from ..engine.pipeline import GenerateSettings
+from ..engine.generate_settings import GenerateSettings
 from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given, fit_to_bars
 from .paths import inside
 

@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..engine.audio import within_full_scale
 from ..engine.errors import FieldError
-from ..engine.pipeline import Clip, GenerateSettings, JointPipeline
-from ..engine.scorers import Scorers, rank
+from ..engine.generate_settings import GenerateSettings
 from .drop import finish
 from .protocol import Output
+
+if TYPE_CHECKING:  # torch and the models load only when a job makes candidates, not with the OSC handlers
+    from ..engine.pipeline import Clip, JointPipeline
+    from ..engine.scorers import Scorers
 
 Step = Callable[[int, int], None]
 
@@ -51,6 +55,8 @@ def make_and_choose(pipe: JointPipeline, settings: GenerateSettings, choice: Cho
                     output: Output, batch: int, on_step: Step | None = None) -> tuple[list[Clip], list[Clip]]:
     """(the clips to deliver, the candidates left out): every candidate and none (no `keep`), or the best `keep` in
     rank order and the rest in the order they were made, every one's record holding its scores."""
+    from ..engine.scorers import rank  # with torch: see the imports above
+
     if choice.keep is None:
         return pipe(settings, on_step=on_step), []
     batches = math.ceil(settings.variations / batch)

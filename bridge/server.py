@@ -11,10 +11,9 @@ import logging
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..engine.errors import FieldError
-from ..engine.scorers import Scorers
 from . import protocol
 from .clients import Clients
 from .handlers import HANDLERS, JOB_ADDRESSES, Call
@@ -26,11 +25,20 @@ from .protocol import Limits, ProtocolError
 from .transport import Peer, Sender, Transport, bind_pair
 from .wire import WireError, decode_packet
 
+if TYPE_CHECKING:  # the scorers bring torch, which the OSC side never needs to import
+    from ..engine.scorers import Scorers
+
 log = logging.getLogger("sonocanvas.server")
 REPLY_ADDRESSES = frozenset({"/sonocanvas/error", "/sonocanvas/ready", "/sonocanvas/queued", "/sonocanvas/progress",
                              "/sonocanvas/done", "/sonocanvas/cancelled"})
 """What the server sends: one arriving is another server's reply (a misdirected `reply_port`), never
 answered, so that two servers cannot start a loop."""
+
+
+def _no_scorers() -> Scorers:
+    from ..engine.scorers import Scorers
+
+    return Scorers(None, None)
 
 
 @dataclass
@@ -48,7 +56,7 @@ class Services:
     player: Any = None  # audition Player
     player_error: str = ""  # why there is no player
     token: str = ""  # with a token, only a hello carrying it lets a client in
-    scorers: Scorers = field(default_factory=lambda: Scorers(None, None))  # what a request's keep may rank with
+    scorers: Scorers = field(default_factory=_no_scorers)  # what a request's keep may rank with
     workers: int = 1  # jobs run at once: one per Ray worker (bridge/cluster.py), else one
 
 

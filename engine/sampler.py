@@ -1,28 +1,14 @@
-"""The sampling loop over any diffusers scheduler, and the schedulers it can use, by name."""
+"""The sampling loop over any diffusers scheduler, and the schedulers of `schedulers.py` built by name."""
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import torch
 
 from .errors import FieldError
-
-# Names a user can give -> (diffusers class, config overrides). "dpm++" is DPM-Solver++(2M), the fast choice.
-# Each one lands on the same result from a part-way start (riffing) as from the full schedule, and counts its
-# evaluations in whole steps, so start steps mean one noise level. Not offered for that reason: PNDM (its PLMS
-# warm-up repeats a timestep, which shifts the step count by one and cannot be sliced part-way) and LMS (it takes
-# its full order from the first step of a part-way start, with only one derivative stored).
-SCHEDULERS: dict[str, tuple[str, dict]] = {
-    "ddim": ("DDIMScheduler", {}),
-    "dpm++": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++"}),
-    "dpm++-karras": ("DPMSolverMultistepScheduler", {"algorithm_type": "dpmsolver++", "use_karras_sigmas": True}),
-    "unipc": ("UniPCMultistepScheduler", {}),
-    "euler": ("EulerDiscreteScheduler", {}),
-    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
-    "heun": ("HeunDiscreteScheduler", {}),
-    "ddpm": ("DDPMScheduler", {}),
-}
+from .schedulers import SCHEDULERS, first_step
 
 
 class Denoiser(Protocol):
@@ -51,11 +37,6 @@ def timesteps_from(scheduler, steps: int, strength: float = 1.0) -> tuple[torch.
     if hasattr(scheduler, "set_begin_index"):
         scheduler.set_begin_index(begin)
     return scheduler.timesteps[begin:], first
-
-
-def first_step(steps: int, strength: float) -> int:
-    """The first of `steps` steps that runs when only the last `strength` of the schedule does (at least one)."""
-    return steps - min(max(int(steps * strength), 1), steps)
 
 
 def sample(denoiser: Denoiser, scheduler, latents: torch.Tensor, timesteps: torch.Tensor, first_step: int = 0,

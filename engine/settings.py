@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from .errors import FieldError
-from .sampler import SCHEDULERS
+from .schedulers import SCHEDULERS
 
 MAX_SEED = 2**31 - 1
 MAX_VARIATIONS = 64

@@ -11,7 +11,7 @@ from pedalboard.io import AudioFile
 
 from sonocanvas.bridge.inputs import private_copies, read_inputs, renamed
 from sonocanvas.bridge.protocol import GenerateRequest, Limits, Output
-from sonocanvas.engine.pipeline import GenerateSettings
+from sonocanvas.engine.generate_settings import GenerateSettings
 
 
 def request_with(init_audio: Path) -> GenerateRequest:

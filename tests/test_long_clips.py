@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-
 from sonocanvas.bridge.cli import main
 from sonocanvas.engine.errors import FieldError
-from sonocanvas.engine.pipeline import GenerateSettings, JointPipeline
+from sonocanvas.engine.generate_settings import GenerateSettings
+from sonocanvas.engine.pipeline import JointPipeline
 
 QUICK = dict(image_prompt="castle towers", audio_prompt="bells", steps=4, scheduler="dpm++", seed=3)
 

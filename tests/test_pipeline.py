@@ -5,8 +5,8 @@ import hashlib
 
 import numpy as np
 import pytest
-
-from sonocanvas.engine.pipeline import Clip, GenerateSettings, JointPipeline
+from sonocanvas.engine.generate_settings import GenerateSettings
+from sonocanvas.engine.pipeline import Clip, JointPipeline
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,6 @@ def test_an_audio_model_with_its_own_vae_decodes_the_spectrogram_with_it(tiny_mo
     import shutil
 
     from safetensors.torch import load_file, save_file
-
     from sonocanvas.engine.models import load_audio_model
 
     image, auffusion, _ = tiny_loaded

@@ -7,14 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from pedalboard.io import AudioFile
-
+from PIL import Image
 from sonocanvas.bridge.cli import main
 from sonocanvas.bridge.protocol import Output
 from sonocanvas.bridge.ranking import Choice, make_and_choose
 from sonocanvas.engine.errors import FieldError
-from sonocanvas.engine.pipeline import GenerateSettings
+from sonocanvas.engine.generate_settings import GenerateSettings
 from sonocanvas.engine.scorers import Scorers
 
 QUICK = dict(image_prompt="castle towers", audio_prompt="bells", steps=3, scheduler="dpm++", seed=21)

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-
 from sonocanvas.bridge.protocol import PRESET_KEYS, Limits, ProtocolError, parse_generate
 from sonocanvas.engine.errors import FieldError
-from sonocanvas.engine.pipeline import GenerateSettings, JointPipeline, riff_region
+from sonocanvas.engine.generate_settings import GenerateSettings
+from sonocanvas.engine.pipeline import JointPipeline, riff_region
 
 RATE = 16000
 

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 import torch
-
 from sonocanvas.engine.denoisers import GuidedDenoiser, JointDenoiser
-from sonocanvas.engine.pipeline import GenerateSettings, JointPipeline, slerp
+from sonocanvas.engine.generate_settings import GenerateSettings
+from sonocanvas.engine.pipeline import JointPipeline, slerp
 from sonocanvas.engine.sampler import SCHEDULERS, make_scheduler, sample, timesteps_from
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ...engine.errors import FieldError
 from ...engine.models import ModelNotFoundError
-from ...engine.pipeline import GenerateSettings, JointPipeline
+from ...engine.generate_settings import GenerateSettings
+from ...engine.pipeline import JointPipeline
 from ...engine.record import read_record
 from . import one_line_errors
 from .generate import TINY, write_clips
