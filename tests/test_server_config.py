@@ -4,11 +4,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from sonocanvas.bridge.handlers import HANDLERS
 from sonocanvas.bridge.cli import build_parser
 from sonocanvas.bridge.commands.serve import apply_flags
 from sonocanvas.bridge.config import ConfigError, default_config_path, load_config
+from sonocanvas.bridge.handlers import HANDLERS
 
 
 def test_first_run_writes_a_commented_config_at_the_per_user_place(tmp_path, monkeypatch):
@@ -71,7 +70,8 @@ def test_every_address_is_documented_and_every_documented_request_is_handled():
     doc = (root / "docs" / "osc.md").read_text()
     requests = doc.split("## Requests")[1].split("### Keys")[0]
     documented = set(re.findall(r"^\| `(/sonocanvas/[a-z/]+)`", requests, re.M))
-    assert documented == set(HANDLERS) and len(HANDLERS) == 13
+    assert "/sonocanvas/generate" in documented  # the table was found and read
+    assert documented == set(HANDLERS)
 
 
 def test_serve_refuses_a_drop_folder_too_deep_for_any_clip_name_before_making_it(tmp_path):
