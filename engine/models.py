@@ -10,9 +10,9 @@ import hashlib
 import json
 import re
 import weakref
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -60,7 +60,6 @@ class DiffusionModel:
     device: torch.device
     dtype: torch.dtype
     vocoder: HifiGan | None = None
-    component_hashes: dict[str, str] = field(default_factory=dict)
 
     @property
     def vae_scale_factor(self) -> int:
@@ -199,7 +198,7 @@ def _load(name: str, kind: str, field_name: str, device, dtype,
     return DiffusionModel(
         name=name, kind=kind, path=path, revision=revision, content_hash=content_hash,
         scheduler_config=scheduler_config, device=device, dtype=dtype, vocoder=vocoder,
-        component_hashes=hashes, **parts,
+        **parts,
     )
 
 

@@ -219,17 +219,6 @@ def fit_to_bars(values: dict[str, Any]) -> None:
     values["seconds"] = seconds
 
 
-def parse_values(values: Mapping[str, Any], table: Mapping[str, Setting] | None = None) -> dict[str, Any]:
-    """Each value typed and checked by its setting; FieldError for a name not in the table."""
-    table = BY_NAME if table is None else table
-    parsed = {}
-    for name, value in values.items():
-        if name not in table:
-            raise FieldError(name, f"not a generation setting; known: {', '.join(table)}")
-        parsed[name] = table[name].parse(value)
-    return parsed
-
-
 def bounds(table: Mapping[str, Setting]) -> list[Any]:
     """`[name, low, high]...` for each numeric setting: ints as int, reals as float (the `/sonocanvas/limits` reply)."""
     flat: list[Any] = []
