@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import re
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,10 +60,20 @@ def shortened(stem: str, room: int) -> str:
     return stem[:head] + stem[len(stem) - (room - head):]
 
 
+SLUG_BYTES = 80
+"""A slug's most UTF-8 bytes: two slugs, the time, seed and a temporary's suffix stay under the 255 bytes a
+name may have on ext4, APFS and exFAT alike (a CJK letter is three bytes)."""
+
+
 def slug(text: str, words: int = 4, length: int = 40) -> str:
-    """A few lower-case ASCII words joined by `-`: safe in any file system, readable in a DAW's browser."""
-    found = re.findall(r"[a-z0-9]+", text.lower())[:words]
-    return "-".join(found)[:length].strip("-") or "untitled"
+    """A few lower-case words of any script (NFC: "château", "城堡", "ベル"), joined by `-`: letters and digits
+    only, so nothing any file system forbids (no separators, no reserved characters, no emoji), and readable in
+    a DAW's browser."""
+    found = re.findall(r"[^\W_]+", unicodedata.normalize("NFC", text).lower())[:words]
+    name = "-".join(found)[:length]
+    while len(name.encode()) > SLUG_BYTES:
+        name = name[:-1]
+    return name.strip("-") or "untitled"
 
 
 def finish(audio: np.ndarray, sample_rate: int, output: Output, loop: bool = False) -> np.ndarray:

@@ -51,7 +51,8 @@ def test_names_say_what_the_clip_is():
     assert clip_stem(when, "A painting of CASTLE towers, grayscale", "Bell ringing!", 42) == \
         "20261121-130509_a-painting-of-castle_bell-ringing_s42"
     assert clip_stem(when, "../../etc", "", 1, index=3) == "20261121-130509_etc_untitled_s1_v3"
-    assert slug("日本語") == "untitled"
+    assert clip_stem(when, "城堡 🏰 cha\u0302teau", "cloches 🔔 ベル", 7) == "20261121-130509_城堡-château_cloches-ベル_s7"
+    assert slug("城" * 40) == "城" * 26  # 78 of SLUG_BYTES' 80 bytes
 
 
 def test_drop_writes_wav_pngs_and_json_at_the_requested_rate(tmp_path, chains):

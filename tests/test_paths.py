@@ -6,7 +6,6 @@ from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
 
 import pytest
-
 from sonocanvas.bridge.drop import SIBLINGS, clip_stem, slug
 from sonocanvas.bridge.paths import (
     MIN_STEM,
@@ -88,7 +87,7 @@ def test_a_folder_too_deep_for_any_name_is_refused_by_name():
         stem_room(deep, SUFFIX_ROOM)
 
 
-def test_slugs_are_plain_ascii_words():
+def test_slugs_are_plain_words():
     assert slug("A: Painting / of CASTLE towers?") == "a-painting-of-castle"
     assert slug("...") == "untitled"
 
@@ -134,9 +133,9 @@ def test_paths_in_done_reach_the_client_exactly_as_the_servers_system_writes_the
     """/sonocanvas/done carries str() of the path on the server's own system (drive letters, backslashes, UNC
     shares, spaces, non-ASCII): the wire neither rewrites nor reinterprets it, and python-osc reads it back equal."""
     from pythonosc.osc_message import OscMessage
-
     from sonocanvas.bridge.wire import decode_packet, encode_message
 
-    data = encode_message("/sonocanvas/done", "7", 0, str(path), str(path.with_suffix(".png")), str(path.with_suffix(".json")))
+    data = encode_message("/sonocanvas/done", "7", 0, str(path), str(path.with_suffix(".png")),
+                          str(path.with_suffix(".json")))
     assert OscMessage(data).params == ["7", 0, str(path), str(path.with_suffix(".png")), str(path.with_suffix(".json"))]
     assert decode_packet(data)[0].args[2] == str(path)
