@@ -18,8 +18,8 @@ import os
 import platform
 import random
 import socket
-import struct
 import statistics
+import struct
 import sys
 import tempfile
 import threading
@@ -32,7 +32,6 @@ from pedalboard.io import StreamResampler
 from PIL import Image
 from pythonosc import slip
 from pythonosc.osc_message import OscMessage
-
 from sonocanvas.bridge.drop import DropFolder, _png_bytes, finish
 from sonocanvas.bridge.effects import EffectChains
 from sonocanvas.bridge.journal import Journal
@@ -182,7 +181,7 @@ def fuzz(address, n: int) -> None:
             b"#bundle\x00" + struct.pack(">Qi", 1, 2**31 - 1)]
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(5)
-    for batch in range(0, n, 10):  # ten at a time: a 64 KB datagram fills a socket buffer fast
+    for _ in range(0, n, 10):  # ten at a time: a 64 KB datagram fills a socket buffer fast
         for _ in range(10):
             sock.sendto(rng.choice(junk) if rng.random() < 0.3 else rng.randbytes(rng.randint(1, 512)), address)
         sock.sendto(status, address)
@@ -222,7 +221,7 @@ def stage_times(clip: Clip, chains: EffectChains, folder: Path, n: int) -> list[
         t5 = time.perf_counter()
         _png_bytes(clip.picture)
         t6 = time.perf_counter()
-        for key, seconds in zip(stages, np.diff([t0, t1, t2, t3, t4, t5, t6])):
+        for key, seconds in zip(stages, np.diff([t0, t1, t2, t3, t4, t5, t6]), strict=True):
             stages[key].append(seconds)
     return list(stages.items())
 
@@ -272,7 +271,8 @@ def main() -> int:
     print("| measure | n | p50 ms | p99 ms | max ms | target p99 ms | met |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for label, (p50, p99, worst), target, n in rows:
-        print(f"| {label} | {n} | {p50:.2f} | {p99:.2f} | {worst:.2f} | {target:g} | {'yes' if p99 <= target else 'NO'} |")
+        met = "yes" if p99 <= target else "NO"
+        print(f"| {label} | {n} | {p50:.2f} | {p99:.2f} | {worst:.2f} | {target:g} | {met} |")
     print()
     print("| under faults | value |")
     print("| --- | ---: |")

@@ -37,7 +37,6 @@ sys.path.insert(0, str(REPO / "tests"))  # the tests' OSC client and config writ
 
 import ray  # noqa: E402
 import torch  # noqa: E402
-
 from osc_helpers import UdpClient, write_config  # noqa: E402
 from sonocanvas.bridge.commands.serve import build_server  # noqa: E402
 from sonocanvas.bridge.config import load_config  # noqa: E402

@@ -22,13 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import librosa
 import numpy as np
 import torch
-
 from sonocanvas.engine.griffinlim import griffin_lim
 from sonocanvas.engine.spectrogram import AuffusionFormat, RiffusionFormat, SpectrogramFormat
 

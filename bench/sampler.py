@@ -35,8 +35,8 @@ import torch
 from sonocanvas.engine.canvas import window_starts, window_stride
 from sonocanvas.engine.denoisers import GuidedDenoiser, JointDenoiser
 from sonocanvas.engine.devices import choose_device, choose_dtype
-from sonocanvas.engine.models import DiffusionModel
 from sonocanvas.engine.generate_settings import GenerateSettings
+from sonocanvas.engine.models import DiffusionModel
 from sonocanvas.engine.pipeline import JointPipeline
 from sonocanvas.engine.sampler import make_scheduler, sample, timesteps_from
 from sonocanvas.engine.tiny import SD_SCHEDULER, byte_tokenizer
@@ -68,13 +68,14 @@ def measure(name: str, run, steps: int, batch: int, device: torch.device, repeat
     best_clip, best_step = float("inf"), float("inf")
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
+    stamps: list[float] = []
+
+    def on_step(done: int, total: int) -> None:
+        sync(device)
+        stamps.append(time.perf_counter())
+
     for repeat in range(repeats + 1):
-        stamps: list[float] = []
-
-        def on_step(done: int, total: int) -> None:
-            sync(device)
-            stamps.append(time.perf_counter())
-
+        stamps.clear()
         sync(device)
         start = time.perf_counter()
         run(on_step)
@@ -256,7 +257,10 @@ def scoring_rows(clips, image_prompt: str, audio_prompt: str, device: torch.devi
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
     return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])
 
 
@@ -305,7 +309,10 @@ def main() -> None:
         measure("engine (batched CFG), DPM++, variations", lambda cb: pipe(batched, on_step=cb), args.fast_steps,
                 args.batch, device, args.repeats),
     ]
-    name = torch.cuda.get_device_name() if device.type == "cuda" else f"{device.type}, {torch.get_num_threads()} threads"
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name()
+    else:
+        name = f"{device.type}, {torch.get_num_threads()} threads"
     print(f"sonocanvas joint sampler, {'full-size' if args.full_size else 'tiny-random'} models, {height}x{width} "
           f"({seconds} s clip), {name}, {str(dtype).removeprefix('torch.')}, torch {torch.__version__}")
     print(table(["loop", "steps", "batch", "ms/step", "s/clip", "RTF", "clips/s", "peak MiB"],
@@ -315,16 +322,18 @@ def main() -> None:
           f"batch {args.batch} vs batch 1: {f.clip_s / b.clip_s:.2f}x the clips per second")
     candidates = pipe(batched)
     scores = scoring_rows(candidates, base["image_prompt"], base["audio_prompt"], device, dtype, args.repeats)
-    print(table(["per candidate (batch of %d)" % args.batch, "seconds", "x generation"],
+    print(table([f"per candidate (batch of {args.batch})", "seconds", "x generation"],
                 [["generation, engine DPM++ batched (row above)", f"{b.clip_s:.3f}", "1.00"],
                  *([f"scoring, {name}, full size", f"{sec:.3f}", f"{sec / b.clip_s:.2f}"] for name, sec in scores)]),
           flush=True)
     long_rows = []
     for seconds in args.long_seconds:
-        settings = GenerateSettings(**{**base, "width": None}, scheduler="dpm++", steps=args.fast_steps, seconds=seconds)
+        settings = GenerateSettings(**{**base, "width": None}, scheduler="dpm++", steps=args.fast_steps,
+                                    seconds=seconds)
         columns = pipe.size(settings)[1] // audio.vae_scale_factor
         window = audio.native_size[1] // audio.vae_scale_factor
-        row = measure(f"{seconds:g} s", lambda cb: pipe(settings, on_step=cb), args.fast_steps, 1, device, args.repeats)
+        row = measure(f"{seconds:g} s", lambda cb, settings=settings: pipe(settings, on_step=cb), args.fast_steps,
+                      1, device, args.repeats)
         long_rows.append([row.name, str(len(window_starts(columns, window, window_stride(window)))),
                           f"{row.clip_s:.3f}", f"{row.clip_s / seconds:.4f}"])
     if long_rows:

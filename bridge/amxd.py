@@ -171,7 +171,7 @@ def _freeze(device: Device, patcher: bytes) -> bytes:
     for f in files:
         offsets.append(at)
         at += len(f.data)
-    entries = b"".join(_entry(f, offset) for f, offset in zip(files, offsets))
+    entries = b"".join(_entry(f, offset) for f, offset in zip(files, offsets, strict=True))
     footer = b"dlst" + _U32.pack(_FIELD.size + len(entries)) + entries
     return FROZEN_HEADER.pack(FROZEN_MAGIC, FROZEN_HEADER.size, at) + b"".join(f.data for f in files) + footer
 
@@ -184,7 +184,8 @@ def _entry(f: EmbeddedFile, offset: int) -> bytes:
     name += b"\0" * (-len(name) % 4)
     fields = [(b"type", kind), (b"fnam", name)] + [
         (tag, _U32.pack(value)) for tag, value in
-        ((b"sz32", len(f.data)), (b"of32", offset), (b"vers", f.version), (b"flag", f.flag), (b"mdat", _to_hfs(f.modified)))]
+        ((b"sz32", len(f.data)), (b"of32", offset), (b"vers", f.version), (b"flag", f.flag),
+         (b"mdat", _to_hfs(f.modified)))]
     body = b"".join(_FIELD.pack(tag, _FIELD.size + len(data)) + data for tag, data in fields)
     return _FIELD.pack(b"dire", _FIELD.size + len(body)) + body
 

@@ -11,7 +11,7 @@ import hmac
 import secrets
 import threading
 from collections import OrderedDict
-from typing import Hashable
+from collections.abc import Hashable
 
 MAX_CLIENTS = 4096
 

@@ -22,9 +22,10 @@ import threading
 import traceback
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import ray
 from ray.exceptions import RayActorError, RayTaskError
@@ -32,8 +33,8 @@ from ray.exceptions import RayActorError, RayTaskError
 from ..engine.errors import FieldError
 from ..engine.scorers import Scorers
 from .drop import DropFolder
-from .jobs import Job, JobCancelled, Progress
 from .inputs import private_copies, renamed
+from .jobs import Job, JobCancelled, Progress
 from .studio import Done, Made, Models, Studio, deliver
 
 log = logging.getLogger("sonocanvas.cluster")
@@ -179,7 +180,7 @@ class Cluster:
 
     @classmethod
     def start(cls, address: str, workers: int | None, models: Models, drop: DropFolder, version: str,
-              batch: int) -> "Cluster":
+              batch: int) -> Cluster:
         """Join the cluster (`local`: start Ray on this machine) and start `workers` actors (default: one per
         GPU, or one CPU actor without GPUs), each loading the models (`batch`: candidates sampled at once, as
         `Studio.load` takes it); a FieldError naming the setting at fault

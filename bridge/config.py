@@ -14,7 +14,6 @@ from ..engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
 from ..engine.scorers import DEFAULT_CLAP_MODEL, DEFAULT_CLIP_MODEL
 from ..engine.settings import BY_NAME, DEFAULT_CAPS, capped
 
-
 _TEMPLATE = """\
 # sonocanvas server config (`sonocanvas serve`). Flags override these values.
 
@@ -116,7 +115,7 @@ class Config:
     def presets_dir(self) -> Path:
         return self.folder / "presets"
 
-    def replace(self, **changes) -> "Config":
+    def replace(self, **changes) -> Config:
         """A copy with the given values changed; `None` means "not given" and keeps the current one."""
         return _checked(dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None}))
 
@@ -182,7 +181,8 @@ def _checked(config: Config) -> Config:
     if config.device not in ("auto", "cuda", "mps", "cpu") and not str(config.device).startswith("cuda:"):
         raise ConfigError("device", f"must be auto, cuda, mps or cpu, got {config.device!r}")
     if not isinstance(config.audio_models, dict) or set(config.audio_models) - set(DEFAULT_AUDIO_MODELS):
-        raise ConfigError("audio_models", f"a mapping with keys auffusion and/or riffusion, got {config.audio_models!r}")
+        raise ConfigError("audio_models",
+                          f"a mapping with keys auffusion and/or riffusion, got {config.audio_models!r}")
     if not isinstance(config.token, str):
         raise ConfigError("token", f"must be a string (quote it), got {config.token!r}")
     if not isinstance(config.read_home, bool):

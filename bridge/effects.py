@@ -86,7 +86,7 @@ def _build_chain(name: str, plugins: object, allow_paths: bool) -> pedalboard.Pe
 
 def _build_plugin(where: str, entry: object, allow_paths: bool) -> pedalboard.Plugin:
     if not isinstance(entry, dict):
-        raise EffectError(where, f"must be a mapping such as {{plugin: Reverb, room_size: 0.6}}")
+        raise EffectError(where, "must be a mapping such as {plugin: Reverb, room_size: 0.6}")
     kinds = [key for key in ("plugin", *PLUGIN_PATHS) if key in entry]
     if len(kinds) != 1:
         raise EffectError(where, "name exactly one of 'plugin', 'vst3' or 'au'")

@@ -38,11 +38,13 @@ class Choice:
     rank: str = "both"
 
     def check(self, candidates: int, scorers: Scorers) -> None:
-        """Refuse before anything is sampled: keeping more than are made, or ranking with a scorer not there."""
+        """Refuse before anything is sampled: keeping more than are made, or ranking with a scorer not
+        there."""
         if self.keep is None:
             return
         if self.keep > candidates:
-            raise FieldError("keep", f"keeps {self.keep} of {candidates} candidates; make more variations or keep fewer")
+            raise FieldError("keep",
+                             f"keeps {self.keep} of {candidates} candidates; make more variations or keep fewer")
         for kind in self.kinds:
             scorers.require(kind)
 

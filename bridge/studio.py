@@ -9,9 +9,9 @@ the job queue's worker threads only.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -76,7 +76,7 @@ class Studio:
 
     @classmethod
     def load(cls, models: Models, drop: DropFolder | None, version: str,
-             batch: int = DEFAULT_CAPS["variations"]) -> "Studio":
+             batch: int = DEFAULT_CAPS["variations"]) -> Studio:
         """The models loaded; the scorers found (a folder or the Hugging Face cache: never downloaded unasked), to
         load on first use. `drop` None: a Ray worker, whose clips are dropped elsewhere."""
         from ..engine.models import load_audio_model, load_image_model
@@ -87,7 +87,8 @@ class Studio:
 
             tiny = tiny_models()
             models = dataclasses.replace(
-                models, image=str(tiny.image), audio={"auffusion": str(tiny.auffusion), "riffusion": str(tiny.riffusion)},
+                models, image=str(tiny.image),
+                audio={"auffusion": str(tiny.auffusion), "riffusion": str(tiny.riffusion)},
                 clip=models.clip and str(tiny.clip), clap=models.clap and str(tiny.clap),  # "" stays none
             )
         image = load_image_model(models.image, device=models.device)
@@ -135,7 +136,7 @@ class Studio:
             stems = [f"{when:%Y%m%d-%H%M%S}_{slug(request.picture_path.stem)}_{request.format}"]
         server = {"version": self.version, "models": self.label}
         return [Made(clip, stem, {**clip.record, "job_id": job.job_id, "server": server})
-                for clip, stem in zip(clips, stems)]
+                for clip, stem in zip(clips, stems, strict=True)]
 
     @staticmethod
     def encode(request: EncodeRequest, on_step: Callable[[int, int], None]):
@@ -150,7 +151,8 @@ class Studio:
         audio = normalize_peak(sound_from_picture(fmt, picture, on_chunk=on_step), -1.0)
         record = {
             "sonocanvas": "art", "picture_path": str(request.picture_path), "format": fmt.name,
-            "sample_rate": fmt.sample_rate, "samples": int(audio.shape[-1]), "seconds": audio.shape[-1] / fmt.sample_rate,
+            "sample_rate": fmt.sample_rate, "samples": int(audio.shape[-1]),
+            "seconds": audio.shape[-1] / fmt.sample_rate,
         }
         return Clip(index=0, seed=0, audio=audio, sample_rate=fmt.sample_rate, spectrogram=fmt.png(picture),
                     picture=open_picture(request.picture_path, "picture_path").convert("RGB"), record=record)

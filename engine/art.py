@@ -11,8 +11,8 @@ import dataclasses
 import itertools
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soxr

@@ -18,15 +18,14 @@ each side, then cropped to exactly one period, so the last sample flows into the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 
 from .sampler import Denoiser
-
 
 LOOP_MARGIN = 16
 """Spectrogram columns of a loop's other end rendered on each side of it: well beyond the vocoder's and
@@ -97,7 +96,9 @@ def circular_time(*modules: torch.nn.Module) -> Iterator[None]:
             del conv._conv_forward
 
 
-def _circular_forward(conv: torch.nn.Conv2d) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]:
+def _circular_forward(
+    conv: torch.nn.Conv2d,
+) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]:
     rows, columns = conv.padding
 
     def forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

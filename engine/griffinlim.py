@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -113,7 +113,7 @@ def _random_phases(magnitude: torch.Tensor, generator: torch.Generator | None) -
     return torch.polar(magnitude, phase * (2 * math.pi))
 
 
-def _iterate(transform: "ShortTimeFourier", magnitude: torch.Tensor, spectrum: torch.Tensor, n_iter: int,
+def _iterate(transform: ShortTimeFourier, magnitude: torch.Tensor, spectrum: torch.Tensor, n_iter: int,
              momentum: float, fixed: torch.Tensor | None = None) -> torch.Tensor:
     """Fast Griffin-Lim's iterations from `spectrum` `(..., frames, bins)`: the last spectrum (magnitude kept).
     `fixed`: the signal's first samples are held to it at every iteration (a chunk continuing the one before)."""

@@ -92,7 +92,8 @@ class DiffusionModel:
 
     @torch.no_grad()
     def encode(self, pictures: torch.Tensor) -> torch.Tensor:
-        """Pictures (batch, 3, H, W) in [0, 1] -> latents (the posterior mean: the same picture gives the same latent)."""
+        """Pictures (batch, 3, H, W) in [0, 1] -> latents (the posterior mean: the same picture gives the same
+        latent)."""
         moments = self.vae.encode((pictures * 2 - 1).to(self.device, self.dtype)).latent_dist
         return moments.mean * self.vae.config.scaling_factor
 

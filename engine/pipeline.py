@@ -206,7 +206,7 @@ class JointPipeline:
         return np.stack([
             fmt.audio_from_picture(picture.float(), generator=torch.Generator(picture.device).manual_seed(seed))
             .cpu().numpy().astype(np.float32)
-            for picture, seed in zip(spectrogram, seeds)])
+            for picture, seed in zip(spectrogram, seeds, strict=True)])
 
     def _clip(self, s: GenerateSettings, index: int, seed: int, sound: np.ndarray, spectrogram: torch.Tensor,
               picture: torch.Tensor, fmt, height: int, width: int) -> Clip:
@@ -240,7 +240,8 @@ def riff_region(clip: np.ndarray, rate: int, start: float, end: float | None) ->
     it leaves nothing to riff on, which is the user's error, named by field."""
     first = round(start * rate)
     if first >= len(clip):
-        raise FieldError("init_start", f"{start:g} s is at or past the end of init_audio, which lasts {len(clip) / rate:g} s")
+        raise FieldError("init_start",
+                         f"{start:g} s is at or past the end of init_audio, which lasts {len(clip) / rate:g} s")
     last = len(clip) if end is None else min(len(clip), round(end * rate))
     if last <= first:
         raise FieldError("init_end", f"the region {start:g} s to {end:g} s holds no whole sample at {rate} Hz")

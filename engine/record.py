@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from dataclasses import dataclass
 import platform
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -94,7 +94,8 @@ def read_record(record: dict) -> Replayable:
     from .errors import FieldError
     from .settings import BY_NAME, ENGINE
 
-    if not isinstance(record, dict) or record.get("sonocanvas") != "clip" or not isinstance(record.get("settings"), dict):
+    if (not isinstance(record, dict) or record.get("sonocanvas") != "clip"
+            or not isinstance(record.get("settings"), dict)):
         kind = record.get("sonocanvas") if isinstance(record, dict) else None
         hint = "; spectrogram art is made again with `sonocanvas encode`" if kind == "art" else ""
         raise FieldError("record", f"not a sonocanvas clip record{hint}")

@@ -15,9 +15,10 @@ on the device it is given.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -129,7 +130,7 @@ class Scorers:
     def clap(self) -> ClapScorer:
         return self._get("clap", self.clap_model, ClapScorer)
 
-    def found(self) -> "Scorers":
+    def found(self) -> Scorers:
         """These scorers less those whose model is neither a folder nor in the Hugging Face cache: a server offers
         ranking with what it has, and never downloads a scorer unasked."""
         def have(name: str | None) -> str | None:
@@ -171,7 +172,8 @@ def rank(scores: Sequence[dict[str, float]], by: str) -> list[int]:
     order = range(len(scores))
     if by != "both":
         return sorted(order, key=lambda i: (-scores[i][by], i))
-    places = {kind: {index: place for place, index in enumerate(rank(scores, kind), start=1)} for kind in ("clip", "clap")}
+    places = {kind: {index: place for place, index in enumerate(rank(scores, kind), start=1)}
+              for kind in ("clip", "clap")}
     return sorted(order, key=lambda i: (places["clip"][i] + places["clap"][i], -scores[i]["clap"], i))
 
 

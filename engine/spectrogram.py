@@ -14,12 +14,12 @@ import json
 import math
 import os
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Iterator
+from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from transformers.audio_utils import mel_filter_bank
 
@@ -27,6 +27,7 @@ from .errors import FieldError
 from .griffinlim import ShortTimeFourier, griffin_lim_chunked
 
 PNG_KEY = "sonocanvas.spectrogram"
+_CPU = torch.device("cpu")
 """PNG text chunk holding `{"format": name, "params": {...}}`."""
 
 
@@ -332,7 +333,7 @@ def _describe(source: object) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def mel_bank(fmt: SpectrogramFormat, device: torch.device = torch.device("cpu")) -> torch.Tensor:
+def mel_bank(fmt: SpectrogramFormat, device: torch.device = _CPU) -> torch.Tensor:
     """The format's filter bank `(n_mels, bins)` (transformers' `mel_filter_bank`), float32.
 
     Cut after the last frequency bin any band uses: the bins above would only multiply zeros.

@@ -127,7 +127,8 @@ def _build(folder: Path) -> None:
                                      ("auffusion", text_encoder(3), unet(4, AUFFUSION_LATENT)),
                                      ("riffusion", shared_text, unet(5, RIFFUSION_LATENT))):
             StableDiffusionPipeline(
-                vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=model, scheduler=PNDMScheduler.from_config(SD_SCHEDULER),
+                vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=model,
+                scheduler=PNDMScheduler.from_config(SD_SCHEDULER),
                 safety_checker=None, feature_extractor=None, requires_safety_checker=False,
             ).save_pretrained(folder / name)
         torch.manual_seed(6)
@@ -171,7 +172,8 @@ def _save_clap(scratch: Path, folder: Path) -> None:
         projection_dim=16,
     )
     ClapModel(config).save_pretrained(folder)
-    ClapProcessor(feature_extractor=ClapFeatureExtractor(truncation="rand_trunc"), tokenizer=tokenizer).save_pretrained(folder)
+    processor = ClapProcessor(feature_extractor=ClapFeatureExtractor(truncation="rand_trunc"), tokenizer=tokenizer)
+    processor.save_pretrained(folder)
 
 
 def roberta_byte_tokenizer(folder: Path):

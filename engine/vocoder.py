@@ -41,7 +41,7 @@ class VocoderConfig:
     hop_size: int
 
     @classmethod
-    def from_json(cls, path: Path) -> "VocoderConfig":
+    def from_json(cls, path: Path) -> VocoderConfig:
         raw = json.loads(Path(path).read_text())
         try:
             return cls(
@@ -91,7 +91,7 @@ class ResBlock1(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for c1, c2 in zip(self.convs1, self.convs2):
+        for c1, c2 in zip(self.convs1, self.convs2, strict=True):
             x = x + c2(F.leaky_relu(c1(F.leaky_relu(x, LRELU_SLOPE)), LRELU_SLOPE))
         return x
 
@@ -121,7 +121,7 @@ class HifiGan(nn.Module):
         c0 = config.upsample_initial_channel
         self.conv_pre = weight_norm(nn.Conv1d(config.num_mels, c0, 7, 1, padding=3))
         self.ups = nn.ModuleList()
-        for i, (u, k) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes)):
+        for i, (u, k) in enumerate(zip(config.upsample_rates, config.upsample_kernel_sizes, strict=True)):
             odd = (k - u) % 2
             self.ups.append(weight_norm(nn.ConvTranspose1d(
                 c0 // 2**i, c0 // 2 ** (i + 1), k, u, padding=(k - u) // 2 + odd, output_padding=odd)))
@@ -129,7 +129,7 @@ class HifiGan(nn.Module):
         self.resblocks = nn.ModuleList(
             block(c0 // 2 ** (i + 1), k, d)
             for i in range(len(self.ups))
-            for k, d in zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes)
+            for k, d in zip(config.resblock_kernel_sizes, config.resblock_dilation_sizes, strict=True)
         )
         self.conv_post = weight_norm(nn.Conv1d(c0 // 2 ** len(self.ups), 1, 7, 1, padding=3))
 
@@ -142,7 +142,7 @@ class HifiGan(nn.Module):
         x = torch.tanh(self.conv_post(F.leaky_relu(x)))
         return x.squeeze(1)
 
-    def fold_weight_norm(self) -> "HifiGan":
+    def fold_weight_norm(self) -> HifiGan:
         """Replace each weight-normalised weight by its value: the same output, less work per call."""
         for module in self.modules():
             if parametrize.is_parametrized(module, "weight"):
@@ -173,7 +173,8 @@ def to_legacy_weight_norm(state_dict: dict[str, torch.Tensor]) -> dict[str, torc
 
 
 def load_vocoder(folder: Path, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> HifiGan:
-    """Build the generator from `folder/config.json` and load `folder/vocoder.pt`; errors name the file and the fault."""
+    """Build the generator from `folder/config.json` and load `folder/vocoder.pt`; errors name the file and the
+    fault."""
     folder = Path(folder)
     config_path, weights_path = folder / "config.json", folder / "vocoder.pt"
     for path in (config_path, weights_path):

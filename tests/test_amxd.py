@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from sonocanvas.bridge import amxd
 from sonocanvas.bridge.cli import main
 from sonocanvas.bridge.commands.device import PATCHER, SCRIPT
@@ -35,9 +34,11 @@ def test_max_written_devices_parse_with_the_same_reader() -> None:
     assert (frozen.device_type, unfrozen.device_type) == ("midi_effect", "midi_effect")
     assert frozen.frozen and not unfrozen.frozen
     assert frozen.name == "Test.amxd"
-    assert frozen.patcher["patcher"]["boxes"] and len(frozen.patcher["patcher"]["boxes"]) == len(unfrozen.patcher["patcher"]["boxes"])
+    boxes = frozen.patcher["patcher"]["boxes"]
+    assert boxes and len(boxes) == len(unfrozen.patcher["patcher"]["boxes"])
     names = {f.name: f for f in frozen.files}
-    assert {"TestScript.js", "VisibleBang.js", "ParamAbstraction.maxpat", "shakerkicksnare.aif", "fpic.png"} <= set(names)
+    assert {"TestScript.js", "VisibleBang.js", "ParamAbstraction.maxpat", "shakerkicksnare.aif",
+            "fpic.png"} <= set(names)
     assert names["TestScript.js"].kind == "TEXT" and names["TestScript.js"].data.startswith(b'"use strict";')
     assert names["fpic.png"].data.startswith(b"\x89PNG") and names["shakerkicksnare.aif"].data.startswith(b"FORM")
     assert json.loads(names["ParamAbstraction.maxpat"].data)["patcher"]["boxes"]
@@ -66,7 +67,8 @@ def test_build_device_writes_a_frozen_audio_effect_with_its_script_inside(tmp_pa
     # The frozen layout read by hand, field by field, as FrozenTest.amxd lays it out.
     assert ptch[:4] == b"mx@c" and struct.unpack(">I", ptch[4:8])[0] == 16
     (footer,) = struct.unpack(">Q", ptch[8:16])
-    assert ptch[footer : footer + 4] == b"dlst" and struct.unpack(">I", ptch[footer + 4 : footer + 8])[0] == len(ptch) - footer
+    assert ptch[footer : footer + 4] == b"dlst"
+    assert struct.unpack(">I", ptch[footer + 4 : footer + 8])[0] == len(ptch) - footer
     entries, at = [], footer + 8
     while at < len(ptch):
         assert ptch[at : at + 4] == b"dire"
@@ -80,7 +82,8 @@ def test_build_device_writes_a_frozen_audio_effect_with_its_script_inside(tmp_pa
         entries.append(fields)
         at += entry_size
     own, script = entries
-    assert (own["type"], own["fnam"], number(own["of32"]), number(own["flag"])) == (b"JSON", b"sonocanvas.amxd\0", 16, 17)
+    assert (own["type"], own["fnam"], number(own["of32"]), number(own["flag"])) == (
+        b"JSON", b"sonocanvas.amxd\0", 16, 17)
     assert (script["type"], script["fnam"].rstrip(b"\0"), number(script["flag"])) == (b"TEXT", b"sonocanvas.js", 0)
     assert len(script["fnam"]) % 4 == 0
     embedded = ptch[number(script["of32"]) : number(script["of32"]) + number(script["sz32"])]
@@ -102,7 +105,8 @@ def test_frozen_and_unfrozen_devices_round_trip(tmp_path: Path) -> None:
     assert amxd.read(path) == amxd.Device("midi_effect", patcher)
     assert path.read_bytes()[8:12] == b"mmmm"
     when = datetime(2026, 11, 21, 13, 30, tzinfo=timezone.utc)
-    files = (amxd.EmbeddedFile("été.js", "TEXT", b"var x = 1;\n", when), amxd.EmbeddedFile("a.maxpat", "JSON", b"{}", when))
+    files = (amxd.EmbeddedFile("été.js", "TEXT", b"var x = 1;\n", when),
+             amxd.EmbeddedFile("a.maxpat", "JSON", b"{}", when))
     device = amxd.Device("instrument", patcher, files, "Mon Device.amxd", when)
     assert amxd.read(amxd.write(tmp_path / "y.amxd", device)) == device
     assert amxd.encode(amxd.decode(amxd.encode(device))) == amxd.encode(device)
@@ -139,8 +143,10 @@ def _ptch() -> bytes:
         (_with_ptch(b"mx@c\0\0\0\x10"), "amxd: a frozen patcher of 8 bytes has no room for its header"),
         (_with_ptch(_ptch()[:8] + struct.pack(">Q", 5) + _ptch()[16:]), "amxd: no dlst footer at offset 5"),
         (_with_ptch(_ptch() + b"\0\0\0\0"), "amxd: the dlst footer claims"),
-        (_with_ptch(_ptch().replace(b"of32\0\0\0\x0c\0\0\0\x10", b"of32\0\0\0\x0c\0\0\x10\0")), "amxd: 'd.amxd' lies at 4096"),
-        (_with_ptch(_ptch().replace(b"flag\0\0\0\x0c\0\0\0\x11", b"flag\0\0\0\x0c\0\0\0\x00")), "amxd: a frozen device's first"),
+        (_with_ptch(_ptch().replace(b"of32\0\0\0\x0c\0\0\0\x10", b"of32\0\0\0\x0c\0\0\x10\0")),
+         "amxd: 'd.amxd' lies at 4096"),
+        (_with_ptch(_ptch().replace(b"flag\0\0\0\x0c\0\0\0\x11", b"flag\0\0\0\x0c\0\0\0\x00")),
+         "amxd: a frozen device's first"),
     ],
 )
 def test_malformed_files_are_refused_by_name(blob: bytes, message: str) -> None:

@@ -9,7 +9,6 @@ import pytest
 import torch
 from pedalboard.io import AudioFile
 from PIL import Image, ImageDraw
-
 from sonocanvas.bridge.cli import main
 from sonocanvas.engine.art import load_art
 from sonocanvas.engine.spectrogram import AuffusionFormat, RiffusionFormat, mel_bank, picture_from_png

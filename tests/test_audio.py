@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-
 from sonocanvas.engine.audio import load_audio, normalize_peak, resample, within_full_scale, write_audio
 from sonocanvas.engine.files import atomic_write
 
@@ -102,7 +101,8 @@ def test_the_extension_decides_the_format(tmp_path, suffix, tolerance):
     assert np.isclose(np.sqrt(np.mean(back ** 2)), np.sqrt(np.mean(tone ** 2)), atol=tolerance)
     with open(tmp_path / f"clip{suffix}", "rb") as f:
         head = f.read(4)
-    assert head in {".flac": [b"fLaC"], ".ogg": [b"OggS"], ".mp3": [b"ID3\x03", b"ID3\x04"], ".aiff": [b"FORM"]}[suffix] \
+    magic = {".flac": [b"fLaC"], ".ogg": [b"OggS"], ".mp3": [b"ID3\x03", b"ID3\x04"], ".aiff": [b"FORM"]}
+    assert head in magic[suffix] \
         or (suffix == ".mp3" and head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xfa"))
 
 

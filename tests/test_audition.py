@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import sounddevice as sd
 from pedalboard.io import AudioFile
-
 from sonocanvas.bridge.audition import Player
 
 

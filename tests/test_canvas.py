@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from sonocanvas.engine.canvas import WindowedDenoiser, circular_time, loop_sound, window_starts
 from sonocanvas.engine.denoisers import GuidedDenoiser, JointDenoiser
 

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from osc_helpers import TIMEOUT, TcpClient, UdpClient, free_udp_port, write_config
 from pedalboard.io import AudioFile
 from PIL import Image
-
-from osc_helpers import TIMEOUT, TcpClient, UdpClient, free_udp_port, write_config
 from sonocanvas.bridge.config import ConfigError, load_config
-from sonocanvas.engine.errors import FieldError
 from sonocanvas.bridge.jobs import Job, JobQueue
 from sonocanvas.bridge.studio import TINY_LABEL
+from sonocanvas.engine.errors import FieldError
 
 FAST = ("steps", 2)
 LONG = ("steps", 60)  # long enough that two jobs overlap, and that a cancel or a kill lands mid-sampling
@@ -329,7 +328,7 @@ def test_keep_ranks_on_the_worker_and_each_kept_clip_comes_with_its_scores(clien
     assert [address for address, _ in seen if address in ("/sonocanvas/scores", "/sonocanvas/done")] == \
         ["/sonocanvas/scores", "/sonocanvas/done"] * 2
     assert [args[1:4] for args in scores] == [[0, 1, 3], [1, 2, 3]]
-    for args, done in zip(scores, of(seen, "/sonocanvas/done")):
+    for args, done in zip(scores, of(seen, "/sonocanvas/done"), strict=True):
         record = json.loads(Path(done[4]).read_text())
         assert (record["rank"], record["candidates"]) == (args[2], 3)
-        assert record["scores"] == pytest.approx(dict(zip(args[4::2], args[5::2])), abs=1e-6)
+        assert record["scores"] == pytest.approx(dict(zip(args[4::2], args[5::2], strict=True)), abs=1e-6)

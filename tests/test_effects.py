@@ -5,7 +5,6 @@ import numpy as np
 import pedalboard
 import pytest
 import yaml
-
 from sonocanvas.bridge.effects import BUILT_INS, EffectChains, EffectError
 from sonocanvas.bridge.paths import shipped_presets_dir
 
@@ -79,12 +78,15 @@ def test_unknown_chain_is_refused_naming_fx():
 @pytest.mark.parametrize(
     "entry, message",
     [
-        ({"plugin": "Reverbb"}, r"^effects: chain 'bad', plugin 1: unknown plugin 'Reverbb'; built-in plugins are .*Reverb"),
+        ({"plugin": "Reverbb"},
+         r"^effects: chain 'bad', plugin 1: unknown plugin 'Reverbb'; built-in plugins are .*Reverb"),
         ({"plugin": "Convolution", "impulse_response_filename": "/etc/passwd"}, r"unknown plugin 'Convolution'"),
         ({"plugin": "Pedalboard"}, r"unknown plugin 'Pedalboard'"),
-        ({"plugin": "Reverb", "roomsize": 0.5}, r"^effects: chain 'bad', plugin 1 \(Reverb\): unknown parameter 'roomsize'; Reverb has .*room_size"),
+        ({"plugin": "Reverb", "roomsize": 0.5},
+         r"^effects: chain 'bad', plugin 1 \(Reverb\): unknown parameter 'roomsize'; Reverb has .*room_size"),
         ({"plugin": "Reverb", "is_effect": True}, r"unknown parameter 'is_effect'"),
-        ({"plugin": "Reverb", "room_size": 2.0}, r"^effects: chain 'bad', plugin 1 \(Reverb\): parameter 'room_size': .*between"),
+        ({"plugin": "Reverb", "room_size": 2.0},
+         r"^effects: chain 'bad', plugin 1 \(Reverb\): parameter 'room_size': .*between"),
         ({"plugin": "Gain", "gain_db": "loud"}, r"parameter 'gain_db' must be a float, not 'loud'"),
         ({"plugin": "Gain", "gain_db": float("nan")}, r"parameter 'gain_db' must be finite"),
         ({"room_size": 0.5}, r"name exactly one of 'plugin', 'vst3' or 'au'"),
@@ -97,7 +99,8 @@ def test_bad_plugins_are_refused_naming_chain_plugin_and_parameter(entry, messag
         EffectChains.load(CATALOGUE, {"bad": [entry]})
 
 
-@pytest.mark.parametrize("chains", [{"empty": []}, {"notalist": {"plugin": "Gain"}}, {"../up": [{"plugin": "Gain"}]}, ["Gain"]])
+@pytest.mark.parametrize(
+    "chains", [{"empty": []}, {"notalist": {"plugin": "Gain"}}, {"../up": [{"plugin": "Gain"}]}, ["Gain"]])
 def test_malformed_chains_are_refused(chains):
     with pytest.raises(EffectError, match=r"^effects: "):
         EffectChains.load(CATALOGUE, chains)
@@ -108,13 +111,15 @@ def test_a_catalogue_naming_a_plugin_path_is_refused(tmp_path, kind, suffix):
     plugin = tmp_path / f"Plugin{suffix}"
     plugin.write_bytes(b"not really a plugin")
     catalogue = write_catalogue(tmp_path, {"sneaky": [{kind: str(plugin)}]})
-    with pytest.raises(EffectError, match=rf"chain 'sneaky', plugin 1: a {kind} plugin path may be named only in the effects of your own config"):
+    with pytest.raises(EffectError, match=rf"chain 'sneaky', plugin 1: a {kind} plugin path may be named only in the "
+                                          r"effects of your own config"):
         EffectChains.load(catalogue)
 
 
 def test_user_plugin_paths_are_checked_then_loaded_by_pedalboard(tmp_path):
     missing = tmp_path / "Missing.vst3"
-    with pytest.raises(EffectError, match=r"^effects: chain 'mine', plugin 1 \(vst3 '.*Missing.vst3'\): no such plugin"):
+    with pytest.raises(EffectError,
+                       match=r"^effects: chain 'mine', plugin 1 \(vst3 '.*Missing.vst3'\): no such plugin"):
         EffectChains.load(CATALOGUE, {"mine": [{"vst3": str(missing)}]})
     with pytest.raises(EffectError, match=r"the path must be absolute"):
         EffectChains.load(CATALOGUE, {"mine": [{"vst3": "Relative.vst3"}]})

@@ -9,7 +9,6 @@ import os
 import threading
 
 import pytest
-
 from sonocanvas.engine import files
 from sonocanvas.engine.files import PART, WriteMethod, atomic_write, write_method
 

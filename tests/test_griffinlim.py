@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-
 from sonocanvas.engine.griffinlim import ShortTimeFourier, griffin_lim, griffin_lim_chunked, spectral_convergence
 
 pytestmark = pytest.mark.usefixtures("single_thread_torch")
@@ -105,9 +104,9 @@ def _level_db(signal: torch.Tensor, edge: int) -> torch.Tensor:
 
 
 def test_chunked_seams_are_inaudible_where_independent_chunks_dip():
-    """A steady sound made 64 frames at a time (seven chunks, six seams) stays steady: its level moves by under 0.5 dB and it
-    matches the spectrogram as well as one whole run does. Chunks made apart and crossfaded the same way (the
-    naive way, computed here) dip by several dB at the seams, so the check can tell a seam."""
+    """A steady sound made 64 frames at a time (seven chunks, six seams) stays steady: its level moves by under
+    0.5 dB and it matches the spectrogram as well as one whole run does. Chunks made apart and crossfaded the same
+    way (the naive way, computed here) dip by several dB at the seams, so the check can tell a seam."""
     n_fft, hop, win = 512, 128, 512
     magnitude = torch.stft(_two_tones(2.5), n_fft, hop, win, torch.hann_window(win), return_complex=True).abs()
     frames = magnitude.shape[-1]

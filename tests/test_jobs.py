@@ -3,7 +3,6 @@ import queue
 import threading
 
 import pytest
-
 from sonocanvas.bridge.jobs import Job, JobQueue, Progress, QueueBounds
 from sonocanvas.engine.errors import FieldError
 

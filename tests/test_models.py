@@ -6,9 +6,7 @@ import shutil
 
 import pytest
 import torch
-
-from sonocanvas.engine.models import (ModelError, ModelNotFoundError, load_audio_model, load_image_model,
-                                      resolve_model)
+from sonocanvas.engine.models import ModelError, ModelNotFoundError, load_audio_model, load_image_model, resolve_model
 
 
 def sha256(path) -> str:

@@ -39,8 +39,8 @@ def test_batches_make_the_same_candidates_as_one_batch_each_reproducible_alone(a
 
 
 def test_kept_clips_come_in_rank_order_by_the_score_asked_for(auffusion_pipe, scorers):
-    kept, rest = make_and_choose(auffusion_pipe, GenerateSettings(**QUICK, variations=4), Choice(keep=3, rank="clap"), scorers,
-                                 OUTPUT, batch=4)
+    kept, rest = make_and_choose(auffusion_pipe, GenerateSettings(**QUICK, variations=4), Choice(keep=3, rank="clap"),
+                                 scorers, OUTPUT, batch=4)
     claps = [c.record["scores"]["clap"] for c in kept]
     assert claps == sorted(claps, reverse=True) and [c.record["rank"] for c in kept] == [1, 2, 3]
     assert rest[0].record["scores"]["clap"] <= claps[-1] and rest[0].record["rank"] == 4
@@ -79,8 +79,10 @@ def test_the_command_line_writes_the_best_in_rank_order_with_scores_a_direct_com
     assert sorted(p.name for p in (out / "candidates").glob("*.wav")) == ["clip_r3.wav", "clip_r4.wav"]
     from transformers import ClapModel, ClapProcessor, CLIPModel, CLIPProcessor
 
-    clip_model, clip_processor = CLIPModel.from_pretrained(tiny_model_paths.clip), CLIPProcessor.from_pretrained(tiny_model_paths.clip)
-    clap_model, clap_processor = ClapModel.from_pretrained(tiny_model_paths.clap), ClapProcessor.from_pretrained(tiny_model_paths.clap)
+    clip_model = CLIPModel.from_pretrained(tiny_model_paths.clip)
+    clip_processor = CLIPProcessor.from_pretrained(tiny_model_paths.clip)
+    clap_model = ClapModel.from_pretrained(tiny_model_paths.clap)
+    clap_processor = ClapProcessor.from_pretrained(tiny_model_paths.clap)
     for rank, folder in ((1, out), (2, out), (3, out / "candidates")):
         record = json.loads((folder / f"clip_r{rank}.json").read_text())
         assert record["rank"] == rank and record["candidates"] == 4 and set(record["scores"]) == {"clip", "clap"}

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-
 from sonocanvas.bridge.cli import main
 
 PROMPTS = ["--image-prompt", "a castle", "--audio-prompt", "bells"]
@@ -58,7 +57,8 @@ def test_missing_models_are_named_with_how_to_get_them(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error: models: the image model 'owner/image-model' is not on this machine" in err
     assert f"`hf download owner/image-model --revision {'a' * 40}`" in err
-    assert "the audio model 'owner/audio-model' is not on this machine: get it with `hf download owner/audio-model`" in err
+    assert ("the audio model 'owner/audio-model' is not on this machine: get it with "
+            "`hf download owner/audio-model`") in err
     assert not (tmp_path / "out").exists()
 
 
@@ -94,7 +94,8 @@ def test_a_record_from_before_this_change_replays(tiny_cache, tmp_path, capsys, 
     (lambda r: r.update(sonocanvas="art"), "record: not a sonocanvas clip record; spectrogram art is made again"),
     (lambda r: r.update(record=99), "record: version 99 is newer than this sonocanvas reads"),
     (lambda r: r["settings"].update(colour="red"), "record: holds settings this sonocanvas does not know: colour"),
-    (lambda r: r["settings"].update(init_audio={"samples": [5], "sha256": "0"}), "init_audio: the record's init clip was"),
+    (lambda r: r["settings"].update(init_audio={"samples": [5], "sha256": "0"}),
+     "init_audio: the record's init clip was"),
     (lambda r: r.update(inputs={"init_audio": {"path": "/nonexistent.wav", "sha256": "0"}}),
      "init_audio: the clip was riffed on /nonexistent.wav, which is gone"),
 ])

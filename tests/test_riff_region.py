@@ -1,4 +1,5 @@
-"""The riff region: `init_start` / `init_end` (a Live clip's markers, in seconds) choose the part of `init_audio` to riff on."""
+"""The riff region: `init_start` / `init_end` (a Live clip's markers, in seconds) choose the part of `init_audio` to
+riff on."""
 from __future__ import annotations
 
 from pathlib import Path

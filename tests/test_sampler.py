@@ -42,7 +42,7 @@ def test_two_joint_ddim_steps_match_an_independent_computation_from_the_raw_unet
         e_audio = embed(audio, s.audio_prompt, s.audio_negative_prompt)
         expected = x.clone()
         for t in (981, 961):
-            def cfg(unet, embeddings, guidance):
+            def cfg(unet, embeddings, guidance, expected=expected, t=t):
                 uncond = unet(expected, t, encoder_hidden_states=embeddings[:1]).sample
                 cond = unet(expected, t, encoder_hidden_states=embeddings[1:]).sample
                 return uncond + guidance * (cond - uncond)

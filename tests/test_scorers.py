@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from sonocanvas.engine.errors import FieldError
 from sonocanvas.engine.scorers import Scorers, rank
 

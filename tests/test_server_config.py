@@ -56,7 +56,8 @@ def test_flags_override_the_file(tmp_path):
     changed = apply_flags(config, args)
     assert (changed.host, changed.port, changed.drop_dir, changed.image_model, changed.device, changed.tiny_random) \
         == ("0.0.0.0", 0, tmp_path / "d", "/m/sd", "cpu", True)
-    assert changed.audio_models["riffusion"] == "/m/riff" and changed.audio_models["auffusion"] == config.audio_models["auffusion"]
+    assert changed.audio_models["riffusion"] == "/m/riff"
+    assert changed.audio_models["auffusion"] == config.audio_models["auffusion"]
     unchanged = apply_flags(config, build_parser().parse_args(["serve"]))
     assert unchanged == config
     with pytest.raises(ValueError, match="^audio_model: "):

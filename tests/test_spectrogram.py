@@ -13,7 +13,6 @@ import pytest
 import torch
 from pedalboard.io import AudioFile
 from PIL import Image
-
 from sonocanvas.engine.spectrogram import (
     PNG_KEY,
     AuffusionFormat,

@@ -7,10 +7,9 @@ import warnings
 
 import pytest
 import torch
-from torch import nn
-
 from sonocanvas.engine.tiny import TINY_VOCODER
 from sonocanvas.engine.vocoder import HifiGan, VocoderError, from_legacy_weight_norm, load_vocoder
+from torch import nn
 
 
 def test_legacy_weight_norm_keys_load_into_the_parametrized_convolution():
