@@ -83,6 +83,18 @@ function number(value) {
     return isNaN(n) ? 0 : n;
 }
 
+/* A bool from a server: int 0/1 (docs/osc.md), or the "T"/"F" or "True"/"False" text some servers send. */
+function bool(value) {
+    var text = String(value);
+    if (text === "T" || text === "True" || text === "true") {
+        return true;
+    }
+    if (text === "F" || text === "False" || text === "false") {
+        return false;
+    }
+    return number(value) !== 0;
+}
+
 function clamp(n, low, high) {
     return Math.min(high, Math.max(low, n));
 }
@@ -714,8 +726,7 @@ REPLIES["/sonocanvas/preset"] = function (args) {
             this.env.show("seed", "set", [Number(value)]);
             this.env.show("seed_lock", "set", [1]);
         } else if (key === "loop") {
-            /* a bool: OSC T/F or 0/1 (docs/osc.md) */
-            this.env.show("loop", "set", [number(value) ? 1 : 0]);
+            this.env.show("loop", "set", [bool(value) ? 1 : 0]);
         } else if (key === "audio_model" && AUDIO_MODELS.indexOf(value) >= 0) {
             this.env.show("audio_model", "set", [AUDIO_MODELS.indexOf(value)]);
         } else if (key === "fx") {
