@@ -40,10 +40,13 @@ class Message:
 
 
 def encode_message(address: str, *args: Any) -> bytes:
-    """An OSC message; ints are int32 (int64 when too big), reals float32, bytes blobs, the rest strings."""
+    """An OSC message; bools are int32 0/1 (Max's udpreceive reads only `i`, `f` and `s`), ints int32 (int64
+    when too big), reals float32, bytes blobs, the rest strings."""
     tags, data = [","], [_string(address)]
     for arg in args:
-        if isinstance(arg, bool) or arg is None:
+        if isinstance(arg, bool):
+            arg = int(arg)
+        elif arg is None:
             arg = str(arg)
         if isinstance(arg, int):
             small = -(2**31) <= arg < 2**31

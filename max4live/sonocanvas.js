@@ -46,8 +46,9 @@ var HEARTBEAT_MS = 2000;
 var SILENCE_MS = 5000;
 var NONE = "(none)";
 var AUDIO_MODELS = ["auffusion", "riffusion"];
-/* ClipSlot.create_audio_clip and Track.create_audio_clip came with Live 12.0.5 (LOM). */
+/* ClipSlot.create_audio_clip came with Live 12.0.5, Track.create_audio_clip (Arrangement clips) with 12.1 (LOM). */
 var LIVE_WITH_AUDIO_CLIPS = [12, 0, 5];
+var LIVE_WITH_ARRANGEMENT_CLIPS = [12, 1, 0];
 /* The seed box's range: a seed the device picks must be one it can show. */
 var SEED_MAX = 999999;
 /* Track.create_audio_clip takes start_time in [0, 1576800] beats (LOM). */
@@ -81,6 +82,18 @@ function number(value) {
     }
     var n = Number(value);
     return isNaN(n) ? 0 : n;
+}
+
+/* A bool from a server: int 0/1 (docs/osc.md), or the "T"/"F" or "True"/"False" text some servers send. */
+function bool(value) {
+    var text = String(value);
+    if (text === "T" || text === "True" || text === "true") {
+        return true;
+    }
+    if (text === "F" || text === "False" || text === "false") {
+        return false;
+    }
+    return number(value) !== 0;
 }
 
 function clamp(n, low, high) {
@@ -714,8 +727,7 @@ REPLIES["/sonocanvas/preset"] = function (args) {
             this.env.show("seed", "set", [Number(value)]);
             this.env.show("seed_lock", "set", [1]);
         } else if (key === "loop") {
-            /* a bool: OSC T/F or 0/1 (docs/osc.md) */
-            this.env.show("loop", "set", [number(value) ? 1 : 0]);
+            this.env.show("loop", "set", [bool(value) ? 1 : 0]);
         } else if (key === "audio_model" && AUDIO_MODELS.indexOf(value) >= 0) {
             this.env.show("audio_model", "set", [AUDIO_MODELS.indexOf(value)]);
         } else if (key === "fx") {
@@ -784,7 +796,9 @@ Device.prototype.placeClip = function (wav, name, job) {
         return;
     }
     var view = text(this.env.live("live_app view").get("focused_document_view"));
-    if (view === "Arranger") {
+    if (view === "Arranger" && !atLeast(this.liveVersion, LIVE_WITH_ARRANGEMENT_CLIPS)) {
+        this.status("Live " + this.liveVersion.join(".") + " cannot place clips in the Arrangement (Live 12.1 or later can): drag in " + wav);
+    } else if (view === "Arranger") {
         this.placeInArrangement(track, wav, name, job);
     } else {
         this.placeInSession(track, wav, name, job);
@@ -871,7 +885,7 @@ Device.prototype.beatsOf = function (file) {
 Device.prototype.placeInArrangement = function (track, file, name, job) {
     var from = job.arrangeFrom !== undefined ? job.arrangeFrom
         : job.beside && job.beside.beat !== null ? job.beside.beat
-            : number(this.env.live("live_set").get("current_song_time"));
+            : number(this.env.live("live_set").get("start_time"));
     var before = ids(track.get("arrangement_clips"));
     var taken = [];
     for (var i = 0; i < before.length; i++) {

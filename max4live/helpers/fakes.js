@@ -108,7 +108,7 @@ const TRACK_KINDS = ["audio", "midi", "group", "return", "main", "chain"];
 // A little Live set: the app and its view, the song and its view, tracks, the device on one of them.
 class FakeLive {
   constructor({
-    version = [12, 1, 5], view = "Session", tempo = 120, songTime = 0, disk = new FakeDisk(),
+    version = [12, 1, 5], view = "Session", tempo = 120, songTime = 0, insertMarker = songTime, disk = new FakeDisk(),
     kind = "audio", slots = [false, false], midi = false, frozen = false, arrangement = [], autoWarpBpm = null,
   } = {}) {
     if (midi) kind = "midi";
@@ -119,6 +119,7 @@ class FakeLive {
     this.errors = [];
     this.opened = 0;
     this.disk = disk;
+    this.version = version;
     // Live's "Auto-Warp Long Samples" preference (LRM, "Audio Clips, Tempo, and Warping"): a new clip is
     // warped at the tempo Live guesses for it, so it lasts seconds * that tempo / 60 beats. Off (null):
     // a new clip plays at its own speed and lasts seconds * the song's tempo / 60 beats.
@@ -128,7 +129,9 @@ class FakeLive {
     });
     this.appView = this.add("Application.View", "live_app view", { props: { focused_document_view: [view] } });
     this.song = this.add("Song", "live_set", {
-      props: { tempo: [tempo], current_song_time: [songTime], tracks: [], return_tracks: [], master_track: ["id", 0], scenes: [] },
+      // LOM Song.current_song_time: "the playing position in the Live Set, in beats" (the playhead);
+      // Song.start_time: the insert marker, where playback starts when Play is pressed.
+      props: { tempo: [tempo], current_song_time: [songTime], start_time: [insertMarker], tracks: [], return_tracks: [], master_track: ["id", 0], scenes: [] },
       methods: { create_scene: (index) => this.createScene(index) },
     });
     // LOM Song.View: detail_clip is "the clip currently displayed in the Live application's Detail
@@ -166,7 +169,10 @@ class FakeLive {
         is_foldable: [kind === "group" ? 1 : 0], is_frozen: [frozen ? 1 : 0], clip_slots: [], arrangement_clips: [],
       },
     });
-    track.methods.create_audio_clip = (file, position) => this.trackAudioClip(track, file, position);
+    // LOM Track.create_audio_clip: available since Live 12.1; an older Live's Track has no such function.
+    if (this.version[0] > 12 || (this.version[0] === 12 && this.version[1] >= 1)) {
+      track.methods.create_audio_clip = (file, position) => this.trackAudioClip(track, file, position);
+    }
     if (list) list.push("id", track.id);
     if (kind === "audio" || kind === "midi" || kind === "group") {
       for (let i = 0; i < this.song.props.scenes.length / 2; i++) this.addSlot(track, false);

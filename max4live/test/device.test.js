@@ -188,6 +188,14 @@ test("picking a preset asks for it, and its values fill the controls", () => {
   assert.equal(atoms[atoms.indexOf("seed") + 1], 7);
 });
 
+test("a preset's loop is read as int 0/1, and as T/F or True/False from other servers", () => {
+  const { env, device } = loadedDevice();
+  for (const [value, loop] of [[1, 1], [0, 0], ["True", 1], ["False", 0], ["T", 1], ["F", 0]]) {
+    device.receive("/sonocanvas/preset", ["mine", "loop", value]);
+    assert.equal(env.values.loop, loop, `loop ${value}`);
+  }
+});
+
 test("queue position and progress show in the status line and the bar", () => {
   const { env, device } = generated();
   device.receive("/sonocanvas/queued", ["sc1-1", 3]);

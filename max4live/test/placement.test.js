@@ -118,7 +118,7 @@ test("the fake Live itself: a group track's slots are group slots, return and ma
 });
 
 test("Arrangement: the clip goes to the first gap at or after the insert marker that fits it", () => {
-  const live = liveWith({ view: "Arranger", songTime: 4, arrangement: [[0, 8], [10, 12], [20, 30]] });
+  const live = liveWith({ view: "Arranger", songTime: 26, insertMarker: 4, arrangement: [[0, 8], [10, 12], [20, 30]] });
   const { env } = finished(live);
   assert.deepEqual(live.changes()[0], { id: live.track.id, method: "create_audio_clip", args: [WAV, 12] },
     "8..10 is too short for 4 beats; 12..20 fits");
@@ -182,6 +182,15 @@ for (const [what, file] of [
     });
   }
 }
+
+test("Live 12.0.5 places in Session slots but not in the Arrangement: it says so and changes nothing", () => {
+  const live = liveWith({ version: [12, 0, 5], view: "Arranger", arrangement: [[0, 8]] });
+  const before = live.snapshot();
+  const { env } = finished(live);
+  assert.equal(live.snapshot(), before);
+  assert.deepEqual(live.changes(), []);
+  assert.equal(env.status(), `Live 12.0.5 cannot place clips in the Arrangement (Live 12.1 or later can): drag in ${WAV}`);
+});
 
 for (const version of [[12, 0, 1], [11, 3, 25]]) {
   test(`Live ${version.join(".")} cannot place clips: the device says so and shows the path`, () => {
