@@ -26,6 +26,10 @@ MAX_STRING = 4096
 """Characters of any other string value (a path is the longest)."""
 MAX_OUTPUT_SECONDS = 900.0
 """Seconds of output one request may write, counted at 48 kHz (see `output_seconds`)."""
+MAX_INPUT_BYTES = {"init_audio": 512 * 2**20, "init_picture": 64 * 2**20, "picture_path": 64 * 2**20}
+"""Bytes a job may read from each file it is given (a clip; a picture): the file is read whole into memory."""
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # POSIX; Windows has no FIFOs to wait on
+_OPEN_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 REFERENCE_RATE = 48000
 
 
@@ -126,21 +130,30 @@ class Limits:
 
     def open_checked(self, field: str, path: Path) -> BinaryIO:
         """Open `path` for reading and check the file actually opened: the path it resolves to now lies inside
-        a read root and is that same file. A path checked when the request came but swapped since (a symlink
-        to a file outside) is refused, not followed."""
+        a read root and is that same regular file, no larger than its field's `MAX_INPUT_BYTES`. A path
+        checked when the request came but swapped since is refused, never followed or waited on: the open
+        follows no symlink and does not block, so a FIFO swapped in cannot wedge the worker."""
         try:
-            file = open(path, "rb")
+            fd = os.open(path, _OPEN_FLAGS)
         except OSError as error:
+            self.readable(field, str(path))  # a path that now leads outside or to no file: that reason
             raise ProtocolError(field, f"cannot open {str(path)!r}: {error.strerror or error}") from None
         try:
-            opened = os.fstat(file.fileno())
+            opened = os.fstat(fd)
+            if not stat.S_ISREG(opened.st_mode):
+                raise ProtocolError(field, f"{str(path)!r} is no longer a regular file")
             resolved = self.readable(field, str(path))
-            if not stat.S_ISREG(opened.st_mode) or not os.path.samestat(opened, os.stat(resolved)):
+            if not os.path.samestat(opened, os.stat(resolved)):
                 raise ProtocolError(field, f"{str(path)!r} changed after the request was checked")
+            limit = MAX_INPUT_BYTES.get(field)
+            if limit is not None and opened.st_size > limit:
+                raise ProtocolError(field, f"{str(path)!r} is {opened.st_size} bytes, over the {limit} allowed")
+            if _NONBLOCK:
+                os.set_blocking(fd, True)
+            return os.fdopen(fd, "rb")
         except BaseException:
-            file.close()
+            os.close(fd)
             raise
-        return file
 
 
 def parse_key(name: str, value: Any, keys: Mapping[str, Setting]) -> Any:

@@ -3,6 +3,7 @@ and its records name the client's own paths (issue 15, D13)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from pedalboard.io import AudioFile
 
 from sonocanvas.bridge.inputs import private_copies, read_inputs, renamed
-from sonocanvas.bridge.protocol import GenerateRequest, Limits, Output
+from sonocanvas.bridge.protocol import MAX_INPUT_BYTES, GenerateRequest, Limits, Output
 from sonocanvas.engine.generate_settings import GenerateSettings
 
 
@@ -92,3 +93,25 @@ def server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
         server = build_server(config).start()
     yield server
     server.close()
+
+
+def test_a_fifo_swapped_in_after_the_check_is_refused_on_its_field_not_waited_on(tmp_path):
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"the clip")
+    limits = Limits((tmp_path,), frozenset(), frozenset())
+    checked = limits.readable("init_audio", str(clip))  # the request is checked and queued
+    clip.unlink()
+    os.mkfifo(clip)  # no writer ever opens it: a blocking open would wait forever
+    with pytest.raises(ValueError, match="^init_audio: .*(regular file|no such file)"):
+        read_inputs(request_with(checked), limits)
+
+
+def test_a_file_over_its_kinds_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"x" * 11)
+    monkeypatch.setitem(MAX_INPUT_BYTES, "init_audio", 10)
+    limits = Limits((tmp_path,), frozenset(), frozenset())
+    with pytest.raises(ValueError, match="^init_audio: .* 11 bytes, over the 10 allowed"):
+        read_inputs(request_with(limits.readable("init_audio", str(clip))), limits)
+    clip.write_bytes(b"x" * 10)
+    assert read_inputs(request_with(clip), limits) == {"init_audio": (str(clip), b"x" * 10)}
