@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, PngImagePlugin
 from pedalboard import time_stretch
+from PIL import Image, PngImagePlugin
 
 from ..engine.audio import resample, within_full_scale, write_audio
 from ..engine.files import PART, atomic_write, remove_stale_parts

@@ -7,8 +7,9 @@ model: jobs go to the job bridge's queue. Adding a message means a function here
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable
+from typing import TYPE_CHECKING, Any
 
 from ..engine.settings import Setting, bounds, capped
 from . import protocol
@@ -47,7 +48,7 @@ def handles(address: str) -> Callable[[Handler], Handler]:
 
 
 @handles("/sonocanvas/hello")
-def hello(server: "Server", call: Call) -> None:
+def hello(server: Server, call: Call) -> None:
     if len(call.args) > 2:
         raise ProtocolError("arguments", f"expected reply_port and an optional token, got {len(call.args)}")
     (reply_port,) = _exactly(call.args[:1], protocol.REPLY_PORT)
@@ -71,7 +72,7 @@ def hello(server: "Server", call: Call) -> None:
 
 
 @handles("/sonocanvas/generate")
-def generate(server: "Server", call: Call) -> None:
+def generate(server: Server, call: Call) -> None:
     presets = server.services.presets
     request = protocol.parse_generate(call.args, server.services.limits, presets.get if presets else _no_presets)
     Choice(request.keep, request.rank).check(request.settings.variations, server.services.scorers)
@@ -79,13 +80,13 @@ def generate(server: "Server", call: Call) -> None:
 
 
 @handles("/sonocanvas/encode")
-def encode(server: "Server", call: Call) -> None:
+def encode(server: Server, call: Call) -> None:
     request = protocol.parse_encode(call.args, server.services.limits)
     server.job_bridge.submit(call.owner, call.reply, "encode", request)
 
 
 @handles("/sonocanvas/cancel")
-def cancel(server: "Server", call: Call) -> None:
+def cancel(server: Server, call: Call) -> None:
     job_id = protocol.parse_job_id(call.args)
     protocol.parse_keys(call.args[1:], protocol.TRANSPORT_KEYS)  # already applied to `call`
     if not server.jobs.cancel(call.owner, job_id):
@@ -93,20 +94,20 @@ def cancel(server: "Server", call: Call) -> None:
 
 
 @handles("/sonocanvas/status")
-def status(server: "Server", call: Call) -> None:
+def status(server: Server, call: Call) -> None:
     _exactly(call.args)
     running, queued = server.jobs.status()
     call.reply.send("/sonocanvas/status", running.job_id if running else "", queued, server.services.device)
 
 
 @handles("/sonocanvas/limits")
-def limits(server: "Server", call: Call) -> None:
+def limits(server: Server, call: Call) -> None:
     _exactly(call.args)
     call.reply.send("/sonocanvas/limits", *bounds(capped(server.services.limits.caps)))
 
 
 @handles("/sonocanvas/audition")
-def audition(server: "Server", call: Call) -> None:
+def audition(server: Server, call: Call) -> None:
     (value,) = _exactly(call.args, protocol.WAV_PATH)
     path = server.services.limits.readable("wav_path", value)
     _player(server).play(path)
@@ -114,20 +115,20 @@ def audition(server: "Server", call: Call) -> None:
 
 
 @handles("/sonocanvas/stop")
-def stop(server: "Server", call: Call) -> None:
+def stop(server: Server, call: Call) -> None:
     _exactly(call.args)
     _player(server).stop()
     call.reply.send("/sonocanvas/stopped")
 
 
 @handles("/sonocanvas/preset/list")
-def preset_list(server: "Server", call: Call) -> None:
+def preset_list(server: Server, call: Call) -> None:
     _exactly(call.args)
     send_names(call.reply, ("/sonocanvas/preset/names", "/sonocanvas/preset/names/end"), _presets(server).names())
 
 
 @handles("/sonocanvas/preset/get")
-def preset_get(server: "Server", call: Call) -> None:
+def preset_get(server: Server, call: Call) -> None:
     (name,) = _exactly(call.args, protocol.PRESET_NAME)
     try:
         values = _presets(server).get(name)
@@ -137,7 +138,7 @@ def preset_get(server: "Server", call: Call) -> None:
 
 
 @handles("/sonocanvas/preset/save")
-def preset_save(server: "Server", call: Call) -> None:
+def preset_save(server: Server, call: Call) -> None:
     if not call.args or not isinstance(call.args[0], str):
         raise ProtocolError("name", "missing: the first argument must be the preset's name")
     name = call.args[0]
@@ -150,7 +151,7 @@ def preset_save(server: "Server", call: Call) -> None:
 
 
 @handles("/sonocanvas/preset/delete")
-def preset_delete(server: "Server", call: Call) -> None:
+def preset_delete(server: Server, call: Call) -> None:
     (name,) = _exactly(call.args, protocol.PRESET_NAME)
     try:
         _presets(server).delete(name)
@@ -160,7 +161,7 @@ def preset_delete(server: "Server", call: Call) -> None:
 
 
 @handles("/sonocanvas/fx/list")
-def fx_list(server: "Server", call: Call) -> None:
+def fx_list(server: Server, call: Call) -> None:
     _exactly(call.args)
     send_names(call.reply, ("/sonocanvas/fx/names", "/sonocanvas/fx/names/end"), sorted(server.services.limits.fx_names))
 
@@ -201,13 +202,13 @@ def _no_presets(name: str) -> dict:
     raise KeyError(name)
 
 
-def _player(server: "Server") -> Any:
+def _player(server: Server) -> Any:
     if server.services.player is None:
         raise ProtocolError("audio_output", server.services.player_error or "no audio output on this server")
     return server.services.player
 
 
-def _presets(server: "Server") -> Any:
+def _presets(server: Server) -> Any:
     if server.services.presets is None:
         raise ProtocolError("preset", "this server has no preset store")
     return server.services.presets

@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Hashable
+from typing import TYPE_CHECKING, Any
 
 from ..engine.errors import FieldError
 from .inputs import read_inputs
@@ -25,12 +26,12 @@ log = logging.getLogger("sonocanvas.jobs")
 
 
 class JobBridge:
-    def __init__(self, services: "Services", bounds: QueueBounds = QueueBounds()):
+    def __init__(self, services: Services, bounds: QueueBounds = QueueBounds()):
         self.services = services
         self._started: dict[int, float] = {}
         self.queue = JobQueue(self._run, self, bounds, services.workers)
 
-    def submit(self, owner: Hashable, peer: "Peer", kind: str, request: GenerateRequest | EncodeRequest) -> None:
+    def submit(self, owner: Hashable, peer: Peer, kind: str, request: GenerateRequest | EncodeRequest) -> None:
         """Journal and queue a request; its client hears `queued` (or an error naming the field)."""
         if self.queue.find(owner, request.job_id) is not None:
             raise FieldError("job_id", f"{request.job_id!r} is already queued or running")

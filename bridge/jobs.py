@@ -14,8 +14,9 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Protocol
+from typing import Any, Protocol
 
 from ..engine.errors import FieldError
 

@@ -9,7 +9,8 @@ import logging
 import threading
 import time
 import warnings
-from typing import Any, Hashable
+from collections.abc import Hashable
+from typing import Any
 
 LEVELS = ("debug", "info", "warning", "error")
 THIRD_PARTY = ("diffusers", "transformers", "huggingface_hub", "torch", "PIL", "urllib3", "filelock", "py.warnings")

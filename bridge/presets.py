@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
 from sonocanvas.engine.files import atomic_write
 
 from ..engine.errors import FieldError

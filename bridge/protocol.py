@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterable, Mapping
+from typing import Any, BinaryIO
 
 from ..engine import settings as settings_table
 from ..engine.errors import FieldError

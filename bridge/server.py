@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..engine.errors import FieldError
 from . import protocol
@@ -78,7 +79,7 @@ class Server:
 
     # lifecycle ---------------------------------------------------------------------------------
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         """Serve on background threads; tell the clients of jobs a dead server left behind."""
         for entry in self.services.journal.recover():
             self.transport.udp_peer((entry.client_host, entry.client_port)).send(
@@ -94,7 +95,7 @@ class Server:
             self.services.player.stop()
         self.services.journal.close()
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -13,8 +13,9 @@ import ipaddress
 import logging
 import socket
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable
+from typing import Any
 
 from pythonosc import slip
 

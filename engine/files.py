@@ -19,9 +19,10 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 PART = ".part"  # the suffix of atomic_write's hidden temporaries
 

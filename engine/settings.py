@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ class Setting:
             raise FieldError(self.name, f"must be a multiple of {self.multiple_of}, got {_num(value)}")
         return value
 
-    def capped(self, cap: float) -> "Setting":
+    def capped(self, cap: float) -> Setting:
         """This setting with its upper bound lowered to a policy cap (never raised)."""
         if not self.numeric:
             raise FieldError("caps", f"{self.name} is not a number, so it cannot be capped")

@@ -13,7 +13,6 @@ from pathlib import Path
 from pythonosc import slip
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
-
 from sonocanvas.bridge.transport import SlipDecoder
 
 TIMEOUT = 30.0  # generous: two busy cores; every wait ends as soon as its message arrives

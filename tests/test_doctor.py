@@ -11,7 +11,6 @@ import socket
 import pytest
 import torch
 from huggingface_hub import constants
-
 from osc_helpers import write_config
 from sonocanvas.bridge.cli import main
 from sonocanvas.engine.models import DEFAULT_IMAGE_MODEL

@@ -7,9 +7,8 @@ from datetime import datetime
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from pedalboard.io import AudioFile
-
+from PIL import Image
 from sonocanvas.bridge.drop import DropFolder, clip_stem, finish, slug
 from sonocanvas.bridge.effects import EffectChains
 from sonocanvas.bridge.paths import shipped_presets_dir

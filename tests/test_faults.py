@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from osc_helpers import TIMEOUT, BareServeProcess, ServeProcess, TcpClient, UdpClient, message, write_config
 from pythonosc import slip
-
-from osc_helpers import (TIMEOUT, BareServeProcess, ServeProcess, TcpClient, UdpClient, message, write_config)
 from sonocanvas.bridge import drop as drop_module
 from sonocanvas.bridge.drop import DropFolder
 from sonocanvas.bridge.jobs import QueueBounds

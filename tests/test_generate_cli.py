@@ -5,9 +5,8 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 from pedalboard.io import AudioFile
-
+from PIL import Image
 from sonocanvas.bridge.cli import main
 from sonocanvas.engine.spectrogram import picture_from_png
 

@@ -3,7 +3,6 @@ import subprocess
 import sys
 
 import pytest
-
 from sonocanvas.bridge.journal import RESTART_MESSAGE, Journal, JournalInUse
 
 

@@ -15,9 +15,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from pedalboard.io import AudioFile
-
 from osc_helpers import TIMEOUT, ServeProcess, UdpClient, write_config
+from pedalboard.io import AudioFile
 from sonocanvas.bridge import amxd
 from sonocanvas.bridge.studio import TINY_LABEL
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from sonocanvas.bridge.paths import shipped_presets_dir
 from sonocanvas.bridge.presets import PresetError, PresetStore, check_values
 

@@ -2,9 +2,14 @@
 from pathlib import Path
 
 import pytest
-
 from sonocanvas.bridge.protocol import (
-    GENERATE_KEYS, Limits, ProtocolError, generate_keys_table, parse_encode, parse_generate, parse_keys,
+    GENERATE_KEYS,
+    Limits,
+    ProtocolError,
+    generate_keys_table,
+    parse_encode,
+    parse_generate,
+    parse_keys,
 )
 from sonocanvas.engine.errors import FieldError
 from sonocanvas.engine.settings import SETTINGS, bounds, capped

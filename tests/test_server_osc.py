@@ -10,20 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from osc_helpers import TIMEOUT, TcpClient, UdpClient, message, write_config
 from pedalboard.io import AudioFile
 from PIL import Image, ImageDraw
-
-from osc_helpers import TIMEOUT, TcpClient, UdpClient, message, write_config
+from pythonosc import slip
+from pythonosc.osc_message import OscMessage
 from sonocanvas.bridge.commands.serve import build_server
 from sonocanvas.bridge.config import load_config
 from sonocanvas.bridge.journal import Journal
 from sonocanvas.bridge.protocol import Limits
 from sonocanvas.bridge.server import Server, Services
+from sonocanvas.bridge.studio import TINY_LABEL
 from sonocanvas.bridge.transport import MAX_TCP_CONNECTIONS, TCP_SEND_TIMEOUT, SlipDecoder
 from sonocanvas.bridge.wire import MAX_DEPTH
-from sonocanvas.bridge.studio import TINY_LABEL
-from pythonosc import slip
-from pythonosc.osc_message import OscMessage
 
 FAST = ("steps", 2)
 LONG = ("steps", 40)  # the first progress comes after 2 steps; cancelled jobs never run them all

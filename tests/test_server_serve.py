@@ -13,9 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from pedalboard.io import AudioFile
-
 from osc_helpers import TIMEOUT, ServeProcess, TcpClient, UdpClient, free_udp_port, message, write_config
+from pedalboard.io import AudioFile
 from pythonosc.osc_message import OscMessage
 from sonocanvas.bridge.journal import RESTART_MESSAGE
 from sonocanvas.bridge.studio import TINY_LABEL

@@ -6,8 +6,8 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import amxd
 from ...engine.files import atomic_write
+from .. import amxd
 from ..config import default_config_path
 from ..paths import device_sources_dir
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from ...engine.audio import AUDIO_FORMATS, audio_format, check_depth
 from ...engine.errors import FieldError
-from ...engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
 from ...engine.generate_settings import GenerateSettings
+from ...engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
 from ...engine.pipeline import JointPipeline
 from ...engine.scorers import DEFAULT_CLAP_MODEL, DEFAULT_CLIP_MODEL
 from ...engine.settings import BY_NAME, DEFAULT_CAPS, ENGINE, SETTINGS, Setting, check_given, fit_to_bars

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from ...engine.errors import FieldError
-from ...engine.models import ModelNotFoundError
 from ...engine.generate_settings import GenerateSettings
+from ...engine.models import ModelNotFoundError
 from ...engine.pipeline import JointPipeline
 from ...engine.record import read_record
 from . import one_line_errors
