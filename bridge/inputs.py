@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .protocol import GenerateRequest
+from .protocol import MAX_INPUT_BYTES, GenerateRequest, ProtocolError
 
 Inputs = dict[str, tuple[str, bytes]]
 """By field: (the path the client gave, the file's bytes)."""
@@ -27,7 +27,11 @@ def read_inputs(request: Any, limits: Any) -> Inputs:
     inputs: Inputs = {}
     for name, path in _paths(request).items():
         with limits.open_checked(name, path) as file:
-            inputs[name] = (str(path), file.read())
+            limit = MAX_INPUT_BYTES[name]
+            data = file.read(limit + 1)  # open_checked saw its size; one that grew since is still bounded
+        if len(data) > limit:
+            raise ProtocolError(name, f"{str(path)!r} grew past the {limit} bytes allowed while it was read")
+        inputs[name] = (str(path), data)
     return inputs
 
 
