@@ -32,14 +32,15 @@ from pedalboard.io import StreamResampler
 from PIL import Image
 from pythonosc import slip
 from pythonosc.osc_message import OscMessage
-from sonocanvas.bridge.drop import DropFolder, _png_bytes, finish
-from sonocanvas.bridge.effects import EffectChains
-from sonocanvas.bridge.journal import Journal
-from sonocanvas.bridge.paths import shipped_presets_dir
-from sonocanvas.bridge.protocol import Limits, Output
-from sonocanvas.bridge.server import Server, Services
-from sonocanvas.bridge.wire import encode_bundle
-from sonocanvas.bridge.wire import encode_message as build_message
+from sonocanvas.bridge.jobs.journal import Journal
+from sonocanvas.bridge.osc.server import Server
+from sonocanvas.bridge.osc.services import Services
+from sonocanvas.bridge.osc.wire import encode_bundle
+from sonocanvas.bridge.osc.wire import encode_message as build_message
+from sonocanvas.bridge.output.drop import DropFolder, _png_bytes, finish
+from sonocanvas.bridge.output.effects import EffectChains
+from sonocanvas.bridge.request.build import Limits, Output
+from sonocanvas.bridge.store.paths import shipped_presets_dir
 from sonocanvas.engine.audio import write_audio
 from sonocanvas.engine.pipeline import Clip
 from sonocanvas.engine.spectrogram import get_format

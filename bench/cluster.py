@@ -39,7 +39,7 @@ import ray  # noqa: E402
 import torch  # noqa: E402
 from osc_helpers import UdpClient, write_config  # noqa: E402
 from sonocanvas.bridge.commands.serve import build_server  # noqa: E402
-from sonocanvas.bridge.config import load_config  # noqa: E402
+from sonocanvas.bridge.store.config import load_config  # noqa: E402
 from sonocanvas.engine.tiny import tiny_models  # noqa: E402
 
 

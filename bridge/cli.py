@@ -19,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
                         version=f"%(prog)s {importlib.metadata.version('sonocanvas')}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # what the commands share, not a command
+            continue
         importlib.import_module(f"{commands.__name__}.{info.name}").register(subparsers)
     return parser
 

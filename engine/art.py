@@ -51,11 +51,12 @@ def load_art(
     if seconds is not None and not 0 < seconds <= MAX_SECONDS:
         raise FieldError("seconds", f"{seconds} is out of range; give more than 0 and at most {MAX_SECONDS:g}")
     image = open_picture(path, field)
-    fmt, picture = _spectrogram_of(image)
-    if fmt is None or (chosen is not None and chosen.name != fmt.name):
+    own = _spectrogram_of(image)
+    if own is None or (chosen is not None and chosen.name != own[0].name):
         fmt, picture = art_format(chosen or get_format("auffusion")), _grey(image)
         width = fmt.frames
     else:
+        fmt, picture = own
         width = picture.shape[-1]
     if seconds is not None:
         width = fmt.frames_for(round(seconds * fmt.sample_rate))
@@ -119,11 +120,12 @@ def picture_from_sound(fmt: SpectrogramFormat, audio: np.ndarray,
     return art.png(art.picture_from_mel(art.mel_from_audio(samples, on_chunk)))
 
 
-def _spectrogram_of(image: Image.Image) -> tuple[SpectrogramFormat | None, torch.Tensor | None]:
+def _spectrogram_of(image: Image.Image) -> tuple[SpectrogramFormat, torch.Tensor] | None:
+    """The format and picture `image` carries, or None when it carries no spectrogram parameters."""
     try:
         return picture_from_png(image)
     except ValueError:
-        return None, None
+        return None
 
 
 def _grey(image: Image.Image) -> torch.Tensor:

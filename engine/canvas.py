@@ -21,7 +21,9 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -30,6 +32,9 @@ from .sampler import Denoiser
 LOOP_MARGIN = 16
 """Spectrogram columns of a loop's other end rendered on each side of it: well beyond the vocoder's and
 Griffin-Lim's reach (a few frames), so the cropped period's edges hear their true neighbours."""
+
+_Sound = TypeVar("_Sound", torch.Tensor, np.ndarray)
+"""What `loop_sound`'s renderer gives (a vocoder's tensor, or a pipeline's numpy array): the period is cut from it."""
 
 
 def window_stride(window: int) -> int:
@@ -87,7 +92,9 @@ def circular_time(*modules: torch.nn.Module) -> Iterator[None]:
         for conv in module.modules():
             if isinstance(conv, torch.nn.Conv2d) and conv.padding_mode == "zeros" and isinstance(conv.padding, tuple) \
                     and conv.padding[1] > 0 and "_conv_forward" not in vars(conv):
-                conv._conv_forward = _circular_forward(conv)  # an instance attribute shadows the class's method
+                # an instance attribute shadows the class's method (set through vars(): a type checker refuses
+                # assigning to a method; nn.Module's __setattr__ would store a function there all the same)
+                vars(conv)["_conv_forward"] = _circular_forward(conv)
                 patched.append(conv)
     try:
         yield
@@ -99,6 +106,7 @@ def circular_time(*modules: torch.nn.Module) -> Iterator[None]:
 def _circular_forward(
     conv: torch.nn.Conv2d,
 ) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]:
+    assert isinstance(conv.padding, tuple)  # circular_time patches only convolutions with numeric padding
     rows, columns = conv.padding
 
     def forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -108,8 +116,8 @@ def _circular_forward(
     return forward
 
 
-def loop_sound(to_sound: Callable[[torch.Tensor], torch.Tensor | object], spectrogram: torch.Tensor, hop: int,
-               margin: int) -> torch.Tensor | object:
+def loop_sound(to_sound: Callable[[torch.Tensor], _Sound], spectrogram: torch.Tensor, hop: int,
+               margin: int) -> _Sound:
     """One period of the sound of a spectrogram that is circular in time: exactly `columns * hop` samples.
 
     `to_sound` (a vocoder or Griffin-Lim) renders the spectrogram with `margin` columns of its other end on each

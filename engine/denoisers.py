@@ -43,14 +43,14 @@ class JointDenoiser:
     audio_start_step: int
 
     def __call__(self, latents: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
-        use_image = self.image is not None and (step >= self.image_start_step or self.audio is None)
-        use_audio = self.audio is not None and (step >= self.audio_start_step or self.image is None)
-        if use_image and use_audio:
+        image = self.image if step >= self.image_start_step or self.audio is None else None
+        audio = self.audio if step >= self.audio_start_step or self.image is None else None
+        if image is not None and audio is not None:
             w = self.audio_weight
-            return (1.0 - w) * self.image(latents, t) + w * self.audio(latents, t)
-        if use_image:
-            return self.image(latents, t)
-        if use_audio:
-            return self.audio(latents, t)
+            return (1.0 - w) * image(latents, t) + w * audio(latents, t)
+        if image is not None:
+            return image(latents, t)
+        if audio is not None:
+            return audio(latents, t)
         raise FieldError("image_start_step", f"no model acts at step {step} (image from {self.image_start_step}, "
                          f"audio from {self.audio_start_step})")

@@ -103,10 +103,12 @@ class GenerateSettings:
         if self.init_end is not None and self.init_end <= self.init_start:
             raise FieldError("init_end", f"must be after init_start ({self.init_start:g} s), got {self.init_end:g} s")
         if self.init_audio is None and (self.init_start or self.init_end is not None):
-            raise FieldError("init_start" if self.init_start else "init_end", "a region of init_audio; give init_audio too")
+            raise FieldError("init_start" if self.init_start else "init_end",
+                             "a region of init_audio; give init_audio too")
         if self.seed + self.variations - 1 > MAX_SEED:
-            raise FieldError("seed", f"variation {self.variations - 1} would have seed {self.seed + self.variations - 1}, "
-                                     f"past the largest, {MAX_SEED}; give a seed at most {MAX_SEED - self.variations + 1}")
+            raise FieldError("seed", f"variation {self.variations - 1} would have seed "
+                                     f"{self.seed + self.variations - 1}, past the largest, {MAX_SEED}; "
+                                     f"give a seed at most {MAX_SEED - self.variations + 1}")
         if self.seconds is not None and self.width is not None:
             raise FieldError("seconds", "gives the picture's width; give seconds or width, not both")
         if self.loop and self.crop_last_columns:

@@ -13,19 +13,24 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
+from .catalog import AUDIO_MODELS, DEFAULT_AUDIO_MODEL, IMAGE_MODEL, IMAGE_SIZE
 from .devices import choose_device, choose_dtype
 from .errors import FieldError
 from .vocoder import HifiGan, VocoderError, load_vocoder
 
-DEFAULT_IMAGE_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
-DEFAULT_AUDIO_MODELS = {"auffusion": "auffusion/auffusion-full-no-adapter", "riffusion": "riffusion/riffusion-model-v1"}
-AUDIO_KINDS = tuple(DEFAULT_AUDIO_MODELS)
+if TYPE_CHECKING:  # imported lazily at run time: loading diffusers and transformers takes seconds
+    # From their modules: to a type checker, diffusers' top-level names are its no-torch placeholder classes.
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTokenizer
+
 # The paper's and Riffusion's picture sizes (height, width); a model whose UNet config names a (h, w) sample size
 # (the tiny-random set does) uses that instead.
-NATIVE_SIZES = {"image": (512, 512), "auffusion": (256, 1024), "riffusion": (512, 512)}
+NATIVE_SIZES = {"image": IMAGE_SIZE, **{kind.name: kind.native_size for kind in AUDIO_MODELS.values()}}
 COMPONENTS = ("tokenizer", "text_encoder", "unet", "vae", "scheduler")
 WEIGHTED = ("text_encoder", "unet", "vae")
 # Only what sonocanvas loads: no safety checker, no fp16/EMA variants, no single-file checkpoints.
@@ -52,10 +57,10 @@ class DiffusionModel:
     path: Path
     revision: str | None  # the hub commit, when it came from the hub
     content_hash: str  # sha256 over its components' files
-    tokenizer: object
-    text_encoder: torch.nn.Module
-    unet: torch.nn.Module
-    vae: torch.nn.Module
+    tokenizer: CLIPTokenizer
+    text_encoder: CLIPTextModel
+    unet: UNet2DConditionModel
+    vae: AutoencoderKL
     scheduler_config: dict
     device: torch.device
     dtype: torch.dtype
@@ -63,12 +68,12 @@ class DiffusionModel:
 
     @property
     def vae_scale_factor(self) -> int:
-        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+        return 2 ** (len(self.vae.config["block_out_channels"]) - 1)
 
     @property
     def native_size(self) -> tuple[int, int]:
         """The picture size (height, width) the model was made for."""
-        size = self.unet.config.sample_size
+        size = self.unet.config["sample_size"]
         if isinstance(size, (list, tuple)):
             return size[0] * self.vae_scale_factor, size[1] * self.vae_scale_factor
         return NATIVE_SIZES[self.kind]
@@ -87,7 +92,7 @@ class DiffusionModel:
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
         """Latents -> pictures (batch, 3, H, W) in [0, 1], float32."""
-        pictures = self.vae.decode(latents.to(self.dtype) / self.vae.config.scaling_factor).sample
+        pictures = self.vae.decode(latents.to(self.dtype) / self.vae.config["scaling_factor"]).sample
         return (pictures.float() / 2 + 0.5).clamp(0, 1)
 
     @torch.no_grad()
@@ -95,14 +100,14 @@ class DiffusionModel:
         """Pictures (batch, 3, H, W) in [0, 1] -> latents (the posterior mean: the same picture gives the same
         latent)."""
         moments = self.vae.encode((pictures * 2 - 1).to(self.device, self.dtype)).latent_dist
-        return moments.mean * self.vae.config.scaling_factor
+        return moments.mean * self.vae.config["scaling_factor"]
 
     def identity(self) -> dict:
         """What the record stores to say exactly which model this was."""
         return {"name": self.name, "kind": self.kind, "revision": self.revision, "sha256": self.content_hash}
 
 
-def load_image_model(name: str | Path = DEFAULT_IMAGE_MODEL, device: str | torch.device | None = None,
+def load_image_model(name: str | Path = IMAGE_MODEL, device: str | torch.device | None = None,
                      dtype: str | torch.dtype | None = None) -> DiffusionModel:
     """A Stable Diffusion 1.x model from a hub id or a folder."""
     return _load(str(name), "image", "image_model", device, dtype)
@@ -111,12 +116,13 @@ def load_image_model(name: str | Path = DEFAULT_IMAGE_MODEL, device: str | torch
 def load_audio_model(name: str | Path | None = None, kind: str | None = None, device: str | torch.device | None = None,
                      dtype: str | torch.dtype | None = None) -> DiffusionModel:
     """Auffusion (a folder with `vocoder/`) or Riffusion (a plain SD folder, played through the Riffusion codec)."""
-    if kind is not None and kind not in AUDIO_KINDS:
-        raise FieldError("audio_kind", f"unknown {kind!r}; choose {' or '.join(AUDIO_KINDS)}")
-    name = str(name) if name is not None else DEFAULT_AUDIO_MODELS[kind or "auffusion"]
+    if kind is not None and kind not in AUDIO_MODELS:
+        raise FieldError("audio_kind", f"unknown {kind!r}; choose {' or '.join(AUDIO_MODELS)}")
+    name = str(name) if name is not None else AUDIO_MODELS[kind or DEFAULT_AUDIO_MODEL].hub_id
     path, revision = resolve_model(name, "audio_model")
-    has_vocoder = (path / "vocoder").is_dir()
-    kind = kind or ("auffusion" if has_vocoder else "riffusion")
+    if kind is None:  # the folder says which: a vocoder/ is Auffusion's
+        has_vocoder = (path / "vocoder").is_dir()
+        kind = next(k.name for k in AUDIO_MODELS.values() if k.vocoder == has_vocoder)
     return _load(name, kind, "audio_model", device, dtype, resolved=(path, revision))
 
 
@@ -174,7 +180,7 @@ def _load(name: str, kind: str, field_name: str, device, dtype,
         "unet": lambda: _diffusers(path, "unet", device, dtype),
         "vae": lambda: _diffusers(path, "vae", device, dtype),
     }
-    parts = {}
+    parts: dict[str, Any] = {}  # the components, each of its own type
     for component, loader in loaders.items():
         key = (component, hashes[component], str(device), dtype)
         part = _LOADED.get(key)
@@ -188,7 +194,7 @@ def _load(name: str, kind: str, field_name: str, device, dtype,
             _LOADED[key] = part
         parts[component] = part
     vocoder = None
-    if kind == "auffusion":
+    if kind in AUDIO_MODELS and AUDIO_MODELS[kind].vocoder:
         try:
             vocoder = load_vocoder(path / "vocoder", device, dtype)
         except VocoderError as error:
@@ -221,7 +227,9 @@ def _tokenizer(path: Path):
 def _text_encoder(path: Path, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
     from transformers import CLIPTextModel
 
-    return CLIPTextModel.from_pretrained(path, subfolder="text_encoder", dtype=dtype).to(device).eval()
+    # as a Module: transformers wraps `to` in functools.wraps, which type checkers read as taking the model twice
+    model = cast(torch.nn.Module, CLIPTextModel.from_pretrained(path, subfolder="text_encoder", dtype=dtype))
+    return model.to(device).eval()
 
 
 def _diffusers(path: Path, component: str, device: torch.device, dtype: torch.dtype) -> torch.nn.Module:

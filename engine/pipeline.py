@@ -89,13 +89,14 @@ class JointPipeline:
         scale = self.audio.vae_scale_factor
 
         # 1. Each model's prompt and negative prompt -> its own CFG embeddings [negative rows; prompt rows].
+        far = s.interpolate_to
         image_embeddings = self._embeddings(self.image, s.image_prompt, s.image_negative_prompt, s,
-                                            s.interpolate_to and s.interpolate_to.image_prompt)
+                                            far.image_prompt if far is not None else None)
         audio_embeddings = self._embeddings(self.audio, s.audio_prompt, s.audio_negative_prompt, s,
-                                            s.interpolate_to and s.interpolate_to.audio_prompt)
+                                            far.audio_prompt if far is not None else None)
 
         # 2. One standard-normal latent per variation, from a CPU generator seeded with its seed (as the paper).
-        shape = (1, self.audio.unet.config.in_channels, height // scale, width // scale)
+        shape = (1, self.audio.unet.config["in_channels"], height // scale, width // scale)
         generators = [torch.Generator("cpu").manual_seed(seed) for seed in s.seeds]
         noise = torch.cat([torch.randn(shape, generator=g, dtype=self.dtype) for g in generators])
         if s.interpolate_to is not None:
@@ -128,6 +129,7 @@ class JointPipeline:
 
         with circular(self.image.unet, self.audio.unet) if one_window else nullcontext():
             if s.method == "joint":
+                assert s.image_start_step is not None  # GenerateSettings derives it from image_start when not given
                 denoiser = JointDenoiser(image if s.audio_weight < 1 else None, audio if s.audio_weight > 0 else None,
                                          s.audio_weight, s.image_start_step, s.audio_start_step)
                 latents = sample(canvas(denoiser), scheduler, latents, timesteps, first, on_step, generators)

@@ -18,16 +18,18 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 import numpy as np
 import torch
 from PIL import Image
 
+from .catalog import CLAP_MODEL, CLIP_MODEL
 from .errors import FieldError
 
-DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch16"
-DEFAULT_CLAP_MODEL = "laion/clap-htsat-unfused"
+if TYPE_CHECKING:  # imported lazily at run time: loading transformers takes seconds
+    from transformers import ClapModel, ClapProcessor, CLIPModel, CLIPProcessor, PreTrainedModel, ProcessorMixin
+
 RANKS = ("clip", "clap", "both")
 # What a transformers model folder holds; nothing else of a hub repository is downloaded.
 _DOWNLOAD = ["*.json", "*.txt", "*.safetensors"]
@@ -42,6 +44,9 @@ def _cosine(a: torch.Tensor, b: torch.Tensor) -> list[float]:
     return torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=-1).tolist()
 
 
+_S = TypeVar("_S", bound="_Scorer")
+
+
 @dataclass
 class _Scorer:
     """A transformers model and its own processor, on one device."""
@@ -53,7 +58,7 @@ class _Scorer:
     classes: ClassVar[tuple[str, str]]  # transformers' model and processor classes
 
     @classmethod
-    def load(cls, name: str | Path, device: torch.device):
+    def load(cls: type[_S], name: str | Path, device: torch.device) -> _S:
         import transformers
 
         model, processor = (getattr(transformers, class_name) for class_name in cls.classes)
@@ -64,6 +69,8 @@ class _Scorer:
 class ClipScorer(_Scorer):
     """CLIP: a picture against the image prompt."""
 
+    model: CLIPModel
+    processor: CLIPProcessor
     field_name = "clip_model"
     classes = ("CLIPModel", "CLIPProcessor")
 
@@ -80,6 +87,8 @@ class ClipScorer(_Scorer):
 class ClapScorer(_Scorer):
     """CLAP: a sound against the audio prompt."""
 
+    model: ClapModel
+    processor: ClapProcessor
     field_name = "clap_model"
     classes = ("ClapModel", "ClapProcessor")
 
@@ -102,8 +111,10 @@ class ClapScorer(_Scorer):
     def __call__(self, sounds: Sequence[np.ndarray], sample_rate: int, prompt: str) -> list[float]:
         audio = [self.prepare(sound, sample_rate) for sound in sounds]
         features = self.processor.feature_extractor(audio, sampling_rate=self.sample_rate, return_tensors="pt")
+        text_config = self.model.config.text_config
+        assert text_config is not None and not isinstance(text_config, dict)  # ClapConfig makes it a ClapTextConfig
         tokens = self.processor.tokenizer([prompt], return_tensors="pt", padding=True, truncation=True,
-                                          max_length=self.model.config.text_config.max_position_embeddings - 2)
+                                          max_length=text_config.max_position_embeddings - 2)
         is_longer = features.get("is_longer")
         sound = _features(self.model.get_audio_features(
             input_features=features["input_features"].to(self.device),
@@ -118,8 +129,8 @@ class Scorers:
     """The two scorers a server or command may rank with, loaded on first use. A name of None means not
     configured: ranking that needs it is refused, naming the missing model and how to get it."""
 
-    clip_model: str | None = DEFAULT_CLIP_MODEL
-    clap_model: str | None = DEFAULT_CLAP_MODEL
+    clip_model: str | None = CLIP_MODEL
+    clap_model: str | None = CLAP_MODEL
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     _loaded: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -151,12 +162,13 @@ class Scorers:
     def require(self, kind: str) -> None:
         """FieldError("rank") naming the missing model and how to get it, when `kind`'s model is not configured."""
         if getattr(self, f"{kind}_model") is None:
-            default = DEFAULT_CLIP_MODEL if kind == "clip" else DEFAULT_CLAP_MODEL
+            default = CLIP_MODEL if kind == "clip" else CLAP_MODEL
             raise FieldError("rank", f"ranking by {kind} needs a {kind.upper()} model, and this one has none: get the "
                                      f"paper's with `hf download {default}`, or give --{kind}-model a folder")
 
-    def _get(self, kind: str, name: str | None, scorer: type):
+    def _get(self, kind: str, name: str | None, scorer: type[_S]) -> _S:
         self.require(kind)
+        assert name is not None  # require() refused a scorer whose model is not configured
         with self._lock:
             if kind not in self._loaded:
                 self._loaded[kind] = scorer.load(name, self.device)
@@ -183,15 +195,16 @@ def _resolve(name: str, field_name: str, cached_only: bool = False) -> Path:
     return resolve_model(name, field_name, patterns=_DOWNLOAD, cached_only=cached_only)[0]
 
 
-def _model(cls: type, path: Path, field_name: str, device: torch.device) -> torch.nn.Module:
+def _model(cls: type[PreTrainedModel], path: Path, field_name: str, device: torch.device) -> torch.nn.Module:
     try:
-        return cls.from_pretrained(path).to(device).eval()
+        # as a Module: transformers wraps `to` in functools.wraps, which type checkers read as taking the model twice
+        return cast(torch.nn.Module, cls.from_pretrained(path)).to(device).eval()
     except Exception as error:  # a damaged or foreign folder raises whatever its parser raises
         raise FieldError(field_name, f"cannot load {path} as {cls.__name__} ({type(error).__name__}: "
                                      f"{str(error).splitlines()[0] if str(error) else ''})") from error
 
 
-def _processor(cls: type, path: Path, field_name: str):
+def _processor(cls: type[ProcessorMixin], path: Path, field_name: str) -> ProcessorMixin:
     try:
         return cls.from_pretrained(path)
     except Exception as error:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .catalog import AUDIO_MODELS, DEFAULT_AUDIO_MODEL
 from .errors import FieldError
 from .schedulers import SCHEDULERS
 
@@ -72,7 +73,8 @@ class Setting:
             if self.kind is Path and isinstance(value, Path):
                 return value
             if not isinstance(value, str):
-                raise FieldError(self.name, f"expected {'a path' if self.kind is Path else 'text'}, got {_describe(value)}")
+                expected = 'a path' if self.kind is Path else 'text'
+                raise FieldError(self.name, f"expected {expected}, got {_describe(value)}")
             if self.choices and value not in self.choices:
                 raise FieldError(self.name, f"unknown {value!r}; choose {', '.join(map(str, self.choices))}")
             return Path(value) if self.kind is Path else value
@@ -98,7 +100,8 @@ class Setting:
         if below or (high is not None and value > high):
             if self.name == "seed" and value == RANDOM_SEED:
                 return value
-            span = f"above {_num(low)} and at most {_num(high)}" if self.low_open else f"between {_num(low)} and {_num(high)}"
+            span = (f"above {_num(low)} and at most {_num(high)}" if self.low_open
+                    else f"between {_num(low)} and {_num(high)}")
             raise FieldError(self.name, f"must be {span}, got {_num(value)}")
         if self.multiple_of and value % self.multiple_of:
             raise FieldError(self.name, f"must be a multiple of {self.multiple_of}, got {_num(value)}")
@@ -128,8 +131,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("image_negative_prompt", str, "", "what the picture should not show"),
     S("audio_negative_prompt", str, "", "what the sound should not be"),
     S("preset", str, "", "a preset's name: its values are the defaults, the settings given win", scope="request"),
-    S("audio_model", str, "auffusion", "which audio model makes the sound", scope="request",
-      choices=("auffusion", "riffusion")),
+    S("audio_model", str, DEFAULT_AUDIO_MODEL, "which audio model makes the sound", scope="request",
+      choices=tuple(AUDIO_MODELS)),
     S("keep", int, None, "make `variations` candidates and keep this many, the best by `rank` (the rest are not "
       "written); the server's variations cap then bounds keep, and variations may go to 64", scope="request",
       low=1, high=MAX_VARIATIONS),
@@ -204,7 +207,8 @@ def check_given(values: Mapping[str, Any], given: Mapping[str, Any] | None = Non
     if given.get("strength") is not None and values.get("init_audio") is None and values.get("init_picture") is None:
         raise FieldError("strength", "says how far to noise an init clip or picture; give init_audio or init_picture")
     if (values.get("bpm") is None) != (values.get("bars") is None):
-        raise FieldError("bars" if values.get("bars") is None else "bpm", "bpm and bars go together: give both or neither")
+        raise FieldError("bars" if values.get("bars") is None else "bpm",
+                         "bpm and bars go together: give both or neither")
 
 
 def fit_to_bars(values: dict[str, Any]) -> None:

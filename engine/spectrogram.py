@@ -16,7 +16,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -42,6 +42,9 @@ class SpectrogramFormat:
 
     name: ClassVar[str]
     chunk_frames: ClassVar[int] = 512
+    # Declared (the dataclass decorator sets it on each subclass) so a type checker lets any format through
+    # dataclasses.replace and dataclasses.asdict.
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
     sample_rate: int
     n_fft: int
     win_length: int
@@ -312,7 +315,8 @@ def _format_from_metadata(image: Image.Image) -> SpectrogramFormat | None:
     exif = image.getexif()
     if _RIFFUSION_EXIF["sample_rate"] not in exif:
         return None
-    tags = {field: exif.get(tag) for field, tag in _RIFFUSION_EXIF.items()}
+    # any value, or None for a tag that is absent: int() and float() refuse what is not a number (TypeError)
+    tags: dict[str, Any] = {field: exif.get(tag) for field, tag in _RIFFUSION_EXIF.items()}
     if tags["stereo"]:
         raise FieldError("picture", "stereo Riffusion pictures are not supported")
     try:

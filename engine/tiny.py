@@ -19,7 +19,11 @@ from .vocoder import HifiGan, VocoderConfig, to_legacy_weight_norm
 
 NAME = "tiny-random"
 _COMPLETE = "tiny-random.json"
-_VERSION = 2  # 2: the CLIP and CLAP scorers
+_VERSION = 3  # 2: the CLIP and CLAP scorers; 3: configs without the stamps below
+# What diffusers and transformers write into every config they save: the version of the library that saved it.
+# The set leaves them out, so its files (and the content hash a clip record names it by) are the same whichever
+# release built it; a real model's files come from its hub repository and are never rewritten.
+_LIBRARY_STAMPS = ("_diffusers_version", "transformers_version")
 
 # Latent sizes (height, width): pictures are 8x larger; the Auffusion one is 32 mel rows by 128 frames.
 AUFFUSION_LATENT = (4, 16)
@@ -45,6 +49,17 @@ class TinyModels:
     riffusion: Path
     clip: Path
     clap: Path
+
+    @property
+    def audio(self) -> dict[str, Path]:
+        """By audio-model kind (`catalog.AUDIO_MODELS`, every one of them), its tiny folder."""
+        return {"auffusion": self.auffusion, "riffusion": self.riffusion}
+
+
+def scorer_or_tiny(named: str, default: str, tiny: Path) -> str:
+    """With the tiny set, the scorer to load: one the user named stays (an explicit choice always wins), the
+    default hub id becomes the tiny one, and "" (no scorer) stays none."""
+    return str(tiny) if named == default else named
 
 
 def default_root() -> Path:
@@ -130,7 +145,7 @@ def _build(folder: Path) -> None:
                 vae=vae, text_encoder=encoder, tokenizer=tokenizer, unet=model,
                 scheduler=PNDMScheduler.from_config(SD_SCHEDULER),
                 safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-            ).save_pretrained(folder / name)
+            ).save_pretrained(folder / name)  # type: ignore[attr-defined]  # mypy reads diffusers' no-torch dummy
         torch.manual_seed(6)
         _save_vocoder(HifiGan(TINY_VOCODER), folder / "auffusion" / "vocoder")
         torch.manual_seed(7)
@@ -139,6 +154,16 @@ def _build(folder: Path) -> None:
         _save_clap(folder / ".roberta", folder / "clap")
     shutil.rmtree(folder / ".tokenizer")
     shutil.rmtree(folder / ".roberta")
+    for config in folder.rglob("*.json"):
+        _unstamp(config)
+
+
+def _unstamp(config: Path) -> None:
+    """Rewrite a saved config without the library version stamps (`_LIBRARY_STAMPS`), keys sorted."""
+    values = json.loads(config.read_text(encoding="utf-8"))
+    if isinstance(values, dict) and any(stamp in values for stamp in _LIBRARY_STAMPS):
+        kept = {key: value for key, value in values.items() if key not in _LIBRARY_STAMPS}
+        config.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _save_clip(tokenizer, folder: Path) -> None:

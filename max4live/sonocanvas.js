@@ -45,6 +45,7 @@ var FIRST_REPLY_PORT = 9011;
 var HEARTBEAT_MS = 2000;
 var SILENCE_MS = 5000;
 var NONE = "(none)";
+/* The server's audio-model kinds, in its order (engine/catalog.py; the model menu's items; a test checks all three agree). */
 var AUDIO_MODELS = ["auffusion", "riffusion"];
 /* ClipSlot.create_audio_clip came with Live 12.0.5, Track.create_audio_clip (Arrangement clips) with 12.1 (LOM). */
 var LIVE_WITH_AUDIO_CLIPS = [12, 0, 5];
@@ -262,6 +263,7 @@ function Device(env) {
     this.jobPrefix = "sc" + Math.floor(env.now() / 1000).toString(36).slice(-5) + "-";
     this.presetNames = [];
     this.fxNames = [];
+    this.arriving = {};  /* list -> the names of its `names` messages so far, until its `names/end` */
     this.lastWav = "";
     this.lastSeed = null;
     this.liveVersion = null;
@@ -471,7 +473,7 @@ Device.prototype.generate = function (riff) {
         "audio_guidance", this.bounded("audio_guidance", guidance),
         "audio_weight", this.bounded("audio_weight", number(this.env.value("audio_weight"))),
         "variations", job.variations,
-        "audio_model", AUDIO_MODELS[clamp(Math.round(number(this.env.value("audio_model"))), 0, 1)]
+        "audio_model", AUDIO_MODELS[clamp(Math.round(number(this.env.value("audio_model"))), 0, AUDIO_MODELS.length - 1)]
     );
     if (job.keep) {
         args.push("keep", job.keep, "rank", RANK);
@@ -694,13 +696,33 @@ Device.prototype.offer = function (control, store, names) {
     this.env.show(control, "set", [names.indexOf(saved) + 1]);
 };
 
+/* A long list comes in several `names` messages (each fits a datagram), then `names/end count`: the
+ * names gather until the end, and the menu is offered once, whole (docs/osc.md, Replies). */
+Device.prototype.gather = function (list, names) {
+    this.arriving[list] = (this.arriving[list] || []).concat(names);
+};
+
+Device.prototype.gathered = function (list) {
+    var names = this.arriving[list] || [];
+    delete this.arriving[list];
+    return names;
+};
+
 REPLIES["/sonocanvas/preset/names"] = function (args) {
-    this.presetNames = args.slice(0);
+    this.gather("preset", args);
+};
+
+REPLIES["/sonocanvas/preset/names/end"] = function () {
+    this.presetNames = this.gathered("preset");
     this.offer("preset", "preset_name", this.presetNames);
 };
 
 REPLIES["/sonocanvas/fx/names"] = function (args) {
-    this.fxNames = args.slice(0);
+    this.gather("fx", args);
+};
+
+REPLIES["/sonocanvas/fx/names/end"] = function () {
+    this.fxNames = this.gathered("fx");
     this.offer("fx", "fx_name", this.fxNames);
 };
 
@@ -1159,6 +1181,7 @@ if (typeof module !== "undefined" && module.exports) {
         Device: Device,
         ADDRESS: ADDRESS,
         REPLIES: REPLIES,
+        AUDIO_MODELS: AUDIO_MODELS,
         clipName: clipName,
         scoreLabel: scoreLabel,
         seedOf: seedOf,

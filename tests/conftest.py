@@ -16,7 +16,7 @@ ALSA_CONF = Path("/usr/share/alsa/alsa.conf")  # alsa-lib's default ALSA_CONFIG_
 if sys.platform.startswith("linux") and ALSA_CONF.is_file() and "ALSA_CONFIG_PATH" not in os.environ:
     os.environ["ALSA_CONFIG_PATH"] = f"{ALSA_CONF}:{Path(__file__).parent / 'data' / 'alsa-null.conf'}"
 
-from sonocanvas.engine.tiny import TinyModels, tiny_models
+from sonocanvas.engine.tiny import TinyModels, tiny_models  # noqa: E402 (after ALSA_CONFIG_PATH is set, above)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -33,10 +33,17 @@ def private_config_home(tmp_path_factory):
         os.environ["XDG_CONFIG_HOME"] = before
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def sonocanvas_cache(tmp_path_factory):
-    """A folder to use as $SONOCANVAS_CACHE; the tiny-random set is built in it (as `tiny-random/`)."""
-    return tmp_path_factory.mktemp("sonocanvas-cache")
+    """$SONOCANVAS_CACHE for the whole session, the servers it starts included: the tiny-random set is built
+    in it (as `tiny-random/`), never in the home folder of whoever runs the tests."""
+    before = os.environ.get("SONOCANVAS_CACHE")
+    os.environ["SONOCANVAS_CACHE"] = str(tmp_path_factory.mktemp("sonocanvas-cache"))
+    yield Path(os.environ["SONOCANVAS_CACHE"])
+    if before is None:
+        del os.environ["SONOCANVAS_CACHE"]
+    else:
+        os.environ["SONOCANVAS_CACHE"] = before
 
 
 @pytest.fixture(scope="session")

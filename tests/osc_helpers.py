@@ -13,7 +13,7 @@ from pathlib import Path
 from pythonosc import slip
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
-from sonocanvas.bridge.transport import SlipDecoder
+from sonocanvas.bridge.osc.transport import SlipDecoder
 
 TIMEOUT = 30.0  # generous: two busy cores; every wait ends as soon as its message arrives
 
@@ -226,9 +226,10 @@ class ServeProcess:
 BARE_SERVER = """
 import sys
 from pathlib import Path
-from sonocanvas.bridge.journal import Journal
-from sonocanvas.bridge.protocol import Limits
-from sonocanvas.bridge.server import Server, Services
+from sonocanvas.bridge.jobs.journal import Journal
+from sonocanvas.bridge.request.build import Limits
+from sonocanvas.bridge.osc.server import Server
+from sonocanvas.bridge.osc.services import Services
 
 folder = Path(sys.argv[1])
 limits = Limits((folder,), frozenset({"space"}), frozenset({"auffusion"}))

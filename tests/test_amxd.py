@@ -8,10 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sonocanvas.bridge import amxd
 from sonocanvas.bridge.cli import main
 from sonocanvas.bridge.commands.device import PATCHER, SCRIPT
-from sonocanvas.bridge.paths import device_sources_dir
+from sonocanvas.bridge.device import amxd
+from sonocanvas.bridge.store.paths import device_sources_dir
 
 PEERS = Path(__file__).resolve().parents[1] / "max4live" / "test" / "data"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import sounddevice as sd
 from pedalboard.io import AudioFile
-from sonocanvas.bridge.audition import Player
+from sonocanvas.bridge.output.audition import Player
 
 
 def write_clip(path, seconds: float, sample_rate: int, channels: int):

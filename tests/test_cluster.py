@@ -18,9 +18,9 @@ import pytest
 from osc_helpers import TIMEOUT, TcpClient, UdpClient, free_udp_port, write_config
 from pedalboard.io import AudioFile
 from PIL import Image
-from sonocanvas.bridge.config import ConfigError, load_config
-from sonocanvas.bridge.jobs import Job, JobQueue
-from sonocanvas.bridge.studio import TINY_LABEL
+from sonocanvas.bridge.jobs.queue import Job, JobQueue
+from sonocanvas.bridge.store.config import ConfigError, load_config
+from sonocanvas.bridge.studio.studio import TINY_LABEL
 from sonocanvas.engine.errors import FieldError
 
 FAST = ("steps", 2)
@@ -251,7 +251,7 @@ def test_a_plain_serve_never_imports_ray(tmp_path, tiny_model_paths, sonocanvas_
     script = f"""
 import sys
 from sonocanvas.bridge.commands.serve import build_server
-from sonocanvas.bridge.config import load_config
+from sonocanvas.bridge.store.config import load_config
 server = build_server(load_config({str(config)!r}).replace(tiny_random=True)).start()
 server.close()
 print("ray imported:", "ray" in sys.modules, "workers:", server.services.workers)
@@ -276,8 +276,8 @@ def test_bad_ray_settings_name_their_key(tmp_path, values, field):
 
 
 def test_more_workers_than_the_cluster_has_is_an_error_naming_workers(ray_local, tmp_path):
-    from sonocanvas.bridge.cluster import Cluster
-    from sonocanvas.bridge.studio import Models
+    from sonocanvas.bridge.studio.cluster import Cluster
+    from sonocanvas.bridge.studio.studio import Models
 
     with pytest.raises(FieldError, match="^workers: 4 workers need a CPU each; the Ray cluster has 3$"):
         Cluster.start("local", 4, Models("unused", {}, "cpu", True), None, "0", 4)
@@ -294,22 +294,22 @@ def test_more_workers_than_the_cluster_has_is_an_error_naming_workers(ray_local,
 ])
 def test_cluster_addresses(address, expected):
     pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[test,ray]')")
-    from sonocanvas.bridge.cluster import _host_port
+    from sonocanvas.bridge.studio.cluster import _host_port
 
     assert _host_port(address) == expected
 
 
 def test_a_bad_cluster_address_names_ray():
     pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[test,ray]')")
-    from sonocanvas.bridge.cluster import _host_port
+    from sonocanvas.bridge.studio.cluster import _host_port
 
     with pytest.raises(FieldError, match="^ray: expected local, auto or HOST:PORT"):
         _host_port("studio-gpu:http")
 
 
 def test_a_worker_that_cannot_load_the_models_stops_start_up_naming_the_model(ray_local, tmp_path):
-    from sonocanvas.bridge.cluster import Cluster
-    from sonocanvas.bridge.studio import Models
+    from sonocanvas.bridge.studio.cluster import Cluster
+    from sonocanvas.bridge.studio.studio import Models
 
     missing = str(tmp_path / "no-such-model")
     with pytest.raises(FieldError) as refused:

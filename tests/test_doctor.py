@@ -13,7 +13,7 @@ import torch
 from huggingface_hub import constants
 from osc_helpers import write_config
 from sonocanvas.bridge.cli import main
-from sonocanvas.engine.models import DEFAULT_IMAGE_MODEL
+from sonocanvas.engine.catalog import IMAGE_MODEL
 
 
 def doctor(capsys, *args: str) -> tuple[int, dict[str, tuple[str, str]]]:
@@ -93,7 +93,7 @@ def test_models_from_the_cache_or_the_exact_download_command(capsys, tmp_path, m
     cache = tmp_path / "hub"
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     # the default image model cached, as huggingface_hub lays out a snapshot
-    repo = cache / f"models--{DEFAULT_IMAGE_MODEL.replace('/', '--')}"
+    repo = cache / f"models--{IMAGE_MODEL.replace('/', '--')}"
     commit = "a" * 40
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(commit)
@@ -102,7 +102,7 @@ def test_models_from_the_cache_or_the_exact_download_command(capsys, tmp_path, m
     config = write_config(tmp_path / "default-models")  # no models named: the defaults
     code, rows = doctor(capsys, "--config", str(config))
     assert code == 0  # serve would download the rest on first start
-    assert rows["image_model"] == ("ok", f"{DEFAULT_IMAGE_MODEL}: in the Hugging Face cache ({repo})")
+    assert rows["image_model"] == ("ok", f"{IMAGE_MODEL}: in the Hugging Face cache ({repo})")
     status, detail = rows["audio_models.auffusion"]
     assert status == "warn"
     command = detail.split("get it now: ")[1]

@@ -9,10 +9,10 @@ import pytest
 import torch
 from pedalboard.io import AudioFile
 from PIL import Image
-from sonocanvas.bridge.drop import DropFolder, clip_stem, finish, slug
-from sonocanvas.bridge.effects import EffectChains
-from sonocanvas.bridge.paths import shipped_presets_dir
-from sonocanvas.bridge.protocol import Output
+from sonocanvas.bridge.output.drop import DropFolder, clip_stem, finish, slug
+from sonocanvas.bridge.output.effects import EffectChains
+from sonocanvas.bridge.request.build import Output
+from sonocanvas.bridge.store.paths import shipped_presets_dir
 from sonocanvas.engine.errors import FieldError
 from sonocanvas.engine.pipeline import Clip
 from sonocanvas.engine.spectrogram import get_format, picture_from_png
@@ -50,7 +50,8 @@ def test_names_say_what_the_clip_is():
     assert clip_stem(when, "A painting of CASTLE towers, grayscale", "Bell ringing!", 42) == \
         "20261121-130509_a-painting-of-castle_bell-ringing_s42"
     assert clip_stem(when, "../../etc", "", 1, index=3) == "20261121-130509_etc_untitled_s1_v3"
-    assert clip_stem(when, "城堡 🏰 cha\u0302teau", "cloches 🔔 ベル", 7) == "20261121-130509_城堡-château_cloches-ベル_s7"
+    assert clip_stem(when, "城堡 🏰 cha\u0302teau", "cloches 🔔 ベル", 7) \
+        == "20261121-130509_城堡-château_cloches-ベル_s7"
     assert slug("城" * 40) == "城" * 26  # 78 of SLUG_BYTES' 80 bytes
 
 
@@ -67,7 +68,8 @@ def test_drop_writes_wav_pngs_and_json_at_the_requested_rate(tmp_path, chains):
     record = json.loads(out.json.read_text())
     assert record["job_id"] == "1" and record["output"]["sample_rate"] == 48000
     assert record["files"] == {"wav": "stem.wav", "png": "stem.png", "picture": "stem.picture.png", "json": "stem.json"}
-    assert sorted(p.name for p in (tmp_path / "drop").iterdir()) == ["stem.json", "stem.picture.png", "stem.png", "stem.wav"]
+    assert sorted(p.name for p in (tmp_path / "drop").iterdir()) \
+        == ["stem.json", "stem.picture.png", "stem.png", "stem.wav"]
 
 
 def test_float32_on_request(tmp_path):
@@ -98,7 +100,8 @@ def test_bpm_and_bars_fit_the_clip_exactly(tmp_path):
     audio, rate, _ = read(out.wav)
     assert rate == 48000 and audio.shape[1] == 96000  # 4 beats at 120 bpm = 2 s
     assert rms_db(audio[:, 6000:90000]) > -12  # stretched sound, not padding
-    assert finish(np.ones(RATE, np.float32) * 0.1, RATE, Output(sample_rate=RATE, bpm=60.0, bars=1)).shape == (4 * RATE,)
+    finished = finish(np.ones(RATE, np.float32) * 0.1, RATE, Output(sample_rate=RATE, bpm=60.0, bars=1))
+    assert finished.shape == (4 * RATE,)
 
 
 def test_no_clip_is_ever_overwritten(tmp_path):

@@ -5,8 +5,8 @@ import numpy as np
 import pedalboard
 import pytest
 import yaml
-from sonocanvas.bridge.effects import BUILT_INS, EffectChains, EffectError
-from sonocanvas.bridge.paths import shipped_presets_dir
+from sonocanvas.bridge.output.effects import BUILT_INS, EffectChains, EffectError
+from sonocanvas.bridge.store.paths import shipped_presets_dir
 
 CATALOGUE = shipped_presets_dir() / "effects" / "catalogue.yaml"
 RATE = 48000

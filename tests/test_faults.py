@@ -24,17 +24,18 @@ import numpy as np
 import pytest
 from osc_helpers import TIMEOUT, BareServeProcess, ServeProcess, TcpClient, UdpClient, message, write_config
 from pythonosc import slip
-from sonocanvas.bridge import drop as drop_module
-from sonocanvas.bridge.drop import DropFolder
-from sonocanvas.bridge.jobs import QueueBounds
-from sonocanvas.bridge.journal import RESTART_MESSAGE, Journal
+from sonocanvas.bridge.jobs.journal import RESTART_MESSAGE, Journal
+from sonocanvas.bridge.jobs.queue import QueueBounds
 from sonocanvas.bridge.log import setup as setup_logging
-from sonocanvas.bridge.paths import shipped_presets_dir
-from sonocanvas.bridge.presets import PresetStore
-from sonocanvas.bridge.protocol import Limits, Output
-from sonocanvas.bridge.server import Server, Services
-from sonocanvas.bridge.transport import BACKLOG, MAX_UDP_REPLY, Transport, UdpPeer, bind_pair
-from sonocanvas.bridge.wire import MAX_MESSAGES, decode_packet, encode_bundle, encode_message
+from sonocanvas.bridge.osc.server import Server
+from sonocanvas.bridge.osc.services import Services
+from sonocanvas.bridge.osc.transport import BACKLOG, MAX_UDP_REPLY, Transport, UdpPeer, bind_pair
+from sonocanvas.bridge.osc.wire import MAX_MESSAGES, decode_packet, encode_bundle, encode_message
+from sonocanvas.bridge.output import drop as drop_module
+from sonocanvas.bridge.output.drop import DropFolder
+from sonocanvas.bridge.request.build import Limits, Output
+from sonocanvas.bridge.request.presets import PresetStore
+from sonocanvas.bridge.store.paths import shipped_presets_dir
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time and memory from /proc")
 
@@ -196,7 +197,7 @@ def test_udp_and_tcp_fuzz_leaves_the_server_answering_idle_and_bounded(bare):
         fuzzer.close()
     clients = [TcpClient(bare.address) for _ in range(4)]
     try:
-        for n, client in enumerate(clients):
+        for client in clients:
             frames = [slip.encode(random_packet(rng, port)) for _ in range(480)]
             frames += [rng.randbytes(rng.randint(1, 64)) + slip.END for _ in range(19)]  # bad escapes, junk
             frames.append(slip.encode(nested(60000, message("/sonocanvas/status"))[:1 << 20]))  # D6: ~1 MiB frame
@@ -323,7 +324,7 @@ class Runner:
 def make_server(tmp_path):
     servers = []
 
-    def make(token: str = "", bounds: QueueBounds = QueueBounds(), fx=frozenset({"space"}), host="127.0.0.1"):
+    def make(token: str = "", bounds: QueueBounds | None = None, fx=frozenset({"space"}), host="127.0.0.1"):
         runner = Runner()
         services = Services(run=runner, limits=Limits((tmp_path,), fx, frozenset({"auffusion"})),
                             journal=Journal(tmp_path / f"journal-{len(servers)}.sqlite3"), version="test",
@@ -506,7 +507,7 @@ def test_d12_a_second_serve_with_the_same_config_refuses_to_start(tmp_path, make
     holder = Journal(tmp_path / "cfg" / "journal.sqlite3")  # as a running server holds it
     try:
         result = subprocess.run([sys.executable, "-m", "sonocanvas.bridge.cli", "serve", "--config", str(config),
-                                 "--image-model", str(tmp_path / "no-such-model")],
+                                 "--image-model-source", str(tmp_path / "no-such-model")],
                                 capture_output=True, text=True, timeout=2 * TIMEOUT)
     finally:
         holder.close()
@@ -524,7 +525,7 @@ def test_d14_an_empty_key_names_key_and_shipped_presets_cannot_be_shadowed(make_
         assert client.expect("/sonocanvas/error")[1] == "name"
         client.send("/sonocanvas/preset/get", "corgis")
         got = client.expect("/sonocanvas/preset")
-        assert dict(zip(got[1::2], got[2::2]))["audio_prompt"] == "dog barking"
+        assert dict(zip(got[1::2], got[2::2], strict=True))["audio_prompt"] == "dog barking"
     finally:
         client.close()
 
@@ -574,7 +575,7 @@ def test_with_a_token_only_a_hello_carrying_it_lets_a_client_in(make_server):
 def test_serve_off_loopback_refuses_to_start_without_a_token(tmp_path):
     result = subprocess.run([sys.executable, "-m", "sonocanvas.bridge.cli", "serve", "--config",
                              str(write_config(tmp_path)), "--host", "0.0.0.0",
-                             "--image-model", str(tmp_path / "no-such-model")],
+                             "--image-model-source", str(tmp_path / "no-such-model")],
                             capture_output=True, text=True, timeout=2 * TIMEOUT)
     assert result.returncode == 2 and result.stderr.startswith("sonocanvas serve: token: ")
     assert "--token" in result.stderr and "Traceback" not in result.stderr
@@ -595,9 +596,9 @@ def test_one_log_line_per_job_a_traceback_per_fault_and_junk_rate_limited(make_s
         assert line.startswith(f"job 'j' (generate) from 127.0.0.1:{client.port}: done, waited ")
         assert " s, ran " in line
 
-        from sonocanvas.bridge import handlers
+        from sonocanvas.bridge.osc import handlers
 
-        def broken(server, call):
+        def broken(context, call):
             raise RuntimeError("a bug")
 
         monkeypatch.setitem(handlers.HANDLERS, "/sonocanvas/stop", broken)
@@ -606,7 +607,7 @@ def test_one_log_line_per_job_a_traceback_per_fault_and_junk_rate_limited(make_s
         (fault,) = [r for r in caplog.records if r.name == "sonocanvas.server" and r.exc_info]
         assert "RuntimeError: a bug" in caplog.text and fault.exc_info[0] is RuntimeError
 
-        from sonocanvas.bridge import server as server_module
+        from sonocanvas.bridge.osc import server as server_module
 
         def decoder_bug(data):
             raise IndexError("a decoder bug")
@@ -706,7 +707,8 @@ def test_d13_a_path_swapped_for_a_symlink_after_the_check_is_not_followed(make_s
         client.send("/sonocanvas/generate", "first", "image_prompt", "a", "audio_prompt", "b")
         client.expect("/sonocanvas/progress")
         for job_id, path in (("kept", tmp_path / "kept.wav"), ("swapped", sample)):
-            client.send("/sonocanvas/generate", job_id, "image_prompt", "a", "audio_prompt", "b", "init_audio", str(path))
+            client.send("/sonocanvas/generate", job_id, "image_prompt", "a", "audio_prompt", "b",
+                        "init_audio", str(path))
             client.expect("/sonocanvas/queued")  # checked and accepted: the file lies inside the read root
         sample.unlink()
         sample.symlink_to(secret)  # what an attacker swaps in while the job waits
@@ -735,7 +737,7 @@ def test_d13_the_file_opened_is_checked_not_only_the_path(tmp_path):
 
 def test_decision_4_loopback_reads_under_home_and_other_addresses_only_read_dirs(tmp_path):
     from sonocanvas.bridge.commands.serve import read_roots
-    from sonocanvas.bridge.config import load_config
+    from sonocanvas.bridge.store.config import load_config
 
     config = load_config(write_config(tmp_path))
     drop, samples = tmp_path / "drop", tmp_path / "samples"

@@ -38,7 +38,8 @@ def test_one_clip_writes_wav_pngs_and_a_record_with_the_servers_defaults(tiny_cl
     assert record["seed"] == 5 and record["settings"]["steps"] == 4 and record["settings"]["scheduler"] == "dpm++"
     assert record["settings"]["audio_weight"] == 0.5 and record["settings"]["image_start_step"] == 0  # 0.1 of 4
     assert record["models"]["image"]["name"] == "tiny-random/image"
-    assert record["models"]["audio"]["name"] == "tiny-random/auffusion" and len(record["models"]["audio"]["sha256"]) == 64
+    assert record["models"]["audio"]["name"] == "tiny-random/auffusion"
+    assert len(record["models"]["audio"]["sha256"]) == 64
     assert "tiny-random" in record["tiny_random"]
     assert record["sample_rate"] == 16000 and record["output"]["sample_rate"] == 48000
     assert record["files"] == {"wav": "clip.wav", "png": "clip.png", "picture": "clip.picture.png", "json": "clip.json"}
@@ -118,7 +119,8 @@ def test_a_finished_clip_is_never_overwritten(tiny_cli, tmp_path, capsys):
     (["--init-audio", "/nonexistent.wav"], "error: init_audio: no such file"),
     (["--strength", "0.5"], "error: strength: says how far to noise an init clip or picture"),
     (["--steps", "4", "--image-start-step", "4"], "error: image_start_step: 4 leaves that model out of all 4 steps"),
-    (["--steps", "2", "--width", "16", "--crop-last-columns"], "error: width: cropping the last 32/1024 of the columns"),
+    (["--steps", "2", "--width", "16", "--crop-last-columns"],
+     "error: width: cropping the last 32/1024 of the columns"),
     (["--bpm", "120"], "error: bars: bpm and bars go together"),
     (["--steps", "many"], "error: argument --steps: invalid int value: 'many'"),
     (["--scheduler", "pndm"], "error: argument --scheduler: invalid choice: 'pndm'"),

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-from sonocanvas.bridge.inputs import private_copies, read_inputs, renamed
-from sonocanvas.bridge.protocol import MAX_INPUT_BYTES, GenerateRequest, Limits, Output
+from sonocanvas.bridge.jobs.inputs import private_copies, read_inputs, renamed
+from sonocanvas.bridge.request.build import MAX_INPUT_BYTES, GenerateRequest, Limits, Output
 from sonocanvas.engine.generate_settings import GenerateSettings
 
 
@@ -83,7 +83,7 @@ def test_a_riff_over_osc_reads_a_copy_and_its_record_names_the_clients_file(clie
 def server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
     from osc_helpers import write_config
     from sonocanvas.bridge.commands.serve import build_server
-    from sonocanvas.bridge.config import load_config
+    from sonocanvas.bridge.store.config import load_config
 
     config = load_config(write_config(tmp_path_factory.mktemp("serve"))).replace(tiny_random=True)
     with pytest.MonkeyPatch.context() as patch:

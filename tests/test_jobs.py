@@ -3,7 +3,7 @@ import queue
 import threading
 
 import pytest
-from sonocanvas.bridge.jobs import Job, JobQueue, Progress, QueueBounds
+from sonocanvas.bridge.jobs.queue import Job, JobQueue, Progress, QueueBounds
 from sonocanvas.engine.errors import FieldError
 
 TIMEOUT = 10

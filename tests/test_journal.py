@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 import pytest
-from sonocanvas.bridge.journal import RESTART_MESSAGE, Journal, JournalInUse
+from sonocanvas.bridge.jobs.journal import RESTART_MESSAGE, Journal, JournalInUse
 
 
 def test_states_survive_reopening(tmp_path):
@@ -11,7 +11,7 @@ def test_states_survive_reopening(tmp_path):
     journal = Journal(path)
     done = journal.add("1", ("127.0.0.1", 9001), "generate", {"image_prompt": "a"})
     running = journal.add("2", ("127.0.0.1", 9001), "generate", {})
-    queued = journal.add("3", ("127.0.0.1", 9002), "encode", {})
+    journal.add("3", ("127.0.0.1", 9002), "encode", {})
     cancelled = journal.add("4", ("127.0.0.1", 9001), "generate", {})
     journal.set_state(done, "running")
     journal.set_state(done, "done")
@@ -23,7 +23,8 @@ def test_states_survive_reopening(tmp_path):
     recovered = journal.recover()
     assert [(e.job_id, e.client_port, e.state, e.message) for e in recovered] == [
         ("2", 9001, "failed", RESTART_MESSAGE), ("3", 9002, "failed", RESTART_MESSAGE)]
-    assert {e.job_id: e.state for e in journal.entries()} == {"1": "done", "2": "failed", "3": "failed", "4": "cancelled"}
+    assert {e.job_id: e.state for e in journal.entries()} \
+        == {"1": "done", "2": "failed", "3": "failed", "4": "cancelled"}
     assert journal.recover() == []  # nothing is failed twice
 
     assert [e.job_id for e in journal.take_untold(("127.0.0.1", 9001))] == ["2"]
@@ -49,8 +50,8 @@ def test_a_second_server_cannot_open_a_journal_in_use(tmp_path):
 
 
 def test_a_journal_in_use_by_another_process_is_refused(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "j.sqlite3")], stdout=subprocess.PIPE, text=True,
-                              stdin=subprocess.PIPE)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "j.sqlite3")], stdout=subprocess.PIPE,
+                              text=True, stdin=subprocess.PIPE)
     try:
         assert holder.stdout.readline() == "open\n"
         with pytest.raises(JournalInUse):
@@ -64,7 +65,7 @@ def test_a_journal_in_use_by_another_process_is_refused(tmp_path):
 HOLD = """
 import sys
 from pathlib import Path
-from sonocanvas.bridge.journal import Journal
+from sonocanvas.bridge.jobs.journal import Journal
 journal = Journal(Path(sys.argv[1]))
 print("open", flush=True)
 sys.stdin.read()

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from osc_helpers import TIMEOUT, ServeProcess, UdpClient, write_config
 from pedalboard.io import AudioFile
-from sonocanvas.bridge import amxd
-from sonocanvas.bridge.studio import TINY_LABEL
+from sonocanvas.bridge.device import amxd
+from sonocanvas.bridge.studio.studio import TINY_LABEL
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = "0.1.0"
@@ -69,8 +69,8 @@ def test_a_wheel_holds_every_module_the_shipped_presets_and_the_device_sources(w
 
 def test_the_installed_wheel_runs_from_any_folder(installed, tmp_path):
     run = dict(cwd=tmp_path, check=True, capture_output=True, text=True, timeout=120)
-    where = subprocess.run([installed / ("Scripts/python.exe" if os.name == "nt" else "bin/python"), "-c", "import sonocanvas.bridge as b; print(b.__file__)"],
-                           **run).stdout
+    python = installed / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    where = subprocess.run([python, "-c", "import sonocanvas.bridge as b; print(b.__file__)"], **run).stdout
     assert Path(where).is_relative_to(installed)  # the wheel's code, not this checkout's
     assert subprocess.run([command(installed), "--version"], **run).stdout == f"sonocanvas {VERSION}\n"
     built = subprocess.run([command(installed), "build-device"], **run).stdout

@@ -6,8 +6,8 @@ from datetime import datetime
 from pathlib import PurePosixPath, PureWindowsPath
 
 import pytest
-from sonocanvas.bridge.drop import SIBLINGS, clip_stem, slug
-from sonocanvas.bridge.paths import (
+from sonocanvas.bridge.output.drop import SIBLINGS, clip_stem, slug
+from sonocanvas.bridge.store.paths import (
     MIN_STEM,
     WINDOWS_MAX_PATH,
     check_name,
@@ -133,7 +133,7 @@ def test_paths_in_done_reach_the_client_exactly_as_the_servers_system_writes_the
     """/sonocanvas/done carries str() of the path on the server's own system (drive letters, backslashes, UNC
     shares, spaces, non-ASCII): the wire neither rewrites nor reinterprets it, and python-osc reads it back equal."""
     from pythonosc.osc_message import OscMessage
-    from sonocanvas.bridge.wire import decode_packet, encode_message
+    from sonocanvas.bridge.osc.wire import decode_packet, encode_message
 
     data = encode_message("/sonocanvas/done", "7", 0, str(path), str(path.with_suffix(".png")),
                           str(path.with_suffix(".json")))

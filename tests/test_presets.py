@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from sonocanvas.bridge.paths import shipped_presets_dir
-from sonocanvas.bridge.presets import PresetError, PresetStore, check_values
+from sonocanvas.bridge.request.presets import PresetError, PresetStore, check_values
+from sonocanvas.bridge.store.paths import shipped_presets_dir
 
 # The paper's ten pairs (Images that Sound, configs/main_denoise/experiment/examples).
 PAPER_PAIRS = {
@@ -36,7 +36,7 @@ def test_ships_the_papers_pairs_with_their_settings(store):
 
 @pytest.mark.parametrize("steps", [1, 2, 5, 10, 25, 100])
 def test_every_shipped_preset_works_at_any_step_count(store, steps):
-    from sonocanvas.bridge.protocol import Limits, parse_generate
+    from sonocanvas.bridge.request.build import Limits, parse_generate
 
     limits = Limits(read_roots=(store.user_dir,), fx_names=frozenset(),
                     audio_models=frozenset({"auffusion", "riffusion"}))
@@ -53,7 +53,8 @@ def test_ships_riffusion_pairs(store):
 
 
 def test_save_list_get_delete_round_trip(store, tmp_path):
-    values = {"image_prompt": "a lighthouse, grayscale", "audio_prompt": "foghorn", "seed": 5, "audio_weight": 0.4, "fx": "space"}
+    values = {"image_prompt": "a lighthouse, grayscale", "audio_prompt": "foghorn", "seed": 5,
+              "audio_weight": 0.4, "fx": "space"}
     assert not store.user_dir.exists()  # created on first save
     store.save("my-foghorn", values)
     assert "my-foghorn" in store.names()

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 import pytest
-from sonocanvas.bridge.protocol import (
+from sonocanvas.bridge.request.build import (
     GENERATE_KEYS,
     Limits,
     ProtocolError,
@@ -48,7 +48,8 @@ def test_full_request_is_typed(limits):
     assert (r.job_id, s.image_prompt, s.audio_prompt, s.seed, s.steps) == ("7", "castle towers", "bell ringing", 42, 30)
     assert isinstance(s.steps, int) and isinstance(s.image_guidance, float) and s.image_guidance == 7.0
     assert (s.audio_weight, s.scheduler, s.variations) == (0.25, "euler", 3)
-    assert (r.output.fx, r.output.sample_rate, r.output.bit_depth, r.output.bpm, r.output.bars) == ("space", 44100, 32, 120.0, 2)
+    assert (r.output.fx, r.output.sample_rate, r.output.bit_depth, r.output.bpm, r.output.bars) \
+        == ("space", 44100, 32, 120.0, 2)
 
 
 def test_defaults_come_from_server_limits(limits):
@@ -64,7 +65,8 @@ def test_random_seed_is_resolved(limits):
 
 def test_preset_gives_defaults_and_explicit_keys_win(limits):
     r = generate(limits, "preset", "corgis", "seed", 5)
-    assert (r.settings.image_prompt, r.settings.audio_prompt, r.settings.seed, r.preset) == ("corgis", "dog barking", 5, "corgis")
+    assert (r.settings.image_prompt, r.settings.audio_prompt, r.settings.seed, r.preset) \
+        == ("corgis", "dog barking", 5, "corgis")
     refused("preset", generate, limits, "preset", "nope")
 
 
@@ -170,7 +172,7 @@ def test_protocol_error_is_the_engines_field_error(limits):
 
 
 def test_keys_outside_the_table_parse_as_table_settings_do():
-    from sonocanvas.bridge.protocol import PRESET_NAME, REPLY_PORT
+    from sonocanvas.bridge.request.build import PRESET_NAME, REPLY_PORT
 
     assert parse_keys(["reply_port", 9000.0], {"reply_port": REPLY_PORT}) == {"reply_port": 9000}
     with pytest.raises(ProtocolError, match="^reply_port: must be between 1 and 65535, got 0"):
@@ -186,5 +188,6 @@ def test_with_keep_the_variations_cap_bounds_what_is_kept_whether_a_preset_or_th
     assert generate(limits, "preset", "best-of", "keep", 8).keep == 8
     refused("keep", generate, limits, "preset", "best-of", "keep", 9)
     refused("variations", generate, limits, "image_prompt", "a", "audio_prompt", "b", "variations", 9)
-    assert generate(limits, "image_prompt", "a", "audio_prompt", "b", "variations", 64, "keep", 1).settings.variations == 64
+    request = generate(limits, "image_prompt", "a", "audio_prompt", "b", "variations", 64, "keep", 1)
+    assert request.settings.variations == 64
     refused("strength", generate, limits, "image_prompt", "a", "audio_prompt", "b", "strength", 0.5)

@@ -10,8 +10,8 @@ import torch
 from pedalboard.io import AudioFile
 from PIL import Image
 from sonocanvas.bridge.cli import main
-from sonocanvas.bridge.protocol import Output
-from sonocanvas.bridge.ranking import Choice, make_and_choose
+from sonocanvas.bridge.request.build import Output
+from sonocanvas.bridge.studio.ranking import Choice, make_and_choose
 from sonocanvas.engine.errors import FieldError
 from sonocanvas.engine.generate_settings import GenerateSettings
 from sonocanvas.engine.scorers import Scorers

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from sonocanvas.bridge.protocol import PRESET_KEYS, Limits, ProtocolError, parse_generate
+from sonocanvas.bridge.request.build import PRESET_KEYS, Limits, ProtocolError, parse_generate
 from sonocanvas.engine.errors import FieldError
 from sonocanvas.engine.generate_settings import GenerateSettings
 from sonocanvas.engine.pipeline import JointPipeline, riff_region

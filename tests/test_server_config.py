@@ -1,13 +1,16 @@
 """The server's config file (per user, written with comments on first run) and the flags that override it."""
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 from sonocanvas.bridge.cli import build_parser
 from sonocanvas.bridge.commands.serve import apply_flags
-from sonocanvas.bridge.config import ConfigError, default_config_path, load_config
-from sonocanvas.bridge.handlers import HANDLERS
+from sonocanvas.bridge.osc.addresses import REPLIES, REQUESTS
+from sonocanvas.bridge.osc.handlers import HANDLERS
+from sonocanvas.bridge.store.config import ConfigError, default_config_path, load_config
+from sonocanvas.engine.catalog import CLAP_MODEL
 
 
 def test_first_run_writes_a_commented_config_at_the_per_user_place(tmp_path, monkeypatch):
@@ -51,8 +54,8 @@ def test_flags_override_the_file(tmp_path):
     config = load_config(tmp_path / "c.yaml")
     args = build_parser().parse_args([
         "serve", "--config", str(tmp_path / "c.yaml"), "--host", "0.0.0.0", "--port", "0", "--drop-dir",
-        str(tmp_path / "d"), "--image-model", "/m/sd", "--audio-model", "riffusion=/m/riff", "--device", "cpu",
-        "--models", "tiny-random"])
+        str(tmp_path / "d"), "--image-model-source", "/m/sd", "--audio-model-source", "riffusion=/m/riff",
+        "--device", "cpu", "--models", "tiny-random"])
     changed = apply_flags(config, args)
     assert (changed.host, changed.port, changed.drop_dir, changed.image_model, changed.device, changed.tiny_random) \
         == ("0.0.0.0", 0, tmp_path / "d", "/m/sd", "cpu", True)
@@ -60,19 +63,49 @@ def test_flags_override_the_file(tmp_path):
     assert changed.audio_models["auffusion"] == config.audio_models["auffusion"]
     unchanged = apply_flags(config, build_parser().parse_args(["serve"]))
     assert unchanged == config
-    with pytest.raises(ValueError, match="^audio_model: "):
-        apply_flags(config, build_parser().parse_args(["serve", "--audio-model", "musicgen"]))
+    for given in ("musicgen=/m/x", "/m/which-kind", "riffusion="):  # serve runs every kind: KIND= is needed
+        with pytest.raises(ValueError, match="^audio_model_source: "):
+            apply_flags(config, build_parser().parse_args(["serve", "--audio-model-source", given]))
     with pytest.raises(ValueError, match="^port: "):
         apply_flags(config, build_parser().parse_args(["serve", "--port", "70000"]))
 
 
-def test_every_address_is_documented_and_every_documented_request_is_handled():
+@pytest.mark.parametrize(("old", "new"), [("--image-model", "--image-model-source ID_OR_DIR"),
+                                          ("--audio-model", "--audio-model-source KIND=ID_OR_DIR")])
+def test_an_older_spelling_of_a_model_option_is_refused_naming_the_new_one(old, new, capsys):
+    with pytest.raises(SystemExit) as exit:
+        build_parser().parse_args(["serve", old, "x"])
+    assert exit.value.code == 2
+    assert f"error: {old} is now {new}" in capsys.readouterr().err
+
+
+def test_tiny_random_keeps_a_scorer_the_user_named(tmp_path, tiny_model_paths):
+    """An explicit --clip-model wins over --models tiny-random's tiny scorers; the default becomes tiny."""
+    from sonocanvas.bridge.studio.studio import Models, Studio
+
+    named = tmp_path / "my-clip"  # a CLIP folder of the user's own, not the tiny default
+    shutil.copytree(tiny_model_paths.clip, named)
+    models = Models("unused", {}, "cpu", tiny_random=True, clip=str(named), clap=CLAP_MODEL)
+    studio = Studio.load(models, None, "test")
+    assert studio.scorers.clip_model == str(named)
+    assert studio.scorers.clap_model == str(tiny_model_paths.clap)
+
+
+def test_the_address_table_is_the_docs_and_every_request_in_it_is_handled():
     root = Path(__file__).resolve().parents[1]
     doc = (root / "docs" / "osc.md").read_text()
     requests = doc.split("## Requests")[1].split("### Keys")[0]
+    replies = doc.split("## Replies")[1].split("## Errors")[0]
     documented = set(re.findall(r"^\| `(/sonocanvas/[a-z/]+)`", requests, re.M))
-    assert "/sonocanvas/generate" in documented  # the table was found and read
-    assert documented == set(HANDLERS)
+    documented_replies = set(re.findall(r"^\| `(/sonocanvas/[a-z/]+)`", replies, re.M))
+    assert "/sonocanvas/generate" in documented and "/sonocanvas/done" in documented_replies  # both tables read
+    assert documented == set(REQUESTS) == set(HANDLERS)
+    assert documented_replies == REPLIES
+    for request in REQUESTS.values():  # each request's row names the replies the table gives it
+        row = re.search(rf"^\| `{request.address}` \|.*$", requests, re.M)
+        assert row is not None
+        named = set(re.findall(r"`(/sonocanvas/[a-z/]+)`", row.group(0).split("|")[3]))
+        assert named <= set(request.replies), (request.address, named - set(request.replies))
 
 
 def test_serve_refuses_a_drop_folder_too_deep_for_any_clip_name_before_making_it(tmp_path):

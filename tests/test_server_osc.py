@@ -16,13 +16,14 @@ from PIL import Image, ImageDraw
 from pythonosc import slip
 from pythonosc.osc_message import OscMessage
 from sonocanvas.bridge.commands.serve import build_server
-from sonocanvas.bridge.config import load_config
-from sonocanvas.bridge.journal import Journal
-from sonocanvas.bridge.protocol import Limits
-from sonocanvas.bridge.server import Server, Services
-from sonocanvas.bridge.studio import TINY_LABEL
-from sonocanvas.bridge.transport import MAX_TCP_CONNECTIONS, TCP_SEND_TIMEOUT, SlipDecoder
-from sonocanvas.bridge.wire import MAX_DEPTH
+from sonocanvas.bridge.jobs.journal import Journal
+from sonocanvas.bridge.osc.server import Server
+from sonocanvas.bridge.osc.services import Services
+from sonocanvas.bridge.osc.transport import MAX_TCP_CONNECTIONS, TCP_SEND_TIMEOUT, SlipDecoder
+from sonocanvas.bridge.osc.wire import MAX_DEPTH
+from sonocanvas.bridge.request.build import Limits
+from sonocanvas.bridge.store.config import load_config
+from sonocanvas.bridge.studio.studio import TINY_LABEL
 
 FAST = ("steps", 2)
 LONG = ("steps", 40)  # the first progress comes after 2 steps; cancelled jobs never run them all
@@ -81,7 +82,7 @@ def test_keep_delivers_the_best_in_rank_order_each_with_its_scores_first(client)
         elif address == "/sonocanvas/scores":
             job, index, rank, candidates, *pairs = args
             assert (job, index, rank, candidates) == ("k", len(delivered), len(delivered) + 1, 3)
-            scores = dict(zip(pairs[::2], pairs[1::2]))
+            scores = dict(zip(pairs[::2], pairs[1::2], strict=True))
             assert set(scores) == {"clip", "clap"}
             job, index, wav, png, record = client.expect("/sonocanvas/done")
             assert index == len(delivered)
@@ -95,7 +96,8 @@ def test_keep_delivers_the_best_in_rank_order_each_with_its_scores_first(client)
 
 
 def test_keep_is_refused_before_anything_runs_when_it_cannot_be_met(client):
-    client.send("/sonocanvas/generate", "k2", "image_prompt", "a", "audio_prompt", "b", *FAST, "variations", 2, "keep", 3)
+    client.send("/sonocanvas/generate", "k2", "image_prompt", "a", "audio_prompt", "b", *FAST,
+                "variations", 2, "keep", 3)
     assert client.expect_error()[:2] == ["k2", "keep"]
     client.send("/sonocanvas/generate", "k3", "image_prompt", "a", "audio_prompt", "b", *FAST, "variations", 9)
     assert client.expect_error()[:2] == ["k3", "variations"]  # over the cap of 8 without keep
@@ -217,8 +219,8 @@ def test_two_clients_each_get_only_their_own_replies(server):
         b.expect("/sonocanvas/status")
         for c, other in ((a, "horse-heads"), (b, "kittens")):
             assert all(other not in str(args) for _, args in c.seen)
-            assert [args[0] for address, args in c.seen if address in ("/sonocanvas/queued", "/sonocanvas/progress")] \
-                == ["1"] * len([1 for address, _ in c.seen if address in ("/sonocanvas/queued", "/sonocanvas/progress")])
+            told = [args[0] for address, args in c.seen if address in ("/sonocanvas/queued", "/sonocanvas/progress")]
+            assert told and set(told) == {"1"}
     finally:
         a.close()
         b.close()
@@ -243,7 +245,8 @@ def test_tcp_slip_client_generates(server):
     try:
         c.send("/sonocanvas/hello", 9)
         assert c.expect("/sonocanvas/ready")[2] == TINY_LABEL
-        c.send("/sonocanvas/generate", "t", "image_prompt", "a pond of water lilies", "audio_prompt", "frog croaking", *FAST)
+        c.send("/sonocanvas/generate", "t", "image_prompt", "a pond of water lilies",
+               "audio_prompt", "frog croaking", *FAST)
         _, index, wav, _, _ = c.expect("/sonocanvas/done")
         assert read_wav(wav)[1] == 48000
         c.send_raw(slip.END + b"\xdb\x01junk" + slip.END)  # a bad SLIP escape
@@ -282,7 +285,8 @@ def test_slip_decoder_frames_and_escapes():
     (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt", "b", "tempo", 3), "tempo"),
     (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt"), "audio_prompt"),
     (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt", "b", "fx", "/x/Evil.vst3"), "fx"),
-    (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt", "b", "init_audio", "/etc/passwd"), "init_audio"),
+    (("/sonocanvas/generate", "e", "image_prompt", "a", "audio_prompt", "b", "init_audio", "/etc/passwd"),
+     "init_audio"),
     (("/sonocanvas/encode", "e", "/etc/hosts"), "picture_path"),
     (("/sonocanvas/audition", "/etc/passwd"), "wav_path"),
     (("/sonocanvas/audition", "../../x.wav"), "wav_path"),
@@ -308,7 +312,8 @@ def test_paths_inside_the_read_dirs_are_accepted(client, server):
     steps, done = run_job(client, "riff", *FAST, "init_audio", str(sample), "strength", 0.5)
     assert read_wav(done[2])[1] == 48000
     (samples := server.services.limits.read_roots[1] / "text.wav").write_text("not audio")
-    client.send("/sonocanvas/generate", "riff2", "image_prompt", "a", "audio_prompt", "b", *FAST, "init_audio", str(samples))
+    client.send("/sonocanvas/generate", "riff2", "image_prompt", "a", "audio_prompt", "b", *FAST,
+                "init_audio", str(samples))
     client.expect("/sonocanvas/queued")
     job_id, field, text = client.expect_error()
     assert (job_id, field) == ("riff2", "init_audio") and "text.wav" in text
@@ -349,7 +354,7 @@ def test_presets_round_trip_over_osc(client):
     assert {"corgis", "castle-bells"} <= set(client.expect("/sonocanvas/preset/names"))
     client.send("/sonocanvas/preset/get", "corgis")
     got = client.expect("/sonocanvas/preset")
-    values = dict(zip(got[1::2], got[2::2]))
+    values = dict(zip(got[1::2], got[2::2], strict=True))
     assert got[0] == "corgis" and values["audio_prompt"] == "dog barking" and values["seed"] == 2034
     client.send("/sonocanvas/preset/save", "my-bells", "image_prompt", "bells", "audio_prompt", "bell ringing",
                 "seed", 5, "steps", 2, "audio_weight", 0.25)
@@ -358,8 +363,8 @@ def test_presets_round_trip_over_osc(client):
     assert "my-bells" in client.expect("/sonocanvas/preset/names")
     client.send("/sonocanvas/preset/get", "my-bells")
     got = client.expect("/sonocanvas/preset")
-    assert dict(zip(got[1::2], got[2::2])) == {"image_prompt": "bells", "audio_prompt": "bell ringing", "seed": 5,
-                                                "steps": 2, "audio_weight": 0.25}
+    assert dict(zip(got[1::2], got[2::2], strict=True)) == {"image_prompt": "bells", "audio_prompt": "bell ringing",
+                                                            "seed": 5, "steps": 2, "audio_weight": 0.25}
     client.send("/sonocanvas/generate", "pre", "preset", "my-bells")
     _, done = client.expect("/sonocanvas/queued"), client.expect("/sonocanvas/done")
     assert Path(done[2]).name.endswith("_bells_bell-ringing_s5.wav")

@@ -16,8 +16,8 @@ import pytest
 from osc_helpers import TIMEOUT, ServeProcess, TcpClient, UdpClient, free_udp_port, message, write_config
 from pedalboard.io import AudioFile
 from pythonosc.osc_message import OscMessage
-from sonocanvas.bridge.journal import RESTART_MESSAGE
-from sonocanvas.bridge.studio import TINY_LABEL
+from sonocanvas.bridge.jobs.journal import RESTART_MESSAGE
+from sonocanvas.bridge.studio.studio import TINY_LABEL
 
 needs_liblo = pytest.mark.skipif(not shutil.which("oscsend") or not shutil.which("oscdump"),
                                  reason="liblo-tools (oscsend, oscdump) are not installed")
@@ -139,7 +139,8 @@ def test_killed_mid_job_and_restarted_tells_the_client(serve, config):
         client.expect("/sonocanvas/ready")
         client.send("/sonocanvas/status")
         assert client.expect("/sonocanvas/status") == ["", 0, "cpu"]
-        assert [r[0] for r in client.seen[told:]] == ["/sonocanvas/ready", "/sonocanvas/status"]  # told once, not forever
+        # told once, not forever
+        assert [r[0] for r in client.seen[told:]] == ["/sonocanvas/ready", "/sonocanvas/status"]
     finally:
         client.close()
         if restarted is not None:
@@ -171,7 +172,7 @@ def test_a_busy_port_or_a_foreign_host_is_an_error_naming_it_before_any_model_lo
         # A model that does not exist: were it loaded before binding, its error would come instead.
         result = subprocess.run(
             [sys.executable, "-m", "sonocanvas.bridge.cli", "serve", "--config", str(write_config(tmp_path)),
-             "--port", str(port), "--image-model", str(tmp_path / "no-such-model"), *flags],
+             "--port", str(port), "--image-model-source", str(tmp_path / "no-such-model"), *flags],
             capture_output=True, text=True, timeout=2 * TIMEOUT,
         )
     assert result.returncode == 2, result.stderr

@@ -2,10 +2,10 @@
 as int 0/1, and every preset's `/sonocanvas/preset` reply, built by its handler, is encoded that way."""
 from types import SimpleNamespace
 
-from sonocanvas.bridge.handlers import HANDLERS, Call
-from sonocanvas.bridge.paths import shipped_presets_dir
-from sonocanvas.bridge.presets import PresetStore
-from sonocanvas.bridge.wire import decode_packet, encode_message
+from sonocanvas.bridge.osc.handlers import HANDLERS, Call
+from sonocanvas.bridge.osc.wire import decode_packet, encode_message
+from sonocanvas.bridge.request.presets import PresetStore
+from sonocanvas.bridge.store.paths import shipped_presets_dir
 
 
 def type_tags(data: bytes) -> str:
@@ -30,11 +30,11 @@ class RecordingPeer:
 def test_every_shipped_presets_reply_is_only_i_f_and_s(tmp_path):
     store = PresetStore(shipped_presets_dir(), tmp_path)
     store.save("mine", {"loop": True, "crop_last_columns": False})
-    server = SimpleNamespace(services=SimpleNamespace(presets=store))
+    context = SimpleNamespace(services=SimpleNamespace(presets=store))  # a handler uses only its Context
     peer = RecordingPeer()
-    HANDLERS["/sonocanvas/preset/list"](server, Call([], peer, None, None))
+    HANDLERS["/sonocanvas/preset/list"](context, Call([], peer, None, None))
     for name in store.names():
-        HANDLERS["/sonocanvas/preset/get"](server, Call([name], peer, None, None))
+        HANDLERS["/sonocanvas/preset/get"](context, Call([name], peer, None, None))
     assert len(peer.sent) > len(store.names())
     for data in peer.sent:
         assert set(type_tags(data)) <= set("ifs"), decode_packet(data)[0]

@@ -1,5 +1,6 @@
 """Subcommands of `sonocanvas`. Each module defines `register(subparsers)`, which adds its parser
-and sets `run=` to a function taking the parsed arguments and returning an exit status."""
+and sets `run=` to a function taking the parsed arguments and returning an exit status. A module whose
+name starts with `_` holds what several commands share (`_model_options`), and is no command."""
 from __future__ import annotations
 
 import argparse

@@ -2,8 +2,9 @@
 
 encode: a picture becomes a sound whose spectrogram shows it. decode: a sound becomes its picture.
 Bright is loud in both. Memory does not grow with the length (Griffin-Lim and the STFT run in chunks), and
-anything longer than a couple of seconds shows a progress bar. Nothing is written unless the whole result is, and nothing is overwritten
-without --overwrite.
+anything longer than a couple of seconds shows a progress bar. Nothing is written unless the whole result is,
+and nothing is overwritten without --overwrite. The codecs (torch) load only when a command runs, so that
+`--help` answers at once.
 """
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from ...engine import art
-from ...engine.audio import AUDIO_FORMATS, audio_format, check_depth, load_audio
+from ...engine.audio import AUDIO_FORMATS, audio_format, check_depth
+from ...engine.catalog import AUDIO_MODELS
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
 from ...engine.settings import BY_NAME
-from ...engine.spectrogram import FORMATS, get_format
 from . import one_line_errors
+
+FORMATS = tuple(kind.format for kind in AUDIO_MODELS.values())
+"""The spectrogram formats, named without loading the codecs (torch): `engine.spectrogram.FORMATS`' keys."""
 
 LONG_SECONDS = 2.0
 """Longer than this, encode and decode show a progress bar."""
@@ -58,6 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_encode(args: argparse.Namespace) -> int:
+    from ...engine import art
+
     try:
         _check_output(args.output, args.overwrite)
         check_depth(audio_format(args.output), BY_NAME["bit_depth"].parse(args.bit_depth))
@@ -78,6 +83,10 @@ def run_encode(args: argparse.Namespace) -> int:
 
 
 def run_decode(args: argparse.Namespace) -> int:
+    from ...engine import art
+    from ...engine.audio import load_audio
+    from ...engine.spectrogram import get_format
+
     try:
         _check_output(args.output, args.overwrite)
         if args.output.suffix.lower() != ".png":
@@ -95,7 +104,7 @@ def run_decode(args: argparse.Namespace) -> int:
 
 
 def _progress(label: str):
-    from ..jobs import Progress, text_bar
+    from ..jobs.queue import Progress, text_bar
 
     return Progress(text_bar(label))
 

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ...engine.files import atomic_write
-from .. import amxd
-from ..config import default_config_path
-from ..paths import device_sources_dir
+from ..device import amxd
+from ..store.config import default_config_path
+from ..store.paths import device_sources_dir
 
 PATCHER = "sonocanvas.maxpat"
 SCRIPT = "sonocanvas.js"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import Config, ConfigError, default_config_path, load_config
+from ..store.config import Config, ConfigError, default_config_path, load_config
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 
@@ -133,7 +133,7 @@ def _audio(config: Config) -> list[Finding]:
     try:
         import sounddevice as sd
 
-        from ..audition import Player
+        from ..output.audition import Player
 
         device = Player(config.audio_output).device
         chosen = sd.query_devices(device, "output")
@@ -145,7 +145,7 @@ def _audio(config: Config) -> list[Finding]:
 
 def _port(config: Config) -> list[Finding]:
     """Bind the port as serve would (UDP and TCP), then let it go."""
-    from ..server import bind_pair
+    from ..osc.server import bind_pair
 
     try:
         sockets = bind_pair(config.host, config.port)

@@ -12,19 +12,20 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...engine.audio import AUDIO_FORMATS, audio_format, check_depth
+from ...engine.catalog import CLAP_MODEL, CLIP_MODEL, IMAGE_MODEL
 from ...engine.errors import FieldError
 from ...engine.generate_settings import GenerateSettings
-from ...engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
-from ...engine.pipeline import JointPipeline
-from ...engine.scorers import DEFAULT_CLAP_MODEL, DEFAULT_CLIP_MODEL
 from ...engine.settings import BY_NAME, DEFAULT_CAPS, ENGINE, SETTINGS, Setting, check_given, fit_to_bars
-from ..ranking import Choice, make_and_choose
+from ..studio.ranking import Choice, make_and_choose
 from . import one_line_errors
+from ._model_options import TINY, add_model_options, audio_sources
 
-TINY = "tiny-random"
+if TYPE_CHECKING:  # torch: loaded only when a command runs, so that --help answers at once
+    from ...engine.pipeline import JointPipeline
+
 
 
 def register(subparsers) -> None:
@@ -41,17 +42,7 @@ def register(subparsers) -> None:
         group = groups.setdefault(setting.scope, p.add_argument_group(setting.scope))
         group.add_argument(setting.option, dest=setting.name, default=None, **_argument(setting))
     models = p.add_argument_group("models")
-    models.add_argument("--image-model-source", metavar="ID_OR_DIR",
-                        help=f"Stable Diffusion 1.x hub id or folder (default {DEFAULT_IMAGE_MODEL})")
-    models.add_argument("--audio-model-source", metavar="ID_OR_DIR",
-                        help="the --audio-model's hub id or folder (default " +
-                             ", ".join(f"{kind}: {name}" for kind, name in DEFAULT_AUDIO_MODELS.items()) + ")")
-    models.add_argument("--models", choices=(TINY,),
-                        help="use the tiny random models instead (plumbing checks: the output is noise)")
-    models.add_argument("--clip-model", metavar="ID_OR_DIR",
-                        help=f"CLIP model that scores pictures with --keep (default {DEFAULT_CLIP_MODEL})")
-    models.add_argument("--clap-model", metavar="ID_OR_DIR",
-                        help=f"CLAP model that scores sounds with --keep (default {DEFAULT_CLAP_MODEL})")
+    add_model_options(models)
     models.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: cuda, else mps, else cpu")
     models.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), help="default: fp16 on GPUs, fp32 on cpu")
     p.add_argument("--keep-all", action="store_true",
@@ -119,7 +110,7 @@ def request_values(args: argparse.Namespace) -> dict[str, Any]:
 def output_of(args: argparse.Namespace, values: dict[str, Any]):
     """(Output, folder, stem) from `-o`: checked now, so that a run that cannot write fails before sampling
     (and leaves no folder behind)."""
-    from ..protocol import Output
+    from ..request.build import Output
 
     path: Path = args.output
     if path.suffix and not path.is_dir():
@@ -136,16 +127,23 @@ def output_of(args: argparse.Namespace, values: dict[str, Any]):
     except OSError:
         raise FieldError("output", f"cannot write into {existing}") from None
     if values["fx"] and values["fx"] not in effect_chains().names():
-        raise FieldError("fx", f"unknown chain {values['fx']!r}; choose one of {', '.join(sorted(effect_chains().names()))}")
+        raise FieldError("fx", f"unknown chain {values['fx']!r}; "
+                               f"choose one of {', '.join(sorted(effect_chains().names()))}")
     check_depth(fmt, values["bit_depth"])
-    return Output(values["sample_rate"], values["bit_depth"], values["fx"], values["bpm"], values["bars"], fmt), folder, stem
+    output = Output(values["sample_rate"], values["bit_depth"], values["fx"], values["bpm"], values["bars"], fmt)
+    return output, folder, stem
 
 
 def load_pipeline(args: argparse.Namespace, kind: str) -> JointPipeline:
     from ...engine.models import load_audio_model, load_image_model
+    from ...engine.pipeline import JointPipeline
 
+    sources = audio_sources(args.audio_model_source, kind)
+    if set(sources) - {kind}:
+        raise FieldError("audio_model_source", f"this clip is made with {kind}; give its source, not "
+                                               f"{', '.join(sorted(set(sources) - {kind}))}'s")
     if args.models == TINY:
-        if args.image_model_source or args.audio_model_source:
+        if args.image_model_source or sources:
             raise FieldError("models", f"--models {TINY} replaces --image-model-source and --audio-model-source; "
                                        "give one or the other")
         from ...engine.tiny import tiny_models
@@ -153,29 +151,32 @@ def load_pipeline(args: argparse.Namespace, kind: str) -> JointPipeline:
         paths = tiny_models()
         print(f"sonocanvas generate: using the {TINY} models: random weights, the output is noise", file=sys.stderr)
         image = load_image_model(paths.image, device=args.device, dtype=args.dtype)
-        audio = load_audio_model(getattr(paths, kind), kind=kind, device=args.device, dtype=args.dtype)
+        audio = load_audio_model(paths.audio[kind], kind=kind, device=args.device, dtype=args.dtype)
         image.name, audio.name = f"{TINY}/image", f"{TINY}/{kind}"
     else:
-        image = load_image_model(args.image_model_source or DEFAULT_IMAGE_MODEL, device=args.device, dtype=args.dtype)
-        audio = load_audio_model(args.audio_model_source, kind=kind, device=args.device, dtype=args.dtype)
+        image = load_image_model(args.image_model_source or IMAGE_MODEL, device=args.device, dtype=args.dtype)
+        audio = load_audio_model(sources.get(kind), kind=kind, device=args.device, dtype=args.dtype)
     return JointPipeline(image, audio)
 
 
 def load_scorers(args: argparse.Namespace, pipe: JointPipeline):
-    """The CLIP and CLAP scorers --keep ranks with (the tiny-random ones with --models tiny-random), loaded on use."""
+    """The CLIP and CLAP scorers --keep ranks with, loaded on use: those named, else the defaults (with
+    --models tiny-random, the tiny ones in place of the defaults)."""
     from ...engine.scorers import Scorers
 
+    clip = CLIP_MODEL if args.clip_model is None else args.clip_model
+    clap = CLAP_MODEL if args.clap_model is None else args.clap_model
     if args.models == TINY:
-        from ...engine.tiny import tiny_models
+        from ...engine.tiny import scorer_or_tiny, tiny_models
 
         paths = tiny_models()
-        return Scorers(str(paths.clip), str(paths.clap), device=pipe.device)
-    return Scorers(args.clip_model or DEFAULT_CLIP_MODEL, args.clap_model or DEFAULT_CLAP_MODEL, device=pipe.device)
+        clip, clap = scorer_or_tiny(clip, CLIP_MODEL, paths.clip), scorer_or_tiny(clap, CLAP_MODEL, paths.clap)
+    return Scorers(clip or None, clap or None, device=pipe.device)
 
 
 def write_clips(clips, output, folder: Path, stem: str, tiny: bool) -> list:
     """Each clip through the drop folder's writer (the server's), into `folder`; returns what was dropped."""
-    from ..drop import DropFolder
+    from ..output.drop import DropFolder
 
     drop = DropFolder(folder, effect_chains() if output.fx else None)
     written = []
@@ -194,24 +195,24 @@ def write_clips(clips, output, folder: Path, stem: str, tiny: bool) -> list:
 
 
 def _progress():
-    from ..jobs import Progress, text_bar
+    from ..jobs.queue import Progress, text_bar
 
     return Progress(text_bar("sampling"))
 
 
 def _presets():
-    from ..config import default_config_path
-    from ..paths import shipped_presets_dir
-    from ..presets import PresetStore
+    from ..request.presets import PresetStore
+    from ..store.config import default_config_path
+    from ..store.paths import shipped_presets_dir
 
     return PresetStore(shipped_presets_dir(), default_config_path().parent / "presets")
 
 
 def effect_chains():
     """The shipped effect chains and the user's (from the server config, when there is one)."""
-    from ..config import default_config_path, load_config
-    from ..effects import EffectChains
-    from ..paths import shipped_presets_dir
+    from ..output.effects import EffectChains
+    from ..store.config import default_config_path, load_config
+    from ..store.paths import shipped_presets_dir
 
     user = load_config().effects if default_config_path().exists() else {}
     return EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml", user)

@@ -11,14 +11,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...engine.errors import FieldError
 from ...engine.generate_settings import GenerateSettings
-from ...engine.models import ModelNotFoundError
-from ...engine.pipeline import JointPipeline
-from ...engine.record import read_record
 from . import one_line_errors
-from .generate import TINY, write_clips
+from ._model_options import TINY
+from .generate import write_clips
+
+if TYPE_CHECKING:  # torch: loaded only when a command runs, so that --help answers at once
+    from ...engine.pipeline import JointPipeline
 
 
 def register(subparsers) -> None:
@@ -31,12 +33,15 @@ def register(subparsers) -> None:
                    help="folder to write into (default: the record's own; nothing is overwritten)")
     p.add_argument("--image-model-source", metavar="ID_OR_DIR", help="where the recorded image model is now")
     p.add_argument("--audio-model-source", metavar="ID_OR_DIR", help="where the recorded audio model is now")
-    p.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: the record's (another is not bit-identical)")
+    p.add_argument("--device", choices=("cpu", "cuda", "mps"),
+                   help="default: the record's (another is not bit-identical)")
     p.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), help="default: the record's")
     one_line_errors(p).set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ...engine.record import read_record
+
     try:
         record = _read(args.record)
         replay = read_record(record)
@@ -76,17 +81,19 @@ def _read(path: Path) -> dict:
 
 def _output(record: dict):
     """How the clip was written: the drop writer's `output`, or a record from before it had one."""
-    from ..protocol import Output
+    from ..request.build import Output
 
     if isinstance(record.get("output"), dict):
         return Output(**record["output"])
-    return Output(sample_rate=record.get("file_sample_rate", record["sample_rate"]), bit_depth=record.get("bit_depth", 32))
+    return Output(sample_rate=record.get("file_sample_rate", record["sample_rate"]),
+                  bit_depth=record.get("bit_depth", 32))
 
 
 def load_recorded(models: dict, args: argparse.Namespace, device: str, dtype: str) -> JointPipeline:
     """The record's models, each checked against its recorded content hash; FieldError("models") naming every
     one missing or different, and how to get it."""
-    from ...engine.models import load_audio_model, load_image_model
+    from ...engine.models import ModelNotFoundError, load_audio_model, load_image_model
+    from ...engine.pipeline import JointPipeline
 
     problems, loaded = [], {}
     for role, source in (("image", args.image_model_source), ("audio", args.audio_model_source)):

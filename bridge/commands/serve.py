@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 
 from ...engine.errors import FieldError
-from ...engine.models import DEFAULT_AUDIO_MODELS
 from ...engine.settings import BY_NAME
-from ..config import Config, load_config
 from ..log import LEVELS
+from ..store.config import Config, load_config
+from ._model_options import TINY, add_model_options, audio_sources
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,18 +20,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "serve", help="run the OSC server a DAW device talks to",
         description="Run the local engine server: OSC over UDP and SLIP-framed TCP (see docs/osc.md).",
     )
-    parser.add_argument("--config", type=Path, help="YAML config file (default: the per-user one, created on first run)")
+    parser.add_argument("--config", type=Path,
+                        help="YAML config file (default: the per-user one, created on first run)")
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="UDP and TCP port (default 9010; 0 picks a free one)")
     parser.add_argument("--drop-dir", type=Path, help="folder finished clips are dropped into")
-    parser.add_argument("--image-model", help="Stable Diffusion 1.x hub id or folder")
-    parser.add_argument("--audio-model", action="append", metavar="KIND=MODEL",
-                        help="audio model: auffusion=ID_OR_FOLDER or riffusion=ID_OR_FOLDER (repeatable)")
     parser.add_argument("--device", help="auto, cuda, mps or cpu")
-    parser.add_argument("--clip-model", help="CLIP hub id or folder that ranks pictures for keep (\"\" for none)")
-    parser.add_argument("--clap-model", help="CLAP hub id or folder that ranks sounds for keep (\"\" for none)")
-    parser.add_argument("--models", choices=["configured", "tiny-random"], default="configured",
-                        help="tiny-random: tiny models with random weights, to check the plumbing without downloads")
+    add_model_options(parser, renamed={"--image-model": "--image-model-source ID_OR_DIR",
+                                       "--audio-model": "--audio-model-source KIND=ID_OR_DIR"})
     parser.add_argument("--token", help="secret a client's hello must carry; required off loopback "
                         "(better: keep 127.0.0.1 and reach it through an SSH tunnel, see docs/osc.md)")
     parser.add_argument("--log-level", choices=LEVELS, default="info",
@@ -46,19 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def apply_flags(config: Config, args: argparse.Namespace) -> Config:
-    audio = None
-    if args.audio_model:
-        audio = dict(config.audio_models)
-        for item in args.audio_model:
-            kind, sep, name = item.partition("=")
-            if not sep or kind not in DEFAULT_AUDIO_MODELS or not name:
-                raise FieldError("audio_model", f"expected auffusion=MODEL or riffusion=MODEL, got {item!r}")
-            audio[kind] = name
+    sources = audio_sources(args.audio_model_source)
     return config.replace(
-        host=args.host, port=args.port, drop_dir=args.drop_dir, image_model=args.image_model,
-        audio_models=audio, device=args.device, tiny_random=args.models == "tiny-random" or None, token=args.token,
-        clip_model=args.clip_model, clap_model=args.clap_model,
-        ray=args.ray, workers=args.workers,
+        host=args.host, port=args.port, drop_dir=args.drop_dir, image_model=args.image_model_source,
+        audio_models={**config.audio_models, **sources} if sources else None, device=args.device,
+        tiny_random=args.models == TINY or None, token=args.token, clip_model=args.clip_model,
+        clap_model=args.clap_model, ray=args.ray, workers=args.workers,
     )
 
 
@@ -68,10 +57,10 @@ def build_server(config: Config):
     a journal another server holds. Holding the journal, it owns the drop folder's temporaries too, so
     those a killed server left are removed at once."""
     from ...engine.files import remove_stale_parts
-    from ..drop import drop_stem_room
-    from ..journal import Journal
-    from ..server import Server
-    from ..transport import bind_pair, is_loopback
+    from ..jobs.journal import Journal
+    from ..osc.server import Server
+    from ..osc.transport import bind_pair, is_loopback
+    from ..output.drop import drop_stem_room
 
     sockets = bind_pair(config.host, config.port)
     journal = None
@@ -104,13 +93,13 @@ def read_roots(config: Config, loopback: bool) -> tuple[Path, ...]:
 
 def _services(config: Config, journal, loopback: bool):
     """What the server uses, from the config: models, drop folder, effects, presets, audition."""
-    from ..drop import DropFolder
-    from ..effects import EffectChains
-    from ..paths import shipped_presets_dir
-    from ..presets import PresetStore
-    from ..protocol import Limits
-    from ..server import Services
-    from ..studio import Models, Studio
+    from ..osc.services import Services
+    from ..output.drop import DropFolder
+    from ..output.effects import EffectChains
+    from ..request.build import Limits
+    from ..request.presets import PresetStore
+    from ..store.paths import shipped_presets_dir
+    from ..studio.studio import Models, Studio
 
     version = importlib.metadata.version("sonocanvas")
     effects = EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml", config.effects)
@@ -151,7 +140,7 @@ def _services(config: Config, journal, loopback: bool):
 def _cluster(config: Config, models, drop, version: str, batch: int):
     """The Ray workers of `--ray`; Ray is imported here only, so a server without it never loads Ray."""
     try:
-        from ..cluster import Cluster
+        from ..studio.cluster import Cluster
     except ImportError as error:
         raise FieldError("ray", f"Ray is not installed ({error}); pip install 'sonocanvas[ray]'") from None
     return Cluster.start(config.ray, config.workers, models, drop, version, batch)
@@ -159,7 +148,7 @@ def _cluster(config: Config, models, drop, version: str, batch: int):
 
 def _player(config: Config):
     """The audition player, or None and the reason; a server without audio output still generates."""
-    from ..audition import Player
+    from ..output.audition import Player
 
     try:
         return Player(config.audio_output), ""

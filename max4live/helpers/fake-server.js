@@ -87,8 +87,10 @@ class FakeServer {
       this.send(to, "/sonocanvas/limits", "steps", 1, 500, "variations", 1, 8, "keep", 1, 64, "bars", 1, 64);
     } else if (address === "/sonocanvas/preset/list") {
       this.send(to, "/sonocanvas/preset/names");
+      this.send(to, "/sonocanvas/preset/names/end", 0);
     } else if (address === "/sonocanvas/fx/list") {
       this.send(to, "/sonocanvas/fx/names");
+      this.send(to, "/sonocanvas/fx/names/end", 0);
     } else if (address === "/sonocanvas/status") {
       this.send(to, "/sonocanvas/status", "", 0, "cpu");
     } else if (address === "/sonocanvas/generate") {

@@ -483,7 +483,10 @@ function fakeEnv({ live = new FakeLive(), values = {}, ports = {} } = {}) {
     },
     now: () => env.clock,
     random: () => 0.25,
-    post() {},
+    posted: [],  // what the device printed in the Max Console (Max's `post`)
+    post(text) {
+      env.posted.push(text);
+    },
     flush() {
       while (env.deferred.length) env.deferred.shift()();
     },

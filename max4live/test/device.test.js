@@ -142,7 +142,9 @@ test("without fit to bars no tempo is sent", () => {
 test("a preset may stand in for the prompts; the effect chain goes by name", () => {
   const { env, device } = loadedDevice();
   device.receive("/sonocanvas/preset/names", ["castle bells", "ocean choir"]);
+  device.receive("/sonocanvas/preset/names/end", [2]);
   device.receive("/sonocanvas/fx/names", ["warm tape", "wide hall"]);
+  device.receive("/sonocanvas/fx/names/end", [2]);
   assert.deepEqual(env.shown.filter(([, selector]) => selector === "_parameter_range"), [
     ["preset", "_parameter_range", "(none)", "castle bells", "ocean choir"],
     ["fx", "_parameter_range", "(none)", "warm tape", "wide hall"],
@@ -172,7 +174,9 @@ test("a missing prompt is named and nothing is sent", () => {
 test("picking a preset asks for it, and its values fill the controls", () => {
   const { env, device } = loadedDevice();
   device.receive("/sonocanvas/preset/names", ["castle bells"]);
+  device.receive("/sonocanvas/preset/names/end", [1]);
   device.receive("/sonocanvas/fx/names", ["warm tape"]);
+  device.receive("/sonocanvas/fx/names/end", [1]);
   env.values.preset = 1;
   device.presetChosen();
   assert.deepEqual(env.osc().pop(), ["/sonocanvas/preset/get", "castle bells"]);
@@ -278,10 +282,30 @@ test("the connection light follows the server: on with its replies, off when it 
 test("menus select again the names saved with the set once the server's lists arrive", () => {
   const { env, device } = loadedDevice({ values: { preset_name: "ocean choir", fx_name: "gone chain", preset: 2, fx: 1 } });
   device.receive("/sonocanvas/preset/names", ["castle bells", "new one", "ocean choir"]);
+  device.receive("/sonocanvas/preset/names/end", [3]);
   device.receive("/sonocanvas/fx/names", ["warm tape"]);
+  device.receive("/sonocanvas/fx/names/end", [1]);
   assert.deepEqual(env.shown.filter(([name, selector]) => selector === "set" && (name === "preset" || name === "fx")),
     [["preset", "set", 3], ["fx", "set", 0]], "by name, not by the index saved before the list changed; a name gone is (none)");
   assert.equal(device.chosen(device.presetNames, "preset"), "ocean choir");
+});
+
+test("a list split over several names messages is offered whole, once, at its names/end", () => {
+  const { env, device } = loadedDevice();
+  const first = Array.from({ length: 300 }, (_, i) => `preset ${i}`);
+  device.receive("/sonocanvas/preset/names", first);
+  device.receive("/sonocanvas/preset/names", ["the last one"]);
+  assert.deepEqual(env.shown.filter(([name, selector]) => name === "preset" && selector === "_parameter_range"), [],
+    "nothing is offered before the end");
+  device.receive("/sonocanvas/preset/names/end", [301]);
+  const offered = env.shown.filter(([name, selector]) => name === "preset" && selector === "_parameter_range");
+  assert.equal(offered.length, 1);
+  assert.deepEqual(offered[0].slice(2), ["(none)", ...first, "the last one"]);
+  assert.equal(device.presetNames.length, 301);
+  device.receive("/sonocanvas/preset/names", ["fresh"]);  // the next list starts afresh
+  device.receive("/sonocanvas/preset/names/end", [1]);
+  assert.deepEqual(device.presetNames, ["fresh"]);
+  assert.deepEqual(env.posted, [], "nothing in the Max Console");
 });
 
 test("the WAV reader and the gap finder", () => {

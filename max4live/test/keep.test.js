@@ -121,6 +121,7 @@ test("a score label: rank, then each kind and its score to two decimals", () => 
 test("a preset's keep, loop and bars show in their controls, so what is sent agrees with the preset", () => {
   const { env, device } = keeping({ keep: 0, loop: 0, bars: 4, variations: 1 });
   device.receive("/sonocanvas/preset/names", ["best of 16"]);
+  device.receive("/sonocanvas/preset/names/end", [1]);
   env.values.preset = 1;
   device.presetChosen();
   device.receive("/sonocanvas/preset", ["best of 16", "variations", 16, "keep", 2, "loop", true, "bars", 2]);

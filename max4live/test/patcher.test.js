@@ -234,7 +234,9 @@ function exercise() {
   device.receive("/sonocanvas/limits", ["steps", 1, 500]);
   device.tick();
   device.receive("/sonocanvas/preset/names", ["p"]);
+  device.receive("/sonocanvas/preset/names/end", [1]);
   device.receive("/sonocanvas/fx/names", ["f"]);
+  device.receive("/sonocanvas/fx/names/end", [1]);
   env.values.preset = 1;
   env.values.fx = 1;
   device.presetChosen();

@@ -16,8 +16,8 @@ import numpy as np
 import pedalboard
 import yaml
 
-from ..engine.errors import FieldError
-from .paths import check_name
+from ...engine.errors import FieldError
+from ..store.paths import check_name
 
 # Built-in effects safe to name from YAML: no containers, nothing that loads a file.
 BUILT_INS = frozenset({

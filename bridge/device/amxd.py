@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..engine.files import atomic_write
+from ...engine.files import atomic_write
 
 DEVICE_TYPES = {"audio_effect": b"aaaa", "midi_effect": b"mmmm", "instrument": b"iiii"}
 FROZEN_MAGIC = b"mx@c"

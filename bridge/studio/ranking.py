@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..engine.audio import within_full_scale
-from ..engine.errors import FieldError
-from ..engine.generate_settings import GenerateSettings
-from .drop import finish
-from .protocol import Output
+from ...engine.audio import within_full_scale
+from ...engine.errors import FieldError
+from ...engine.generate_settings import GenerateSettings
+from ..output.drop import finish
+from ..request.build import Output
 
 if TYPE_CHECKING:  # torch and the models load only when a job makes candidates, not with the OSC handlers
-    from ..engine.pipeline import Clip, JointPipeline
-    from ..engine.scorers import Scorers
+    from ...engine.pipeline import Clip, JointPipeline
+    from ...engine.scorers import Scorers
 
 Step = Callable[[int, int], None]
 
@@ -57,7 +57,7 @@ def make_and_choose(pipe: JointPipeline, settings: GenerateSettings, choice: Cho
                     output: Output, batch: int, on_step: Step | None = None) -> tuple[list[Clip], list[Clip]]:
     """(the clips to deliver, the candidates left out): every candidate and none (no `keep`), or the best `keep` in
     rank order and the rest in the order they were made, every one's record holding its scores."""
-    from ..engine.scorers import rank  # with torch: see the imports above
+    from ...engine.scorers import rank  # with torch: see the imports above
 
     if choice.keep is None:
         return pipe(settings, on_step=on_step), []

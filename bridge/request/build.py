@@ -5,18 +5,20 @@ Every refusal is a `ProtocolError` naming the field at fault, which the server s
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
-from ..engine import settings as settings_table
-from ..engine.errors import FieldError
-from ..engine.generate_settings import GenerateSettings
-from ..engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given, fit_to_bars
-from .paths import inside
+from ...engine import settings as settings_table
+from ...engine.errors import FieldError
+from ...engine.generate_settings import GenerateSettings
+from ...engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given, fit_to_bars
+from ..store.paths import inside
 
 AUDIO_MODELS = BY_NAME["audio_model"].choices
 PROMPTS = ("image_prompt", "audio_prompt", "image_negative_prompt", "audio_negative_prompt", "to_image_prompt",
@@ -85,6 +87,16 @@ class GenerateRequest:
     reply_port: int | None = None
     keep: int | None = None
     rank: str = BY_NAME["rank"].default
+    kind: ClassVar[str] = "generate"
+
+    def input_paths(self) -> dict[str, Path]:
+        """By field: the files this request reads (an init clip, an init picture)."""
+        values = {f.name: getattr(self.settings, f.name) for f in dataclasses.fields(self.settings)}
+        return {name: path for name, path in values.items() if isinstance(path, Path)}
+
+    def reading(self, paths: Mapping[str, Path]) -> GenerateRequest:
+        """This request, reading its files at `paths` instead (by field)."""
+        return dataclasses.replace(self, settings=dataclasses.replace(self.settings, **paths))
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,19 @@ class EncodeRequest:
     format: str = "auffusion"
     seconds: float | None = None
     reply_port: int | None = None
+    kind: ClassVar[str] = "encode"
+
+    def input_paths(self) -> dict[str, Path]:
+        """By field: the file this request reads, its picture."""
+        return {"picture_path": self.picture_path}
+
+    def reading(self, paths: Mapping[str, Path]) -> EncodeRequest:
+        """This request, reading its picture at `paths["picture_path"]` instead."""
+        return dataclasses.replace(self, **paths)
+
+
+Request = GenerateRequest | EncodeRequest
+"""A job's request; `kind` says which, `input_paths` what it reads."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +147,8 @@ class Limits:
             within = inside(resolved, (root.resolve() for root in self.read_roots))
             is_file = within and resolved.is_file()
         except (OSError, RuntimeError) as error:  # a name too long, a symlink loop, ...
-            raise ProtocolError(field, f"cannot use {_describe(value)} as a path ({error.__class__.__name__})") from None
+            raise ProtocolError(field, f"cannot use {_describe(value)} as a path "
+                                       f"({error.__class__.__name__})") from None
         if not within:
             raise ProtocolError(field, f"{value!r} is outside the folders this server may read")
         if not is_file:
@@ -195,7 +221,7 @@ def job_id_of(args: list[Any]) -> str:
 def reply_port_of(args: list[Any]) -> int | None:
     """The `reply_port` a generate, encode or cancel request carries, read before the rest is checked, so that
     even its errors reach a sender (like liblo's oscsend) that uses a new source port for every message."""
-    for name, value in zip(args, args[1:]):
+    for name, value in pairwise(args):
         if name == "reply_port" and isinstance(value, int) and not isinstance(value, bool) \
                 and REPLY_PORT.low <= value <= REPLY_PORT.high:
             return value
@@ -205,7 +231,7 @@ def reply_port_of(args: list[Any]) -> int | None:
 def client_of(args: list[Any]) -> str:
     """The `client` secret a generate, encode or cancel request carries, or ""; read before the rest is
     checked, as `reply_port` is."""
-    for name, value in zip(args, args[1:]):
+    for name, value in pairwise(args):
         if name == "client" and isinstance(value, str):
             return value
     return ""
@@ -220,7 +246,8 @@ def output_seconds(seconds: float, clips: int, output: Output) -> float:
 def _check_output(limits: Limits, field: str, seconds: float) -> None:
     if seconds > limits.max_output_seconds:
         raise ProtocolError(field, f"this request would write {seconds:.0f} s of audio (counted at 48 kHz, times the "
-                            f"clips written, twice with fx); the server allows {limits.max_output_seconds:g} s per request")
+                            f"clips written, twice with fx); the server allows {limits.max_output_seconds:g} s "
+                            "per request")
 
 
 def parse_job_id(args: list[Any]) -> str:
@@ -308,7 +335,8 @@ def _output(values: dict[str, Any], limits: Limits) -> Output:
     """Take the keys that say how the clip is dropped out of `values`, checked against the server's limits."""
     fx = values.pop("fx", "")
     if fx and fx not in limits.fx_names:
-        raise ProtocolError("fx", f"unknown chain {fx!r}; choose one of {', '.join(sorted(limits.fx_names)) or '(none)'}")
+        names = ', '.join(sorted(limits.fx_names)) or '(none)'
+        raise ProtocolError("fx", f"unknown chain {fx!r}; choose one of {names}")
     check_given({"bpm": values.get("bpm"), "bars": values.get("bars")})
     return Output(values.pop("sample_rate", limits.sample_rate), values.pop("bit_depth", limits.bit_depth), fx,
                   values.pop("bpm", None), values.pop("bars", None))

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import yaml
 
-from ..engine.errors import FieldError
-from ..engine.files import atomic_write
-from ..engine.models import DEFAULT_AUDIO_MODELS, DEFAULT_IMAGE_MODEL
-from ..engine.scorers import DEFAULT_CLAP_MODEL, DEFAULT_CLIP_MODEL
-from ..engine.settings import BY_NAME, DEFAULT_CAPS, capped
+from ...engine.catalog import CLAP_MODEL, CLIP_MODEL, DEFAULT_AUDIO_MODELS, IMAGE_MODEL
+from ...engine.errors import FieldError
+from ...engine.files import atomic_write
+from ...engine.settings import BY_NAME, DEFAULT_CAPS, capped
 
 _TEMPLATE = """\
 # sonocanvas server config (`sonocanvas serve`). Flags override these values.
@@ -86,7 +85,7 @@ class Config:
     port: int = 9010
     drop_dir: Path = Path.home() / "Music" / "sonocanvas"
     read_dirs: tuple[Path, ...] = ()
-    image_model: str = DEFAULT_IMAGE_MODEL
+    image_model: str = IMAGE_MODEL
     audio_models: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_AUDIO_MODELS))
     device: str = "auto"
     sample_rate: int = 48000
@@ -97,8 +96,8 @@ class Config:
     journal: Path | None = None
     token: str = ""
     read_home: bool = True
-    clip_model: str = DEFAULT_CLIP_MODEL
-    clap_model: str = DEFAULT_CLAP_MODEL
+    clip_model: str = CLIP_MODEL
+    clap_model: str = CLAP_MODEL
     ray: str | None = None
     workers: int | None = None
     tiny_random: bool = False
@@ -130,8 +129,8 @@ def load_config(path: Path | None = None) -> Config:
     path = Path(path or default_config_path()).expanduser().absolute()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = _TEMPLATE.format(drop_dir=Path.home() / "Music" / "sonocanvas", image_model=DEFAULT_IMAGE_MODEL,
-                                clip_model=DEFAULT_CLIP_MODEL, clap_model=DEFAULT_CLAP_MODEL,
+        text = _TEMPLATE.format(drop_dir=Path.home() / "Music" / "sonocanvas", image_model=IMAGE_MODEL,
+                                clip_model=CLIP_MODEL, clap_model=CLAP_MODEL,
                                 audio_models=_indented(DEFAULT_AUDIO_MODELS), caps=_indented(DEFAULT_CAPS))
         try:
             atomic_write(path, lambda f: f.write(text.encode()), exclusive=True)

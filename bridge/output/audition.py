@@ -12,7 +12,7 @@ import numpy as np
 import sounddevice as sd
 from pedalboard.io import AudioFile
 
-from ..engine.errors import FieldError
+from ...engine.errors import FieldError
 
 
 class Player:

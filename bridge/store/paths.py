@@ -7,10 +7,11 @@ from pathlib import Path, PurePath
 
 import sonocanvas.presets
 
-from ..engine.errors import FieldError
+from ...engine.errors import FieldError
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))})
+_WINDOWS_DEVICES = frozenset({"con", "prn", "aux", "nul",
+                              *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))})
 _WINDOWS_FORBIDDEN = frozenset('<>:"/\\|?*') | frozenset(map(chr, range(32)))
 # MAX_PATH (260) less the terminating NUL: the longest path Windows programs without long-path support open,
 # Live and Explorer among them. Files on an exFAT drive or a share travel between systems, so drop names

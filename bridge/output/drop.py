@@ -24,10 +24,10 @@ import numpy as np
 from pedalboard import time_stretch
 from PIL import Image, PngImagePlugin
 
-from ..engine.audio import resample, within_full_scale, write_audio
-from ..engine.files import PART, atomic_write, remove_stale_parts
-from .paths import stem_room
-from .protocol import Output
+from ...engine.audio import resample, within_full_scale, write_audio
+from ...engine.files import PART, atomic_write, remove_stale_parts
+from ..request.build import Output
+from ..store.paths import stem_room
 
 SIBLINGS = (".png", ".picture.png", ".json")
 """Beside the audio (`.<format>`, and `.dry.<format>` when an effect chain was applied)."""

@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from sonocanvas.engine.files import atomic_write
 
-from ..engine.errors import FieldError
-from .paths import check_name
-from .protocol import PRESET_KEYS, ProtocolError, parse_key
+from ...engine.errors import FieldError
+from ...engine.files import atomic_write
+from ..store.paths import check_name
+from .build import PRESET_KEYS, ProtocolError, parse_key
 
 Value = str | int | float
 

@@ -1,9 +1,11 @@
-"""One function per OSC address of docs/osc.md, in one table: `HANDLERS`.
+"""One function per request address of `addresses.REQUESTS`, in one table: `HANDLERS`.
 
-A handler parses and checks its arguments (`protocol`), acts, and answers on `call.reply`; anything it
+A handler parses and checks its arguments (`request.build`), acts, and answers on `call.reply`; anything it
 refuses is a `FieldError`, which the server sends back as `/sonocanvas/error`. Handlers never wait on a
-model: jobs go to the job bridge's queue. Adding a message means a function here, its parsing in
-`protocol` and its line in docs/osc.md.
+model: jobs go to the job bridge's queue. As python-osc's dispatcher hands its callbacks only an address
+and arguments, a handler gets only a `Context`: what it may use of the server, never the server itself.
+Adding a message means its line in `addresses`, a function here, its parsing in `request.build` and its
+line in docs/osc.md.
 """
 from __future__ import annotations
 
@@ -11,14 +13,18 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..engine.settings import Setting, bounds, capped
-from . import protocol
-from .protocol import ProtocolError
-from .ranking import Choice
+from ...engine.settings import Setting, bounds, capped
+from ..jobs.queue import JobQueue
+from ..request import build as protocol
+from ..request.build import EncodeRequest, GenerateRequest, ProtocolError
+from ..studio.ranking import Choice
+from .clients import Clients
+from .services import Services
 from .transport import Peer, Sender
 
 if TYPE_CHECKING:
-    from .server import Server
+    from ..output.audition import Player
+    from ..request.presets import PresetStore
 
 NAMES_PER_MESSAGE_BYTES = 8192
 """A list reply (preset or chain names) is split into messages of about this size, so each fits a datagram."""
@@ -34,10 +40,22 @@ class Call:
     sender: Sender
 
 
-Handler = Callable[["Server", Call], None]
+@dataclass(frozen=True)
+class Context:
+    """What a handler may use of its server."""
+
+    services: Services
+    clients: Clients
+    jobs: JobQueue
+    submit: Callable[[Hashable, Peer, GenerateRequest | EncodeRequest], None]
+    """Journal and queue a job for its owner, replies to the peer."""
+    udp_peer: Callable[[tuple[str, int]], Peer]
+    check_reply_port: Callable[[str, int], None]
+    """Refuses (`ProtocolError`) a reply port that is the server's own."""
+
+
+Handler = Callable[[Context, Call], None]
 HANDLERS: dict[str, Handler] = {}
-JOB_ADDRESSES = frozenset({"/sonocanvas/generate", "/sonocanvas/encode", "/sonocanvas/cancel"})
-"""Requests that may carry `reply_port` and `client`, and whose errors echo their job id."""
 
 
 def handles(address: str) -> Callable[[Handler], Handler]:
@@ -48,23 +66,23 @@ def handles(address: str) -> Callable[[Handler], Handler]:
 
 
 @handles("/sonocanvas/hello")
-def hello(server: Server, call: Call) -> None:
+def hello(context: Context, call: Call) -> None:
     if len(call.args) > 2:
         raise ProtocolError("arguments", f"expected reply_port and an optional token, got {len(call.args)}")
     (reply_port,) = _exactly(call.args[:1], protocol.REPLY_PORT)
     token = call.args[1] if len(call.args) > 1 else None
-    if not server.clients.token_ok(token if isinstance(token, str) else None):
+    if not context.clients.token_ok(token if isinstance(token, str) else None):
         raise ProtocolError("token", "this server needs the token it was started with: "
                             "/sonocanvas/hello <reply_port> <token>")
     host = call.sender.address[0]
-    server.check_reply_port(host, reply_port)
-    secret = server.clients.hello(call.sender.key, reply_port)
+    context.check_reply_port(host, reply_port)
+    secret = context.clients.hello(call.sender.key, reply_port)
     if call.sender.peer is not None:  # TCP: replies stay on the connection; the port names the client
         peer: Peer = call.sender.peer
         peer.address = (host, reply_port)
     else:
-        peer = server.transport.udp_peer((host, reply_port))
-    s = server.services
+        peer = context.udp_peer((host, reply_port))
+    s = context.services
     peer.send("/sonocanvas/ready", s.version, s.device, s.models, secret,
               " ".join(s.scorers.kinds))
     for entry in s.journal.take_untold(peer.address):
@@ -72,77 +90,77 @@ def hello(server: Server, call: Call) -> None:
 
 
 @handles("/sonocanvas/generate")
-def generate(server: Server, call: Call) -> None:
-    presets = server.services.presets
-    request = protocol.parse_generate(call.args, server.services.limits, presets.get if presets else _no_presets)
-    Choice(request.keep, request.rank).check(request.settings.variations, server.services.scorers)
-    server.job_bridge.submit(call.owner, call.reply, "generate", request)
+def generate(context: Context, call: Call) -> None:
+    presets = context.services.presets
+    request = protocol.parse_generate(call.args, context.services.limits, presets.get if presets else _no_presets)
+    Choice(request.keep, request.rank).check(request.settings.variations, context.services.scorers)
+    context.submit(call.owner, call.reply, request)
 
 
 @handles("/sonocanvas/encode")
-def encode(server: Server, call: Call) -> None:
-    request = protocol.parse_encode(call.args, server.services.limits)
-    server.job_bridge.submit(call.owner, call.reply, "encode", request)
+def encode(context: Context, call: Call) -> None:
+    request = protocol.parse_encode(call.args, context.services.limits)
+    context.submit(call.owner, call.reply, request)
 
 
 @handles("/sonocanvas/cancel")
-def cancel(server: Server, call: Call) -> None:
+def cancel(context: Context, call: Call) -> None:
     job_id = protocol.parse_job_id(call.args)
     protocol.parse_keys(call.args[1:], protocol.TRANSPORT_KEYS)  # already applied to `call`
-    if not server.jobs.cancel(call.owner, job_id):
+    if not context.jobs.cancel(call.owner, job_id):
         raise ProtocolError("job_id", f"no queued or running job {job_id!r} of yours")
 
 
 @handles("/sonocanvas/status")
-def status(server: Server, call: Call) -> None:
+def status(context: Context, call: Call) -> None:
     _exactly(call.args)
-    running, queued = server.jobs.status()
-    call.reply.send("/sonocanvas/status", running.job_id if running else "", queued, server.services.device)
+    running, queued = context.jobs.status()
+    call.reply.send("/sonocanvas/status", running.job_id if running else "", queued, context.services.device)
 
 
 @handles("/sonocanvas/limits")
-def limits(server: Server, call: Call) -> None:
+def limits(context: Context, call: Call) -> None:
     _exactly(call.args)
-    call.reply.send("/sonocanvas/limits", *bounds(capped(server.services.limits.caps)))
+    call.reply.send("/sonocanvas/limits", *bounds(capped(context.services.limits.caps)))
 
 
 @handles("/sonocanvas/audition")
-def audition(server: Server, call: Call) -> None:
+def audition(context: Context, call: Call) -> None:
     (value,) = _exactly(call.args, protocol.WAV_PATH)
-    path = server.services.limits.readable("wav_path", value)
-    _player(server).play(path)
+    path = context.services.limits.readable("wav_path", value)
+    _player(context).play(path)
     call.reply.send("/sonocanvas/playing", str(path))
 
 
 @handles("/sonocanvas/stop")
-def stop(server: Server, call: Call) -> None:
+def stop(context: Context, call: Call) -> None:
     _exactly(call.args)
-    _player(server).stop()
+    _player(context).stop()
     call.reply.send("/sonocanvas/stopped")
 
 
 @handles("/sonocanvas/preset/list")
-def preset_list(server: Server, call: Call) -> None:
+def preset_list(context: Context, call: Call) -> None:
     _exactly(call.args)
-    send_names(call.reply, ("/sonocanvas/preset/names", "/sonocanvas/preset/names/end"), _presets(server).names())
+    send_names(call.reply, ("/sonocanvas/preset/names", "/sonocanvas/preset/names/end"), _presets(context).names())
 
 
 @handles("/sonocanvas/preset/get")
-def preset_get(server: Server, call: Call) -> None:
+def preset_get(context: Context, call: Call) -> None:
     (name,) = _exactly(call.args, protocol.PRESET_NAME)
     try:
-        values = _presets(server).get(name)
+        values = _presets(context).get(name)
     except KeyError:
         raise ProtocolError("name", f"no preset {name!r}") from None
     call.reply.send("/sonocanvas/preset", name, *[item for pair in values.items() for item in pair])
 
 
 @handles("/sonocanvas/preset/save")
-def preset_save(server: Server, call: Call) -> None:
+def preset_save(context: Context, call: Call) -> None:
     if not call.args or not isinstance(call.args[0], str):
         raise ProtocolError("name", "missing: the first argument must be the preset's name")
     name = call.args[0]
-    store = _presets(server)
+    store = _presets(context)
     if store.is_shipped(name):
         raise ProtocolError("name", f"{name!r} is a shipped preset; save yours under another name")
     values = protocol.parse_keys(call.args[1:], protocol.PRESET_KEYS)
@@ -151,19 +169,20 @@ def preset_save(server: Server, call: Call) -> None:
 
 
 @handles("/sonocanvas/preset/delete")
-def preset_delete(server: Server, call: Call) -> None:
+def preset_delete(context: Context, call: Call) -> None:
     (name,) = _exactly(call.args, protocol.PRESET_NAME)
     try:
-        _presets(server).delete(name)
+        _presets(context).delete(name)
     except KeyError:
         raise ProtocolError("name", f"no preset {name!r}") from None
     call.reply.send("/sonocanvas/preset/deleted", name)
 
 
 @handles("/sonocanvas/fx/list")
-def fx_list(server: Server, call: Call) -> None:
+def fx_list(context: Context, call: Call) -> None:
     _exactly(call.args)
-    send_names(call.reply, ("/sonocanvas/fx/names", "/sonocanvas/fx/names/end"), sorted(server.services.limits.fx_names))
+    send_names(call.reply, ("/sonocanvas/fx/names", "/sonocanvas/fx/names/end"),
+               sorted(context.services.limits.fx_names))
 
 
 # helpers -----------------------------------------------------------------------------------------
@@ -202,13 +221,15 @@ def _no_presets(name: str) -> dict:
     raise KeyError(name)
 
 
-def _player(server: Server) -> Any:
-    if server.services.player is None:
-        raise ProtocolError("audio_output", server.services.player_error or "no audio output on this server")
-    return server.services.player
+def _player(context: Context) -> Player:
+    player = context.services.player
+    if player is None:
+        raise ProtocolError("audio_output", context.services.player_error or "no audio output on this server")
+    return player
 
 
-def _presets(server: Server) -> Any:
-    if server.services.presets is None:
+def _presets(context: Context) -> PresetStore:
+    presets = context.services.presets
+    if presets is None:
         raise ProtocolError("preset", "this server has no preset store")
-    return server.services.presets
+    return presets

@@ -10,55 +10,23 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Hashable
+from typing import Any
 
-from ..engine.errors import FieldError
-from . import protocol
+from ...engine.errors import FieldError
+from ..jobs.queue import QueueBounds
+from ..log import RateLimited
+from ..request import build as protocol
+from ..request.build import ProtocolError
+from .addresses import JOB_REQUESTS, REPLIES_ONLY
 from .clients import Clients
-from .handlers import HANDLERS, JOB_ADDRESSES, Call
+from .handlers import HANDLERS, Call, Context
 from .job_bridge import JobBridge
-from .jobs import Job, QueueBounds
-from .journal import Journal
-from .log import RateLimited
-from .protocol import Limits, ProtocolError
+from .services import Services
 from .transport import Peer, Sender, Transport, bind_pair
 from .wire import WireError, decode_packet
 
-if TYPE_CHECKING:  # the scorers bring torch, which the OSC side never needs to import
-    from ..engine.scorers import Scorers
-
 log = logging.getLogger("sonocanvas.server")
-REPLY_ADDRESSES = frozenset({"/sonocanvas/error", "/sonocanvas/ready", "/sonocanvas/queued", "/sonocanvas/progress",
-                             "/sonocanvas/done", "/sonocanvas/cancelled"})
-"""What the server sends: one arriving is another server's reply (a misdirected `reply_port`), never
-answered, so that two servers cannot start a loop."""
-
-
-def _no_scorers() -> Scorers:
-    from ..engine.scorers import Scorers
-
-    return Scorers(None, None)
-
-
-@dataclass
-class Services:
-    """What the handlers use besides the job queue; each may be absent on a server without it."""
-
-    run: Callable[[Job, Callable[[int, int], None], Callable[..., None]], None]
-    """Runs a job: `run(job, on_step, done)`, calling `done(index, wav, png, json)` per finished clip."""
-    limits: Limits
-    journal: Journal
-    version: str
-    device: str
-    models: str
-    presets: Any = None  # PresetStore
-    player: Any = None  # audition Player
-    player_error: str = ""  # why there is no player
-    token: str = ""  # with a token, only a hello carrying it lets a client in
-    scorers: Scorers = field(default_factory=_no_scorers)  # what a request's keep may rank with
-    workers: int = 1  # jobs run at once: one per Ray worker (bridge/cluster.py), else one
 
 
 class Server:
@@ -66,7 +34,7 @@ class Server:
     pair from `bind_pair`, replaces host and port: `serve` binds before loading the models, to fail fast."""
 
     def __init__(self, services: Services, host: str = "127.0.0.1", port: int = 9010,
-                 sockets: tuple[socket.socket, socket.socket] | None = None, bounds: QueueBounds = QueueBounds()):
+                 sockets: tuple[socket.socket, socket.socket] | None = None, bounds: QueueBounds | None = None):
         self.services = services
         self.transport = Transport(sockets or bind_pair(host, port), self.handle_packet, self._bad_frame,
                                    self._gone)
@@ -74,6 +42,8 @@ class Server:
         self.clients = Clients(services.token)
         self.job_bridge = JobBridge(services, bounds)
         self.jobs = self.job_bridge.queue
+        self.context = Context(services, self.clients, self.jobs, self.job_bridge.submit, self.transport.udp_peer,
+                               self.check_reply_port)
         self._dispatch_lock = threading.Lock()
         self._junk = RateLimited(log)
 
@@ -123,11 +93,11 @@ class Server:
                             f"server: {type(error).__name__}: {error}")
 
     def _dispatch(self, address: str, args: list[Any], sender: Sender) -> None:
-        if address in REPLY_ADDRESSES:
+        if address in REPLIES_ONLY:
             self._junk.warning(sender.address[0], "%s:%d sent a reply (%s) to the server; ignored", *sender.address,
                                address)
             return
-        job_request = address in JOB_ADDRESSES
+        job_request = address in JOB_REQUESTS
         job_id = protocol.job_id_of(args) if job_request else ""
         to = self._default_peer(sender, sender.key)
         try:
@@ -149,14 +119,14 @@ class Server:
             try:
                 if handler is None:
                     raise ProtocolError("address", f"unknown address {address[:64]!r}")
-                handler(self, Call(args, to, owner, sender))
+                handler(self.context, Call(args, to, owner, sender))
             except FieldError as error:  # a request the client can fix: its field named
                 _send_error(to, job_id, error.field, str(error))
             except Exception as error:  # a bug must cost one reply, not the server
                 log.exception("fault handling %s from %s:%d", address, *sender.address)
                 _send_error(to, job_id, "server", f"server: {type(error).__name__}: {error}")
 
-    def _owner(self, sender: Sender, secret: str):
+    def _owner(self, sender: Sender, secret: str) -> Hashable:
         """Whose request this is: the sender itself, or the client whose secret it carries."""
         if not secret:
             return sender.key
@@ -167,7 +137,7 @@ class Server:
             raise ProtocolError("client", "unknown client secret; say /sonocanvas/hello again for a new one")
         return owner
 
-    def _default_peer(self, sender: Sender, owner) -> Peer:
+    def _default_peer(self, sender: Sender, owner: Hashable) -> Peer:
         """Where replies go without a `reply_port` key: the TCP connection; over UDP, the sender's IP at the
         reply port its client registered with hello, else its source port."""
         if sender.peer is not None:
@@ -184,7 +154,8 @@ class Server:
     def _bad_frame(self, sender: Sender) -> None:
         self._junk.warning(sender.address[0], "bad SLIP frame from %s:%d", *sender.address)
         if sender.peer is not None and self.clients.admitted(sender.key):
-            sender.peer.send("/sonocanvas/error", "", "packet", "packet: a bad SLIP frame (a wrong escape, or over 1 MiB)")
+            sender.peer.send("/sonocanvas/error", "", "packet",
+                             "packet: a bad SLIP frame (a wrong escape, or over 1 MiB)")
 
     def _gone(self, sender: Sender) -> None:
         self.clients.forget(sender.key)

@@ -15,13 +15,13 @@ from typing import Any
 
 import torch
 
-from ..engine.errors import FieldError
-from ..engine.scorers import Scorers
-from ..engine.settings import DEFAULT_CAPS
-from .drop import DropFolder, clip_stem, slug
-from .inputs import private_copies, renamed
-from .jobs import Job
-from .protocol import EncodeRequest, GenerateRequest
+from ...engine.errors import FieldError
+from ...engine.scorers import Scorers
+from ...engine.settings import DEFAULT_CAPS
+from ..jobs.inputs import private_copies, renamed
+from ..jobs.queue import Job
+from ..output.drop import DropFolder, clip_stem, slug
+from ..request.build import EncodeRequest, GenerateRequest
 from .ranking import Choice, make_and_choose
 
 TINY_LABEL = "tiny-random (random weights, plumbing only)"
@@ -79,17 +79,19 @@ class Studio:
              batch: int = DEFAULT_CAPS["variations"]) -> Studio:
         """The models loaded; the scorers found (a folder or the Hugging Face cache: never downloaded unasked), to
         load on first use. `drop` None: a Ray worker, whose clips are dropped elsewhere."""
-        from ..engine.models import load_audio_model, load_image_model
-        from ..engine.pipeline import JointPipeline
+        from ...engine.models import load_audio_model, load_image_model
+        from ...engine.pipeline import JointPipeline
 
         if models.tiny_random:
-            from ..engine.tiny import tiny_models
+            from ...engine.catalog import CLAP_MODEL, CLIP_MODEL
+            from ...engine.tiny import scorer_or_tiny, tiny_models
 
             tiny = tiny_models()
             models = dataclasses.replace(
                 models, image=str(tiny.image),
-                audio={"auffusion": str(tiny.auffusion), "riffusion": str(tiny.riffusion)},
-                clip=models.clip and str(tiny.clip), clap=models.clap and str(tiny.clap),  # "" stays none
+                audio={kind: str(path) for kind, path in tiny.audio.items()},
+                clip=scorer_or_tiny(models.clip, CLIP_MODEL, tiny.clip),
+                clap=scorer_or_tiny(models.clap, CLAP_MODEL, tiny.clap),
             )
         image = load_image_model(models.image, device=models.device)
         pipelines = {
@@ -142,10 +144,10 @@ class Studio:
     def encode(request: EncodeRequest, on_step: Callable[[int, int], None]):
         """Spectrogram art: the picture becomes a sound whose spectrogram shows it (no model involved); progress
         (and a cancel) comes a chunk of Griffin-Lim at a time."""
-        from ..engine.art import load_art, sound_from_picture
-        from ..engine.audio import normalize_peak
-        from ..engine.pipeline import Clip
-        from ..engine.spectrogram import open_picture
+        from ...engine.art import load_art, sound_from_picture
+        from ...engine.audio import normalize_peak
+        from ...engine.pipeline import Clip
+        from ...engine.spectrogram import open_picture
 
         fmt, picture = load_art(request.picture_path, request.format, request.seconds, field="picture_path")
         audio = normalize_peak(sound_from_picture(fmt, picture, on_chunk=on_step), -1.0)

@@ -13,28 +13,29 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..engine.errors import FieldError
-from .inputs import read_inputs
-from .jobs import Job, JobQueue, QueueBounds
-from .protocol import EncodeRequest, GenerateRequest
+from ...engine.errors import FieldError
+from ..jobs.inputs import read_inputs
+from ..jobs.queue import Job, JobQueue, QueueBounds
+from ..request.build import Request
+from .services import Services
 
 if TYPE_CHECKING:
-    from .server import Services
     from .transport import Peer
 
 log = logging.getLogger("sonocanvas.jobs")
 
 
 class JobBridge:
-    def __init__(self, services: Services, bounds: QueueBounds = QueueBounds()):
+    def __init__(self, services: Services, bounds: QueueBounds | None = None):
         self.services = services
         self._started: dict[int, float] = {}
-        self.queue = JobQueue(self._run, self, bounds, services.workers)
+        self.queue = JobQueue(self._run, self, bounds or QueueBounds(), services.workers)
 
-    def submit(self, owner: Hashable, peer: Peer, kind: str, request: GenerateRequest | EncodeRequest) -> None:
+    def submit(self, owner: Hashable, peer: Peer, request: Request) -> None:
         """Journal and queue a request; its client hears `queued` (or an error naming the field)."""
         if self.queue.find(owner, request.job_id) is not None:
             raise FieldError("job_id", f"{request.job_id!r} is already queued or running")
+        kind = request.kind
         record = {"kind": kind, **dataclasses.asdict(request)}
         try:
             journal_id = self.services.journal.add(request.job_id, peer.address, kind, record)
@@ -43,7 +44,8 @@ class JobBridge:
             raise FieldError("journal", f"the job could not be recorded ({_short(error)}); it was not queued") from None
         job = Job(owner=owner, job_id=request.job_id, request=request, peer=peer, journal_id=journal_id)
         try:
-            position = self.queue.submit(job, lambda position: peer.send("/sonocanvas/queued", request.job_id, position))
+            position = self.queue.submit(
+                job, lambda position: peer.send("/sonocanvas/queued", request.job_id, position))
         except Exception as error:  # never leave a journalled job "queued" that never was
             self._record(job, "failed", str(error))
             raise
@@ -104,9 +106,8 @@ class JobBridge:
         started = self._started.pop(id(job), None)
         waited = (started or now) - job.queued_at
         ran = now - started if started else 0.0
-        kind = "encode" if isinstance(job.request, EncodeRequest) else "generate"
         line = "job %r (%s) from %s:%d: %s, waited %.2f s, ran %.2f s%s"
-        args = (job.job_id, kind, *job.peer.address, how, waited, ran, f": {message}" if message else "")
+        args = (job.job_id, job.request.kind, *job.peer.address, how, waited, ran, f": {message}" if message else "")
         if fault:
             log.error(line, *args, exc_info=fault)
         else:

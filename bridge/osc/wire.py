@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.errors import FieldError
+from ...engine.errors import FieldError
 
 MAX_DEPTH = 16
 """Bundles nested deeper than this are refused: no client needs more than two levels."""

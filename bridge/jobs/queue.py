@@ -18,7 +18,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..engine.errors import FieldError
+from ...engine.errors import FieldError
+from ..request.build import Request
+from .inputs import Inputs
 
 log = logging.getLogger("sonocanvas.jobs")
 
@@ -33,13 +35,13 @@ class Job:
 
     owner: Hashable
     job_id: str
-    request: Any
-    peer: Any = None  # where its replies go (a transport Peer)
+    request: Request
+    peer: Any = None  # where its replies go (an osc.transport Peer: the layer above knows it)
     journal_id: int | None = None
     queued_at: float = field(default_factory=time.time)
     cancelled: threading.Event = field(default_factory=threading.Event)
     finishing: bool = False
-    inputs: dict = field(default_factory=dict, repr=False)  # the files it reads, read safely as it starts (bridge.inputs)
+    inputs: Inputs = field(default_factory=dict, repr=False)  # the files it reads, read safely as it starts
     _state: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

@@ -9,23 +9,22 @@ client's own path, never the copy's.
 """
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .protocol import MAX_INPUT_BYTES, GenerateRequest, ProtocolError
+from ..request.build import MAX_INPUT_BYTES, Limits, ProtocolError, Request
 
 Inputs = dict[str, tuple[str, bytes]]
 """By field: (the path the client gave, the file's bytes)."""
 
 
-def read_inputs(request: Any, limits: Any) -> Inputs:
+def read_inputs(request: Request, limits: Limits) -> Inputs:
     """Each file `request` reads, opened and checked now (`limits.open_checked`), with the bytes of that file."""
     inputs: Inputs = {}
-    for name, path in _paths(request).items():
+    for name, path in request.input_paths().items():
         with limits.open_checked(name, path) as file:
             limit = MAX_INPUT_BYTES[name]
             data = file.read(limit + 1)  # open_checked saw its size; one that grew since is still bounded
@@ -36,23 +35,21 @@ def read_inputs(request: Any, limits: Any) -> Inputs:
 
 
 @contextmanager
-def private_copies(request: Any, inputs: Inputs) -> Iterator[tuple[Any, dict[str, str]]]:
+def private_copies(request: Request, inputs: Inputs) -> Iterator[tuple[Request, dict[str, str]]]:
     """(the request reading private copies of `inputs`, the renames from each copy's path to the client's) for
     the block; the copies are gone after it. A copy keeps its file's name, so its format is still known."""
     if not inputs:  # most jobs read no file: no folder to make
         yield request, {}
         return
     with tempfile.TemporaryDirectory(prefix="sonocanvas-inputs-") as folder:
-        paths, renames = {}, {}
+        paths: dict[str, Path] = {}
+        renames: dict[str, str] = {}
         for name, (original, data) in inputs.items():
             path = Path(folder) / name / Path(original).name
             path.parent.mkdir()
             path.write_bytes(data)
             paths[name], renames[str(path)] = path, original
-        if isinstance(request, GenerateRequest):
-            yield dataclasses.replace(request, settings=dataclasses.replace(request.settings, **paths)), renames
-        else:
-            yield dataclasses.replace(request, **paths), renames
+        yield request.reading(paths), renames
 
 
 def renamed(value: Any, renames: dict[str, str]) -> Any:
@@ -65,11 +62,3 @@ def renamed(value: Any, renames: dict[str, str]) -> Any:
         for copy, original in renames.items():
             value = value.replace(copy, original)
     return value
-
-
-def _paths(request: Any) -> dict[str, Path]:
-    if isinstance(request, GenerateRequest):
-        fields = {f.name: getattr(request.settings, f.name) for f in dataclasses.fields(request.settings)}
-    else:
-        fields = {"picture_path": request.picture_path}
-    return {name: path for name, path in fields.items() if isinstance(path, Path)}

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.errors import FieldError
+from ...engine.errors import FieldError
 
 RESTART_MESSAGE = "server restarted while this job ran; it did not finish"
 BUSY_TIMEOUT = 2.0

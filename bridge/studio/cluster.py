@@ -30,11 +30,11 @@ from typing import Any
 import ray
 from ray.exceptions import RayActorError, RayTaskError
 
-from ..engine.errors import FieldError
-from ..engine.scorers import Scorers
-from .drop import DropFolder
-from .inputs import private_copies, renamed
-from .jobs import Job, JobCancelled, Progress
+from ...engine.errors import FieldError
+from ...engine.scorers import Scorers
+from ..jobs.inputs import private_copies, renamed
+from ..jobs.queue import Job, JobCancelled, Progress
+from ..output.drop import DropFolder
 from .studio import Done, Made, Models, Studio, deliver
 
 log = logging.getLogger("sonocanvas.cluster")
