@@ -296,9 +296,9 @@ def main() -> None:
     base = dict(image_prompt="a castle with bell towers, grayscale, lithograph style", audio_prompt="bell ringing",
                 height=height, width=width)
     # the paper's defaults: DDIM 100, guidance 10, w 0.5, the image model from a tenth of the steps (10 of 100)
-    paper = GenerateSettings(**base, steps=args.paper_steps)
-    fast = GenerateSettings(**base, scheduler="dpm++", steps=args.fast_steps)
-    batched = GenerateSettings(**{**base, "variations": args.batch}, scheduler="dpm++", steps=args.fast_steps)
+    paper = GenerateSettings.resolved(**base, steps=args.paper_steps)
+    fast = GenerateSettings.resolved(**base, scheduler="dpm++", steps=args.fast_steps)
+    batched = GenerateSettings.resolved(**{**base, "variations": args.batch}, scheduler="dpm++", steps=args.fast_steps)
     rows = [
         measure("paper loop (separate CFG passes), DDIM", lambda cb: paper_clip(image, audio, paper, height, width, cb),
                 args.paper_steps, 1, device, args.repeats),
@@ -328,7 +328,7 @@ def main() -> None:
           flush=True)
     long_rows = []
     for seconds in args.long_seconds:
-        settings = GenerateSettings(**{**base, "width": None}, scheduler="dpm++", steps=args.fast_steps,
+        settings = GenerateSettings.resolved(**{**base, "width": None}, scheduler="dpm++", steps=args.fast_steps,
                                     seconds=seconds)
         columns = pipe.size(settings)[1] // audio.vae_scale_factor
         window = audio.native_size[1] // audio.vae_scale_factor

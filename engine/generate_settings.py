@@ -8,6 +8,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,14 +30,15 @@ def _default(name: str):
     return BY_NAME[name].default
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GenerateSettings:
     """Everything one generation depends on: the "engine" rows of `engine/settings.py`, whose defaults are the
     paper's (with the picture size of the audio model) and whose ranges are checked here.
 
-    seed -1: a fresh random seed is drawn here, so the settings (and the record) hold the seed used.
-    image_start_step None: `image_start` of the steps (the paper's 10 of 100; DPM-Solver++ with 25 steps starts
-    the image model at step 2, the same noise level), so the record holds the number used.
+    A plain value: each field holds what the pipeline uses, so the settings (and the record) say exactly what
+    was made. `GenerateSettings.resolved` is the way in from a request's values, where two settings have a
+    "work it out" value: seed -1 draws a fresh seed, and no image_start_step takes `image_start` of the steps
+    (the paper's 10 of 100; DPM-Solver++ with 25 steps starts the image model at step 2, the same noise level).
     init_audio / init_picture with strength: riffing (start from that clip or picture, noised to `strength`).
     init_start / init_end: the region of init_audio to riff on, in seconds into it (a Live clip's markers);
     init_end None is the clip's end.
@@ -49,14 +51,14 @@ class GenerateSettings:
     audio_prompt: str = _default("audio_prompt")
     image_negative_prompt: str = _default("image_negative_prompt")
     audio_negative_prompt: str = _default("audio_negative_prompt")
-    seed: int = _default("seed")
+    seed: int
     steps: int = _default("steps")
     scheduler: str = _default("scheduler")
     image_guidance: float = _default("image_guidance")
     audio_guidance: float = _default("audio_guidance")
     audio_weight: float = _default("audio_weight")
     image_start: float = _default("image_start")
-    image_start_step: int | None = _default("image_start_step")
+    image_start_step: int
     audio_start_step: int = _default("audio_start_step")
     variations: int = _default("variations")
     height: int | None = _default("height")
@@ -76,12 +78,27 @@ class GenerateSettings:
     to_seed: int | None = _default("to_seed")
     alpha: float = _default("alpha")
 
+    @classmethod
+    def resolved(cls, **values: Any) -> GenerateSettings:
+        """The settings a request's values (by setting name; the rest take their defaults) ask for, with seed -1
+        (or no seed) drawn here, leaving room for every variation's seed + i, and no image_start_step derived
+        from image_start. The values these need are checked first, so a bad one is named as itself."""
+        given = {name: BY_NAME[name].parse(values.get(name, _default(name)))
+                 for name in ("seed", "variations", "steps", "image_start", "image_start_step")}
+        seed = given["seed"]
+        if seed == RANDOM_SEED:
+            seed = random.randint(0, MAX_SEED - given["variations"] + 1)
+        start = given["image_start_step"]
+        if start is None:
+            start = math.floor(given["image_start"] * given["steps"] + 1e-9)
+        return cls(**{**values, "seed": seed, "image_start_step": start})
+
     def __post_init__(self) -> None:
         self.validate()
-        if self.seed == RANDOM_SEED:  # room left for every variation's seed + i
-            object.__setattr__(self, "seed", random.randint(0, MAX_SEED - self.variations + 1))
-        if self.image_start_step is None:
-            object.__setattr__(self, "image_start_step", math.floor(self.image_start * self.steps + 1e-9))
+        for name in ("seed", "image_start_step"):  # what only `resolved` works out
+            if getattr(self, name) in (RANDOM_SEED, None):
+                raise FieldError(name, f"{getattr(self, name)} is worked out by GenerateSettings.resolved; "
+                                       "give the value itself here")
         self._check_together()
 
     def validate(self) -> None:

@@ -129,7 +129,6 @@ class JointPipeline:
 
         with circular(self.image.unet, self.audio.unet) if one_window else nullcontext():
             if s.method == "joint":
-                assert s.image_start_step is not None  # GenerateSettings derives it from image_start when not given
                 denoiser = JointDenoiser(image if s.audio_weight < 1 else None, audio if s.audio_weight > 0 else None,
                                          s.audio_weight, s.image_start_step, s.audio_start_step)
                 latents = sample(canvas(denoiser), scheduler, latents, timesteps, first, on_step, generators)

@@ -95,16 +95,16 @@ class Setting:
         low = self.low if low is None else low
         high = self.high if high is None else high
         if self.choices and value not in self.choices:
-            raise FieldError(self.name, f"must be {' or '.join(map(str, self.choices))}, got {_num(value)}")
+            raise FieldError(self.name, f"must be {' or '.join(map(str, self.choices))}, got {number_text(value)}")
         below = low is not None and (value <= low if self.low_open else value < low)
         if below or (high is not None and value > high):
             if self.name == "seed" and value == RANDOM_SEED:
                 return value
-            span = (f"above {_num(low)} and at most {_num(high)}" if self.low_open
-                    else f"between {_num(low)} and {_num(high)}")
-            raise FieldError(self.name, f"must be {span}, got {_num(value)}")
+            span = (f"above {number_text(low)} and at most {number_text(high)}" if self.low_open
+                    else f"between {number_text(low)} and {number_text(high)}")
+            raise FieldError(self.name, f"must be {span}, got {number_text(value)}")
         if self.multiple_of and value % self.multiple_of:
-            raise FieldError(self.name, f"must be a multiple of {self.multiple_of}, got {_num(value)}")
+            raise FieldError(self.name, f"must be a multiple of {self.multiple_of}, got {number_text(value)}")
         return value
 
     def capped(self, cap: float) -> Setting:
@@ -115,7 +115,8 @@ class Setting:
             raise FieldError("caps", f"{self.name}: a cap must be a number, got {cap!r}")
         high = cap if self.high is None else min(self.high, cap)
         if self.low is not None and high < self.low:
-            raise FieldError("caps", f"{self.name}: a cap of {_num(cap)} is below its lowest value {_num(self.low)}")
+            raise FieldError("caps", f"{self.name}: a cap of {number_text(cap)} is below its lowest value "
+                                     f"{number_text(self.low)}")
         return dataclasses.replace(self, high=self.kind(high), choices=tuple(c for c in self.choices if c <= high))
 
     @property
@@ -234,7 +235,7 @@ def bounds(table: Mapping[str, Setting]) -> list[Any]:
     return flat
 
 
-def _num(value: float | None) -> str:
+def number_text(value: float | None) -> str:
     """A bound or value as a person writes it: whole numbers in full (2147483647, not 2.14748e+09)."""
     if value is None:
         return ""

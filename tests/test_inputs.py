@@ -15,7 +15,7 @@ from sonocanvas.engine.generate_settings import GenerateSettings
 
 
 def request_with(init_audio: Path) -> GenerateRequest:
-    settings = GenerateSettings(image_prompt="a", audio_prompt="b", seed=1, init_audio=init_audio)
+    settings = GenerateSettings.resolved(image_prompt="a", audio_prompt="b", seed=1, init_audio=init_audio)
     return GenerateRequest("1", settings, Output(sample_rate=48000))
 
 

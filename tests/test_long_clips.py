@@ -17,14 +17,14 @@ QUICK = dict(image_prompt="castle towers", audio_prompt="bells", steps=4, schedu
 
 
 def test_one_windows_worth_of_seconds_is_exactly_todays_clip(auffusion_pipe):
-    [plain] = auffusion_pipe(GenerateSettings(**QUICK))
-    [one] = auffusion_pipe(GenerateSettings(**QUICK, seconds=1.28))
+    [plain] = auffusion_pipe(GenerateSettings.resolved(**QUICK))
+    [one] = auffusion_pipe(GenerateSettings.resolved(**QUICK, seconds=1.28))
     assert np.array_equal(plain.audio, one.audio)
     assert np.array_equal(np.asarray(plain.picture), np.asarray(one.picture))
 
 
 def test_a_long_clip_is_as_long_as_asked_and_its_picture_spans_the_canvas(auffusion_pipe):
-    [clip] = auffusion_pipe(GenerateSettings(**QUICK, seconds=3.0))
+    [clip] = auffusion_pipe(GenerateSettings.resolved(**QUICK, seconds=3.0))
     assert clip.audio.shape == (3 * 16000,)  # exact: cut from whole latent columns (304 picture columns)
     assert clip.picture.size == (304, 32) and clip.spectrogram.size == (304, 32)
     assert clip.record["settings"]["seconds"] == 3.0
@@ -38,7 +38,7 @@ def adjacent_column_jumps(picture) -> np.ndarray:
 
 def test_overlapping_windows_join_without_a_seam(auffusion_pipe):
     """Where one window ends and the next takes over, the picture is no rougher than anywhere else in it."""
-    [clip] = auffusion_pipe(GenerateSettings(**QUICK, seconds=3.0))
+    [clip] = auffusion_pipe(GenerateSettings.resolved(**QUICK, seconds=3.0))
     jumps = adjacent_column_jumps(clip.picture)
     # latent window edges: windows at latent 0, 8, 16, 22 (of 38), each 16 wide; x8 picture columns
     edges = sorted({8 * e for s in (0, 8, 16, 22) for e in (s, s + 16)} - {0, 304})
@@ -48,12 +48,12 @@ def test_overlapping_windows_join_without_a_seam(auffusion_pipe):
 
 def test_seconds_and_width_together_are_refused_by_name():
     with pytest.raises(FieldError, match="^seconds: "):
-        GenerateSettings(**QUICK, seconds=3.0, width=256)
+        GenerateSettings.resolved(**QUICK, seconds=3.0, width=256)
 
 
 def test_a_loop_cannot_crop_its_last_columns():
     with pytest.raises(FieldError, match="^crop_last_columns: "):
-        GenerateSettings(**QUICK, loop=True, crop_last_columns=True)
+        GenerateSettings.resolved(**QUICK, loop=True, crop_last_columns=True)
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_a_clip_that_is_not_a_loop_fails_the_same_seam_measure(tiny_cli, tmp_pat
 
 def test_riffusion_makes_long_clips_too(tiny_loaded):
     image, _, riffusion = tiny_loaded
-    [clip] = JointPipeline(image, riffusion)(GenerateSettings(**QUICK, seconds=2.0))
+    [clip] = JointPipeline(image, riffusion)(GenerateSettings.resolved(**QUICK, seconds=2.0))
     assert clip.audio.shape == (2 * 44100,) and clip.picture.size[0] == 208  # 201 columns, in whole latent ones
     assert np.isfinite(clip.audio).all()
 

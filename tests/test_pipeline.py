@@ -18,7 +18,7 @@ def riffusion_pipe(tiny_loaded):
 def quick(**overrides) -> GenerateSettings:
     values = dict(image_prompt="a castle with bell towers", audio_prompt="bell ringing", steps=6, image_start_step=2,
                   seed=0)
-    return GenerateSettings(**{**values, **overrides})
+    return GenerateSettings.resolved(**{**values, **overrides})
 
 
 def test_auffusion_outputs_have_the_models_rate_shape_and_duration(auffusion_pipe):
@@ -62,10 +62,10 @@ def test_riffusion_same_seed_same_sound_and_a_variation_alone_is_the_same_clip(r
 
 
 def test_no_seed_draws_a_fresh_one_that_the_settings_hold():
-    seeds = {GenerateSettings(steps=4).seed for _ in range(8)}
+    seeds = {GenerateSettings.resolved(steps=4).seed for _ in range(8)}
     assert len(seeds) > 1 and all(0 <= seed < 2**31 for seed in seeds)
-    assert GenerateSettings(seed=-1).seed != -1
-    assert GenerateSettings(seed=5).seed == 5
+    assert GenerateSettings.resolved(seed=-1).seed != -1
+    assert GenerateSettings.resolved(seed=5).seed == 5
 
 
 def test_exception_in_on_step_propagates_and_stops_the_run(auffusion_pipe):
@@ -100,10 +100,10 @@ def test_bad_settings_name_the_field(field, value, message):
 
 def test_the_image_model_starts_a_tenth_of_the_way_in_unless_told():
     """The paper's 10 of 100 steps is one noise level, whatever the number of steps."""
-    assert GenerateSettings().image_start_step == 10
-    assert GenerateSettings(steps=25, scheduler="dpm++").image_start_step == 2
-    assert GenerateSettings(steps=5).image_start_step == 0
-    assert GenerateSettings(steps=25, image_start_step=7).image_start_step == 7
+    assert GenerateSettings.resolved().image_start_step == 10
+    assert GenerateSettings.resolved(steps=25, scheduler="dpm++").image_start_step == 2
+    assert GenerateSettings.resolved(steps=5).image_start_step == 0
+    assert GenerateSettings.resolved(steps=25, image_start_step=7).image_start_step == 7
 
 
 def test_riffing_needs_a_model_from_its_first_step_not_from_step_0(tmp_path):
@@ -174,7 +174,7 @@ def test_the_record_holds_what_reproduces_the_clip(auffusion_pipe):
         assert len(record["models"][role]["sha256"]) == 64
     assert record["models"]["audio"]["kind"] == "auffusion"
     assert {"python", "torch", "diffusers", "transformers"} <= set(record["versions"])
-    again = auffusion_pipe(GenerateSettings(**settings))[0]  # the record's settings make the same clip again
+    again = auffusion_pipe(GenerateSettings.resolved(**settings))[0]  # the record's settings make the same clip again
     np.testing.assert_array_equal(again.audio, clip.audio)
 
 

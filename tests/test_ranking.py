@@ -26,20 +26,21 @@ def scorers(tiny_model_paths):
 
 
 def test_batches_make_the_same_candidates_as_one_batch_each_reproducible_alone(auffusion_pipe, scorers):
-    settings = GenerateSettings(**QUICK, variations=5)
+    settings = GenerateSettings.resolved(**QUICK, variations=5)
     kept, rest = make_and_choose(auffusion_pipe, settings, Choice(keep=2, rank="clip"), scorers, OUTPUT, batch=2)
     one_batch, _ = make_and_choose(auffusion_pipe, settings, Choice(keep=2, rank="clip"), scorers, OUTPUT, batch=5)
     assert [c.index for c in kept] == [c.index for c in one_batch]
     assert len(kept) == 2 and len(rest) == 3
     assert sorted(c.index for c in kept + rest) == [0, 1, 2, 3, 4]
     best = kept[0]
-    [alone] = auffusion_pipe(GenerateSettings(**{**QUICK, "seed": QUICK["seed"] + best.index}))
+    [alone] = auffusion_pipe(GenerateSettings.resolved(**{**QUICK, "seed": QUICK["seed"] + best.index}))
     assert np.allclose(alone.audio, best.audio, atol=1e-5)
     assert best.seed == QUICK["seed"] + best.index and best.record["index"] == best.index
 
 
 def test_kept_clips_come_in_rank_order_by_the_score_asked_for(auffusion_pipe, scorers):
-    kept, rest = make_and_choose(auffusion_pipe, GenerateSettings(**QUICK, variations=4), Choice(keep=3, rank="clap"),
+    settings = GenerateSettings.resolved(**QUICK, variations=4)
+    kept, rest = make_and_choose(auffusion_pipe, settings, Choice(keep=3, rank="clap"),
                                  scorers, OUTPUT, batch=4)
     claps = [c.record["scores"]["clap"] for c in kept]
     assert claps == sorted(claps, reverse=True) and [c.record["rank"] for c in kept] == [1, 2, 3]
@@ -49,7 +50,8 @@ def test_kept_clips_come_in_rank_order_by_the_score_asked_for(auffusion_pipe, sc
 
 def test_progress_counts_every_candidates_steps_then_the_scoring(auffusion_pipe, scorers):
     reports = []
-    make_and_choose(auffusion_pipe, GenerateSettings(**QUICK, variations=3), Choice(keep=1), scorers, OUTPUT, batch=2,
+    settings = GenerateSettings.resolved(**QUICK, variations=3)
+    make_and_choose(auffusion_pipe, settings, Choice(keep=1), scorers, OUTPUT, batch=2,
                     on_step=lambda done, total: reports.append((done, total)))
     assert {total for _, total in reports} == {2 * 3 + 3}  # two batches of 3 steps, then 3 candidates scored
     assert [done for done, _ in reports] == list(range(1, 10))

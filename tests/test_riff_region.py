@@ -45,7 +45,7 @@ def test_a_region_outside_the_clip_is_refused_by_field(start, end, field, reason
 def test_bad_region_settings_name_their_field(values, message) -> None:
     base = dict(image_prompt="a", audio_prompt="b", init_audio=np.ones(RATE, np.float32))
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
-        GenerateSettings(**{**base, **values})
+        GenerateSettings.resolved(**{**base, **values})
 
 
 def test_the_protocol_carries_the_region_and_presets_cannot_hold_it(tmp_path: Path) -> None:
@@ -73,8 +73,8 @@ def test_riffing_on_a_region_is_riffing_on_that_part_of_the_file(tiny_loaded, tm
     soundfile.write(whole, song, rate, subtype="FLOAT")
     soundfile.write(cut, song[round(1.5 * rate):round(4.0 * rate)], rate, subtype="FLOAT")
     common = dict(image_prompt="a castle", audio_prompt="bells", seed=3, steps=4, strength=0.5)
-    (region,) = pipe(GenerateSettings(**common, init_audio=whole, init_start=1.5, init_end=4.0))
-    (trimmed,) = pipe(GenerateSettings(**common, init_audio=cut))
+    (region,) = pipe(GenerateSettings.resolved(**common, init_audio=whole, init_start=1.5, init_end=4.0))
+    (trimmed,) = pipe(GenerateSettings.resolved(**common, init_audio=cut))
     np.testing.assert_array_equal(region.audio, trimmed.audio)
-    (everything,) = pipe(GenerateSettings(**common, init_audio=whole))
+    (everything,) = pipe(GenerateSettings.resolved(**common, init_audio=whole))
     assert not np.allclose(region.audio, everything.audio), "the region changed what was riffed on"

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     folder = None
     try:
         values = request_values(args)
-        settings = GenerateSettings(**{k: v for k, v in values.items() if k in ENGINE})
+        settings = GenerateSettings.resolved(**{k: v for k, v in values.items() if k in ENGINE})
         output, folder, stem = output_of(args, values)
         pipe = load_pipeline(args, values["audio_model"])
         pipe.size(settings)  # settings these models cannot make fail here, before anything is sampled
@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         scorers = load_scorers(args, pipe)
         choice.check(settings.variations, scorers)
         print(f"sonocanvas generate: seed {settings.seed}", file=sys.stderr)
-        kept, rest = make_and_choose(pipe, settings, choice, scorers, output, DEFAULT_CAPS["variations"], _progress())
+        kept, rest = make_and_choose(pipe, settings, choice, scorers, output, int(DEFAULT_CAPS["variations"]),
+                                     _progress())
         write_clips(kept, output, folder, stem, tiny=args.models == TINY)
         if args.keep_all and rest:
             write_clips(rest, output, folder / "candidates", stem, tiny=args.models == TINY)

@@ -45,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         record = _read(args.record)
         replay = read_record(record)
-        settings = GenerateSettings(**replay.settings)
+        settings = GenerateSettings.resolved(**replay.settings)
         output = _output(record)
         recorded = (record.get("device", "cpu").split(":")[0],
-                    {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(record.get("dtype"), "fp32"))
+                    {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(record.get("dtype", ""), "fp32"))
         device, dtype = args.device or recorded[0], args.dtype or recorded[1]
         pipe = load_recorded(record["models"], args, device, dtype)
         if replay.caveat:

@@ -107,9 +107,10 @@ def _services(config: Config, journal, loopback: bool):
     device = None if config.device == "auto" else config.device
     models = Models(config.image_model, config.audio_models, device, config.tiny_random, config.clip_model,
                     config.clap_model)
-    batch = int(config.caps.get("variations", BY_NAME["variations"].high))
+    cap = config.caps.get("variations", BY_NAME["variations"].high)
+    batch = int(cap) if cap is not None else 1
     if config.ray:
-        studio = _cluster(config, models, drop, version, batch)
+        studio = _cluster(config.ray, config, models, drop, version, batch)
         workers = len(studio.workers)
     else:
         studio, workers = Studio.load(models, drop, version, batch), 1
@@ -137,13 +138,13 @@ def _services(config: Config, journal, loopback: bool):
     )
 
 
-def _cluster(config: Config, models, drop, version: str, batch: int):
+def _cluster(address: str, config: Config, models, drop, version: str, batch: int):
     """The Ray workers of `--ray`; Ray is imported here only, so a server without it never loads Ray."""
     try:
         from ..studio.cluster import Cluster
     except ImportError as error:
         raise FieldError("ray", f"Ray is not installed ({error}); pip install 'sonocanvas[ray]'") from None
-    return Cluster.start(config.ray, config.workers, models, drop, version, batch)
+    return Cluster.start(address, config.workers, models, drop, version, batch)
 
 
 def _player(config: Config):

@@ -94,7 +94,8 @@ class Journal:
             self._adds += 1
         if self._adds % PRUNE_EVERY == 0:
             self.prune()
-        return int(cursor.lastrowid)
+        assert cursor.lastrowid is not None  # set by the INSERT above
+        return cursor.lastrowid
 
     def prune(self) -> int:
         """Forget all but the newest `keep` finished jobs (unfinished and untold ones stay); returns how many."""

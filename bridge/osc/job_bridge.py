@@ -68,7 +68,7 @@ class JobBridge:
     def started(self, job: Job) -> None:
         self._started[id(job)] = time.time()
         try:
-            self.services.journal.set_state(job.journal_id, "running")
+            self._set_state(job, "running")
         except Exception as error:
             log.exception("job %r: could not journal its start", job.job_id)
             raise FieldError("journal", f"the job's start could not be recorded ({_short(error)}); "
@@ -80,7 +80,7 @@ class JobBridge:
 
     def finished(self, job: Job) -> None:
         self._end(job, "done")
-        self.services.journal.set_state(job.journal_id, "done")
+        self._set_state(job, "done")
 
     def failed(self, job: Job, error: BaseException) -> None:
         field, message = job_failure(error)
@@ -93,10 +93,16 @@ class JobBridge:
         self._end(job, "cancelled")
         self._record(job, "cancelled")
 
+    def _set_state(self, job: Job, state: str, message: str = "") -> None:
+        """Journal a state of a job this bridge queued: each was journalled first (a cluster's worker queues
+        jobs of its own, unjournalled, so the queue's `Job.journal_id` may be None)."""
+        assert job.journal_id is not None, f"job {job.job_id!r} was queued without being journalled"
+        self.services.journal.set_state(job.journal_id, state, message)
+
     def _record(self, job: Job, state: str, message: str = "") -> None:
         """Journal an end already told to the client; a journal failure is logged, never raised."""
         try:
-            self.services.journal.set_state(job.journal_id, state, message)
+            self._set_state(job, state, message)
         except Exception:
             log.exception("job %r: could not journal its end (%s)", job.job_id, state)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import sounddevice as sd
-from pedalboard.io import AudioFile
+from pedalboard.io import AudioFile, ReadableAudioFile, ResampledReadableAudioFile
 
 from ...engine.errors import FieldError
 
@@ -54,7 +54,7 @@ class _Playback:
 
     def __init__(self, path: Path, device: int | None):
         try:
-            self.file = AudioFile(str(path))
+            self.file: ReadableAudioFile | ResampledReadableAudioFile = AudioFile(str(path))
         except (OSError, ValueError, RuntimeError) as error:
             raise FieldError("wav_path", f"cannot play {str(path)!r}: {error}") from None
         self.frames = 0
@@ -74,7 +74,8 @@ class _Playback:
             sd.check_output_settings(device, channels=self.channels, samplerate=rate, dtype="float32")
         except (sd.PortAudioError, ValueError):
             rate = info["default_samplerate"]
-            self.file = self.file.resampled_to(rate)
+            if isinstance(self.file, ReadableAudioFile):  # opened once, so never resampled yet
+                self.file = self.file.resampled_to(rate)
         return sd.OutputStream(
             samplerate=rate, device=device, channels=self.channels, dtype="float32",
             latency="high", callback=self._callback, finished_callback=self.ended.set,

@@ -14,7 +14,7 @@ import io
 import json
 import re
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -146,13 +146,13 @@ class DropFolder:
             "files": {k: v.name for k, v in dataclasses.asdict(dropped).items() if v is not None},
         }
         text = json.dumps(full, indent=2, default=str).encode()
-        writes = [
+        writes: list[Future[Any]] = [
             self._pool.submit(_write_bytes, dropped.png, pngs[0].result()),
             self._pool.submit(_write_bytes, dropped.picture, pngs[1].result()),
             self._pool.submit(_write_bytes, dropped.json, text),
         ]
         if wet is not None:
-            writes.append(self._pool.submit(write_audio, dropped.dry, within_full_scale(dry), output.sample_rate,
+            writes.append(self._pool.submit(write_audio, dry_path, within_full_scale(dry), output.sample_rate,
                                             output.bit_depth, exclusive=True))
         done, _ = wait(writes)  # every write ends before any is judged: none is left running
         if any(write.exception() for write in done):
@@ -169,7 +169,7 @@ def _png_bytes(image: Image.Image) -> bytes:
     """PNG bytes keeping the picture's text metadata (a spectrogram's format travels with it)."""
     info = PngImagePlugin.PngInfo()
     for key, value in image.info.items():
-        if isinstance(value, str):
+        if isinstance(key, str) and isinstance(value, str):
             info.add_text(key, value)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info, compress_level=1)  # lossless all the same; twice as fast

@@ -96,7 +96,8 @@ class GenerateRequest:
 
     def reading(self, paths: Mapping[str, Path]) -> GenerateRequest:
         """This request, reading its files at `paths` instead (by field)."""
-        return dataclasses.replace(self, settings=dataclasses.replace(self.settings, **paths))
+        changes: dict[str, Any] = dict(paths)
+        return dataclasses.replace(self, settings=dataclasses.replace(self.settings, **changes))
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ class EncodeRequest:
 
     def reading(self, paths: Mapping[str, Path]) -> EncodeRequest:
         """This request, reading its picture at `paths["picture_path"]` instead."""
-        return dataclasses.replace(self, **paths)
+        changes: dict[str, Any] = dict(paths)
+        return dataclasses.replace(self, **changes)
 
 
 Request = GenerateRequest | EncodeRequest
@@ -222,9 +224,11 @@ def reply_port_of(args: list[Any]) -> int | None:
     """The `reply_port` a generate, encode or cancel request carries, read before the rest is checked, so that
     even its errors reach a sender (like liblo's oscsend) that uses a new source port for every message."""
     for name, value in pairwise(args):
-        if name == "reply_port" and isinstance(value, int) and not isinstance(value, bool) \
-                and REPLY_PORT.low <= value <= REPLY_PORT.high:
-            return value
+        if name == "reply_port" and isinstance(value, int):
+            try:
+                return REPLY_PORT.parse(value)
+            except FieldError:  # not a port: the full check names it
+                continue
     return None
 
 
@@ -302,7 +306,7 @@ def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapp
     values.pop("client", None)
     keep, rank = values.pop("keep", None), values.pop("rank", BY_NAME["rank"].default)
     try:
-        settings = GenerateSettings(**values)
+        settings = GenerateSettings.resolved(**values)
     except FieldError as error:
         raise ProtocolError(error.field, error.reason) from None
     return GenerateRequest(job_id, settings, output, audio_model, preset_name, reply_port, keep, rank)
@@ -354,11 +358,13 @@ def generate_keys_table(caps: Mapping[str, float] = DEFAULT_CAPS) -> str:
         if s.choices:
             span = " or ".join(f"`{c}`" for c in s.choices)
         elif s.numeric:
-            span = f"{'above ' if s.low_open else ''}{_number(s.low)} … {_number(s.high)}"
+            low, high = settings_table.number_text(s.low), settings_table.number_text(s.high)
+            span = f"{'above ' if s.low_open else ''}{low} … {high}"
             if s.name == "seed":
                 span = f"-1 (a fresh random one) or {span}"
             if s.name in caps:
-                span += f" (the server caps it at {_number(caps[s.name])} unless its config's `caps` says otherwise)"
+                span += (f" (the server caps it at {settings_table.number_text(caps[s.name])} unless its config's "
+                         "`caps` says otherwise)")
             if s.multiple_of:
                 span += f", a multiple of {s.multiple_of}"
         else:
@@ -367,7 +373,3 @@ def generate_keys_table(caps: Mapping[str, float] = DEFAULT_CAPS) -> str:
         required = "; required unless a preset gives it" if s.required else ""
         rows.append(f"| `{s.name}` | {s.type_name} | {span} | {default} | {s.help}{required} |")
     return "\n".join(rows) + "\n"
-
-
-def _number(value: float) -> str:
-    return f"{value:g}" if not float(value).is_integer() else str(int(value))

@@ -88,7 +88,8 @@ class Description:
     jobs: tuple[str, ...] = ()  # the job ids it is making now
 
 
-@ray.remote(max_restarts=-1, max_task_retries=0, concurrency_groups={"control": 2})
+# Ray's typing of remote() omits concurrency_groups (an actor-class option only: ActorClass.options refuses it).
+@ray.remote(max_restarts=-1, max_task_retries=0, concurrency_groups={"control": 2})  # type: ignore[call-overload]
 class Worker:
     """One Ray actor: the models loaded once, one job at a time (`make`); `describe` and `cancel` answer
     while it samples."""
@@ -126,8 +127,10 @@ class Worker:
         """Yield `Step`s while sampling, then the clips (`list[Made]`) or a `Failure`. The sampler runs on a
         thread of its own, since its step callback cannot yield. `when`: the front end's local time of the
         request, for the file names (this machine's clock may be in another time zone)."""
-        if self.studio is None:
-            yield Failure("field", self.error[1], self.error[0])
+        studio = self.studio
+        if studio is None:
+            field, reason = self.error or ("models", "the models did not load")
+            yield Failure("field", reason, field)
             return
         job = self.jobs[key] = Job(owner=key, job_id=job_id, request=request, queued_at=queued_at)
         events: queue.Queue = queue.Queue()
@@ -142,7 +145,7 @@ class Worker:
             renames: dict[str, str] = {}  # temporary path -> the client's, in records and messages
             try:
                 with private_copies(request, inputs) as (job.request, renames):
-                    made = self.studio.make(job, on_step, when)
+                    made = studio.make(job, on_step, when)
                 events.put([dataclasses.replace(m, record=renamed(m.record, renames)) for m in made])
             except JobCancelled:
                 events.put(Failure("cancelled", job_id))
@@ -196,7 +199,9 @@ class Cluster:
         if count > have:
             raise FieldError("workers", f"{count} workers need a {unit} each; the Ray cluster has {have}")
         options = {"num_gpus": 1} if gpus else {"num_cpus": 1}
-        actors = [Worker.options(**options).remote(models, version, batch) for _ in range(count)]
+        # To a type checker a decorated class stays the class: Ray's ActorClass, with options(), is unseen.
+        actors = [Worker.options(**options).remote(models, version, batch)  # type: ignore[attr-defined]
+                  for _ in range(count)]
         descriptions = ray.get([actor.describe.remote() for actor in actors])
         errors = [d.error for d in descriptions if d.error]
         if errors:

@@ -61,7 +61,7 @@ class Studio:
     """One `JointPipeline` per audio model, sharing one loaded image model."""
 
     def __init__(self, pipelines: dict[str, Any], device: str, label: str, drop: DropFolder | None, version: str,
-                 scorers: Scorers | None = None, batch: int = DEFAULT_CAPS["variations"]):
+                 scorers: Scorers | None = None, batch: int = int(DEFAULT_CAPS["variations"])):
         self.pipelines = pipelines
         self.device = device
         self.label = label
@@ -76,7 +76,7 @@ class Studio:
 
     @classmethod
     def load(cls, models: Models, drop: DropFolder | None, version: str,
-             batch: int = DEFAULT_CAPS["variations"]) -> Studio:
+             batch: int = int(DEFAULT_CAPS["variations"])) -> Studio:
         """The models loaded; the scorers found (a folder or the Hugging Face cache: never downloaded unasked), to
         load on first use. `drop` None: a Ray worker, whose clips are dropped elsewhere."""
         from ...engine.models import load_audio_model, load_image_model
@@ -105,7 +105,10 @@ class Studio:
     def run(self, job: Job, on_step: Callable[[int, int], None], done: Done) -> None:
         """The job queue's runner: sample (or encode) from private copies of the files the job reads
         (`job.inputs`), then drop each clip and report it at once, naming the client's own files throughout."""
-        request, renames = job.request, {}
+        if self.drop is None:
+            raise RuntimeError("a studio without a drop folder (a cluster worker's) makes clips, and the server that "
+                               "sent the job drops them: call make, not run")
+        request, renames = job.request, dict[str, str]()
         try:
             with private_copies(request, job.inputs) as (job.request, renames):
                 made = self.make(job, on_step)
