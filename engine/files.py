@@ -128,9 +128,9 @@ def _rename_noreplace(source: Path, target: Path) -> None:
     if os.name == "nt":
         os.rename(source, target)  # MoveFileExW without MOVEFILE_REPLACE_EXISTING: refuses an existing target
         return
-    if _RENAME is None:
+    if NOREPLACE_RENAME is None:
         raise OSError(errno.ENOTSUP, "no rename that refuses an existing file on this system", str(source))
-    function, flags = _RENAME
+    function, flags = NOREPLACE_RENAME
     if function(os.fsencode(source), os.fsencode(target), flags) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code), str(source), None, str(target))
@@ -157,7 +157,10 @@ def _find_rename() -> tuple[Callable[[bytes, bytes, int], int], int] | None:
     return None
 
 
-_RENAME = _find_rename()
+NOREPLACE_RENAME = _find_rename()
+"""libc's rename that refuses an existing target, as `(function(old, new, flags), flags)`, found once at import;
+None where the system has none. A file system that does not take the flag answers EINVAL at the call, and
+the writer falls back (`WriteMethod`)."""
 
 
 def remove_stale_parts(folder: Path, idle_seconds: float = 600.0) -> list[Path]:

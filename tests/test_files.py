@@ -30,7 +30,7 @@ def refuse_noreplace_rename(monkeypatch) -> None:
         ctypes.set_errno(errno.EINVAL)
         return -1
 
-    monkeypatch.setattr(files, "_RENAME", (rename, 1))
+    monkeypatch.setattr(files, "NOREPLACE_RENAME", (rename, 1))
 
 
 @pytest.fixture(params=list(WriteMethod), ids=lambda m: m.value)
