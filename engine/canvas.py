@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .sampler import Denoiser
+from .denoisers import Denoiser
 
 LOOP_MARGIN = 16
 """Spectrogram columns of a loop's other end rendered on each side of it: well beyond the vocoder's and

@@ -1,15 +1,21 @@
 """Denoisers: callables (latents, timestep, step index) -> predicted noise, k-diffusion style.
 
-`GuidedDenoiser` is one model with classifier-free guidance over its own prompt and negative prompt;
-`JointDenoiser` is the paper's weighted sum of two, each active from its own start step.
+One shape, `Denoiser`, for all of them, so that each can stand wherever another does (the sampling loop, a
+window of the canvas): `GuidedDenoiser` is one model with classifier-free guidance over its own prompt and
+negative prompt; `JointDenoiser` is the paper's weighted sum of two, each active from its own start step.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
 from .errors import FieldError
+
+
+class Denoiser(Protocol):
+    def __call__(self, latents: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor: ...
 
 
 @dataclass
@@ -23,7 +29,8 @@ class GuidedDenoiser:
     embeddings: torch.Tensor
     guidance: float
 
-    def __call__(self, latents: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def __call__(self, latents: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
+        """`step` is not used: one guided model acts the same at every step."""
         both = torch.cat([latents, latents]).to(self.embeddings.dtype)
         uncond, cond = self.unet(both, t, encoder_hidden_states=self.embeddings).sample.chunk(2)
         return (uncond + self.guidance * (cond - uncond)).to(latents.dtype)
@@ -47,10 +54,10 @@ class JointDenoiser:
         audio = self.audio if step >= self.audio_start_step or self.image is None else None
         if image is not None and audio is not None:
             w = self.audio_weight
-            return (1.0 - w) * image(latents, t) + w * audio(latents, t)
+            return (1.0 - w) * image(latents, t, step) + w * audio(latents, t, step)
         if image is not None:
-            return image(latents, t)
+            return image(latents, t, step)
         if audio is not None:
-            return audio(latents, t)
+            return audio(latents, t, step)
         raise FieldError("image_start_step", f"no model acts at step {step} (image from {self.image_start_step}, "
                          f"audio from {self.audio_start_step})")

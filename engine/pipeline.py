@@ -134,10 +134,10 @@ class JointPipeline:
                 latents = sample(canvas(denoiser), scheduler, latents, timesteps, first, on_step, generators)
             else:  # the imprint baseline: each model alone from the same start, the picture multiplied into the sound
                 halves = _halves(on_step, len(timesteps))
-                image_latents = sample(canvas(JointDenoiser(image, None, 0.0, 0, 0)), scheduler, latents, timesteps,
+                image_latents = sample(canvas(image), scheduler, latents, timesteps,
                                        first, halves[0], generators)
                 scheduler, timesteps, first = schedule()  # a fresh one: multistep schedulers keep history
-                audio_latents = sample(canvas(JointDenoiser(None, audio, 1.0, 0, 0)), scheduler, latents, timesteps,
+                audio_latents = sample(canvas(audio), scheduler, latents, timesteps,
                                        first, halves[1], generators)
         with circular(self.image.vae, self.audio.vae):
             if s.method == "joint":

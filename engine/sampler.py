@@ -3,16 +3,12 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Protocol
 
 import torch
 
+from .denoisers import Denoiser
 from .errors import FieldError
 from .schedulers import SCHEDULERS, first_step
-
-
-class Denoiser(Protocol):
-    def __call__(self, latents: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor: ...
 
 
 def make_scheduler(name: str, config: dict):

@@ -6,6 +6,7 @@ from sonocanvas.bridge.request.build import (
     GENERATE_KEYS,
     Limits,
     ProtocolError,
+    build_generate,
     generate_keys_table,
     parse_encode,
     parse_generate,
@@ -191,3 +192,21 @@ def test_with_keep_the_variations_cap_bounds_what_is_kept_whether_a_preset_or_th
     request = generate(limits, "image_prompt", "a", "audio_prompt", "b", "variations", 64, "keep", 1)
     assert request.settings.variations == 64
     refused("strength", generate, limits, "image_prompt", "a", "audio_prompt", "b", "strength", 0.5)
+
+
+def test_the_command_line_builds_with_the_same_builder_and_only_the_policy_lifted(limits, tmp_path):
+    """`build_generate` makes both: the command line's `Limits.local` drops the server's caps and folder bound
+    (its user's own machine), and nothing else: the table's bounds and the checks together still hold."""
+    picture = tmp_path / "elsewhere.png"
+    picture.write_bytes(b"")
+    wide = {"image_prompt": "a", "audio_prompt": "b", "steps": 600, "init_picture": str(picture)}
+    with pytest.raises(ProtocolError, match="^steps: must be between 1 and 500"):
+        build_generate("7", wide, limits, PRESETS.__getitem__)
+    local = Limits.local(frozenset({"space"}))
+    made = build_generate("", wide, local, PRESETS.__getitem__)
+    assert made.settings.steps == 600 and made.settings.init_picture == picture.resolve()
+    for bad, field in (({"steps": 1001}, "steps"), ({"bpm": 120.0}, "bars"), ({"fx": "lofi"}, "fx")):
+        with pytest.raises(ProtocolError, match=f"^{field}: "):
+            build_generate("", {**wide, **bad}, local, PRESETS.__getitem__)
+    preset = build_generate("", {"preset": "corgis"}, local, PRESETS.__getitem__)
+    assert (preset.settings.image_prompt, preset.settings.seed, preset.preset) == ("corgis", 2034, "corgis")

@@ -9,6 +9,7 @@ is overwritten, and every file appears whole or not at all.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -17,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ...engine.audio import AUDIO_FORMATS, audio_format, check_depth
 from ...engine.catalog import CLAP_MODEL, CLIP_MODEL, IMAGE_MODEL
 from ...engine.errors import FieldError
-from ...engine.generate_settings import GenerateSettings
-from ...engine.settings import BY_NAME, DEFAULT_CAPS, ENGINE, SETTINGS, Setting, check_given, fit_to_bars
+from ...engine.settings import DEFAULT_CAPS, SETTINGS, Setting
+from ..request.build import GenerateRequest, Limits, Output, build_generate
 from ..studio.ranking import Choice, make_and_choose
 from . import one_line_errors
 from ._model_options import TINY, add_model_options, audio_sources
@@ -65,12 +66,12 @@ def _argument(setting: Setting) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     folder = None
     try:
-        values = request_values(args)
-        settings = GenerateSettings.resolved(**{k: v for k, v in values.items() if k in ENGINE})
-        output, folder, stem = output_of(args, values)
-        pipe = load_pipeline(args, values["audio_model"])
+        request = request_of(args)
+        settings = request.settings
+        output, folder, stem = output_of(args, request.output)
+        pipe = load_pipeline(args, request.audio_model)
         pipe.size(settings)  # settings these models cannot make fail here, before anything is sampled
-        choice = Choice(values["keep"], values["rank"])
+        choice = Choice(request.keep, request.rank)
         scorers = load_scorers(args, pipe)
         choice.check(settings.variations, scorers)
         print(f"sonocanvas generate: seed {settings.seed}", file=sys.stderr)
@@ -89,30 +90,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def request_values(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings of this run: a preset's, then the options given; prompts required; all checked."""
+def request_of(args: argparse.Namespace) -> GenerateRequest:
+    """This run's request, built as the server builds one (`build_generate`), with the command line's limits
+    (`Limits.local`: any file, every model, no policy caps)."""
     given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
-    values: dict[str, Any] = {}
-    if given.get("preset"):
-        values.update(_presets().get(given["preset"]))
-    values.update(given)
-    for name in ("image_prompt", "audio_prompt"):
-        if not values.get(name):
-            raise FieldError(name, f"required (give {BY_NAME[name].option}, or a --preset that has it)")
-    for name in ("init_audio", "init_picture"):
-        if values.get(name) is not None and not Path(values[name]).is_file():
-            raise FieldError(name, f"no such file {values[name]}")
-    values = {name: BY_NAME[name].parse(value) for name, value in values.items()}  # typed and in range first
-    check_given(values, given)
-    fit_to_bars(values)
-    return {s.name: values[s.name] if s.name in values else s.parse(s.default) for s in SETTINGS}
+    return build_generate("", given, Limits.local(frozenset(effect_chains().names())), _presets().get)
 
 
-def output_of(args: argparse.Namespace, values: dict[str, Any]):
-    """(Output, folder, stem) from `-o`: checked now, so that a run that cannot write fails before sampling
-    (and leaves no folder behind)."""
-    from ..request.build import Output
-
+def output_of(args: argparse.Namespace, output: Output) -> tuple[Output, Path, str]:
+    """(Output in the format `-o` names, folder, stem) from `-o`: checked now, so that a run that cannot write
+    fails before sampling (and leaves no folder behind)."""
     path: Path = args.output
     if path.suffix and not path.is_dir():
         fmt, folder, stem = audio_format(path), path.parent, path.stem
@@ -127,12 +114,8 @@ def output_of(args: argparse.Namespace, values: dict[str, Any]):
         tempfile.TemporaryFile(dir=existing).close()
     except OSError:
         raise FieldError("output", f"cannot write into {existing}") from None
-    if values["fx"] and values["fx"] not in effect_chains().names():
-        raise FieldError("fx", f"unknown chain {values['fx']!r}; "
-                               f"choose one of {', '.join(sorted(effect_chains().names()))}")
-    check_depth(fmt, values["bit_depth"])
-    output = Output(values["sample_rate"], values["bit_depth"], values["fx"], values["bpm"], values["bars"], fmt)
-    return output, folder, stem
+    check_depth(fmt, output.bit_depth)
+    return dataclasses.replace(output, format=fmt), folder, stem
 
 
 def load_pipeline(args: argparse.Namespace, kind: str) -> JointPipeline:

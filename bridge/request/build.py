@@ -6,6 +6,7 @@ Every refusal is a `ProtocolError` naming the field at fault, which the server s
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping
@@ -126,9 +127,11 @@ Request = GenerateRequest | EncodeRequest
 
 @dataclass(frozen=True)
 class Limits:
-    """What the server itself allows: the folders a request may read, the chains and models it has."""
+    """What a request may ask of whoever runs it: the folders it may read, the chains and models there are, the
+    policy caps. A server's come from its config; the command line's are `Limits.local`'s."""
 
-    read_roots: tuple[Path, ...]
+    read_roots: tuple[Path, ...] | None
+    """The folders a request's files must lie in; None: any file (the command line's user's own)."""
     fx_names: frozenset[str]
     audio_models: frozenset[str]
     sample_rate: int = BY_NAME["sample_rate"].default
@@ -137,16 +140,23 @@ class Limits:
     """Policy caps on numeric generate keys (the config's `caps`), applied on top of the settings table."""
     max_output_seconds: float = MAX_OUTPUT_SECONDS
 
+    @classmethod
+    def local(cls, fx_names: frozenset[str]) -> Limits:
+        """The command line's: any file, every audio model, the table's bounds with no policy caps and no bound
+        on the seconds written. The caps and the output bound are a server's policy for a GPU and a disk that
+        others share; `sonocanvas generate` runs on the user's own, as far as the table allows."""
+        return cls(None, fx_names, frozenset(AUDIO_MODELS), caps={}, max_output_seconds=math.inf)
+
     def readable(self, field: str, value: str) -> Path:
         """The file `value` names, refused unless it lies inside one of the read roots (symlinks resolved)."""
         if not value or "\x00" in value:
             raise ProtocolError(field, "expected a file path")
         path = Path(value)
-        if not path.is_absolute():
+        if not path.is_absolute() and self.read_roots:
             path = self.read_roots[0] / path
         try:
             resolved = path.resolve()
-            within = inside(resolved, (root.resolve() for root in self.read_roots))
+            within = self.read_roots is None or inside(resolved, (root.resolve() for root in self.read_roots))
             is_file = within and resolved.is_file()
         except (OSError, RuntimeError) as error:  # a name too long, a symlink loop, ...
             raise ProtocolError(field, f"cannot use {_describe(value)} as a path "
@@ -263,17 +273,32 @@ def parse_job_id(args: list[Any]) -> str:
 
 
 def parse_generate(args: list[Any], limits: Limits, preset: Callable[[str], Mapping[str, Any]]) -> GenerateRequest:
-    """`/sonocanvas/generate job_id [key value]...`; a named preset gives defaults, explicit keys win. Every
-    key is checked against the settings table with the server's policy caps (`limits.caps`) applied."""
+    """`/sonocanvas/generate job_id [key value]...`: the keys read, then built by `build_generate`."""
     job_id = parse_job_id(args)
-    caps = dict(limits.caps)
-    variations_cap = {"variations": caps.pop("variations")} if "variations" in caps else {}
-    keys = {**capped(caps), **TRANSPORT_KEYS}
-    given = parse_keys(args[1:], keys)
+    return build_generate(job_id, parse_keys(args[1:], _generate_keys(limits)), limits, preset)
+
+
+def _generate_keys(limits: Limits) -> dict[str, Setting]:
+    """The generate keys with the policy caps applied, but for variations': it depends on `keep`
+    (`_ranking_caps`), so it is applied once the preset and the request are merged."""
+    return {**capped({k: v for k, v in limits.caps.items() if k != "variations"}), **TRANSPORT_KEYS}
+
+
+def build_generate(job_id: str, given: Mapping[str, Any], limits: Limits,
+                   preset: Callable[[str], Mapping[str, Any]]) -> GenerateRequest:
+    """The one builder of a generate request, for OSC and the command line alike: `given` (by key) over the
+    named preset's keys, every key checked against the settings table with `limits`' caps, prompts required,
+    the audio model and effect chain checked against what there is, the files against the folders that may
+    be read, bpm and bars fitted, and the seconds written bounded."""
+    keys = _generate_keys(limits)
+    given = {name: parse_key(name, value, keys) for name, value in given.items()}
+    variations_cap = {"variations": limits.caps["variations"]} if "variations" in limits.caps else {}
     values: dict[str, Any] = {}
     if "preset" in given:
         try:
             stored = preset(given["preset"])
+        except FieldError as error:  # the store's own reason ("no preset 'x'", a bad file), on this key
+            raise ProtocolError("preset", error.reason) from None
         except (KeyError, ValueError) as error:
             raise ProtocolError("preset", f"unknown or unreadable preset {given['preset']!r}: {error}") from None
         for name, value in stored.items():
