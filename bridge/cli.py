@@ -7,6 +7,7 @@ import importlib.metadata
 import pkgutil
 import sys
 
+from ..engine.errors import FieldError
 from . import commands
 from .log import setup as setup_logging
 
@@ -26,9 +27,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A mistake the user can fix (a `FieldError`, naming its field) is one line and exit status
+    2, as argparse's own are; Ctrl-C is one line and 130 (128 + SIGINT, as a shell reports it). Each command
+    writes through `atomic_write`, so an interrupted one leaves nothing half-written."""
     args = build_parser().parse_args(argv)
     setup_logging(getattr(args, "log_level", "warning"))
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except FieldError as error:
+        print(f"sonocanvas {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"sonocanvas {args.command}: cancelled", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ def test_the_meta_bits_of_a_frozen_device_are_those_freezing_set_in_the_peers() 
 
 def test_build_device_writes_a_frozen_audio_effect_with_its_script_inside(tmp_path: Path, capsys) -> None:
     output = tmp_path / "sub" / "sonocanvas.amxd"
+    output.parent.mkdir()
     assert main(["build-device", "-o", str(output)]) == 0
     assert str(output) in capsys.readouterr().out
     assert sorted(p.name for p in output.parent.iterdir()) == ["sonocanvas.amxd"], "one file: no loose script beside it"
@@ -160,7 +161,14 @@ def test_an_unknown_device_type_is_refused_and_nothing_is_written(tmp_path: Path
     assert list(tmp_path.iterdir()) == []
 
 
-def test_output_must_be_an_amxd(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="^output: .* must end in .amxd"):
-        main(["build-device", "-o", str(tmp_path / "x.maxpat")])
+def test_output_must_be_an_amxd(tmp_path: Path, capsys) -> None:
+    assert main(["build-device", "-o", str(tmp_path / "x.maxpat")]) == 2
+    assert capsys.readouterr().err.startswith("sonocanvas build-device: error: output: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_folder_is_refused_not_made(tmp_path: Path, capsys) -> None:
+    """A typo in the long User Library path must not "succeed" in a folder Live never looks in."""
+    assert main(["build-device", "-o", str(tmp_path / "Usr Library" / "x.amxd")]) == 2
+    assert f"folder {tmp_path / 'Usr Library'} does not exist" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

@@ -139,7 +139,8 @@ def test_an_existing_output_is_kept_unless_overwrite(tmp_path, capsys):
             "--iterations", "2"]
     assert main(args) == 2
     clip = tmp_path / "clip.wav"
-    assert capsys.readouterr().err == f"sonocanvas encode: output: '{clip}' exists; pass --overwrite to replace it\n"
+    error = capsys.readouterr().err
+    assert error == f"sonocanvas encode: error: output: '{clip}' exists; pass --overwrite to replace it\n"
     assert (tmp_path / "clip.wav").read_bytes() == b"finished clip"
     assert main([*args, "--overwrite"]) == 0
     assert read_wav(tmp_path / "clip.wav")[1] == 48000
@@ -196,7 +197,7 @@ def test_bad_input_is_named_and_writes_nothing(tmp_path, capsys, case):
         argv += ["-o", str(tmp_path / ("out.wav" if argv[0] == "encode" else "out.png"))]
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"sonocanvas {argv[0]}: {message.format(tmp=tmp_path)}")
+    assert err.startswith(f"sonocanvas {argv[0]}: error: {message.format(tmp=tmp_path)}")
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output, no temporary left behind
 
 
@@ -206,7 +207,7 @@ def test_the_real_command_exits_non_zero_and_says_why(tmp_path):
         [sys.executable, "-m", "sonocanvas.bridge.cli", "encode", str(tmp_path / "nope.png"), "-o",
          str(tmp_path / "out.wav")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
-    assert result.stderr == f"sonocanvas encode: picture: no such file '{tmp_path / 'nope.png'}'\n"
+    assert result.stderr == f"sonocanvas encode: error: picture: no such file '{tmp_path / 'nope.png'}'\n"
     assert list(tmp_path.iterdir()) == []
 
 

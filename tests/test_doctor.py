@@ -118,6 +118,7 @@ def test_models_from_the_cache_or_the_exact_download_command(capsys, tmp_path, m
 
 def test_the_last_device_build_is_reported(capsys, tmp_path, config):
     device = tmp_path / "built" / "sonocanvas.amxd"
+    device.parent.mkdir()
     assert main(["build-device", "-o", str(device)]) == 0
     code, rows = doctor(capsys, "--config", str(config))
     assert code == 0

@@ -1,11 +1,15 @@
 """Subcommands of `sonocanvas`. Each module defines `register(subparsers)`, which adds its parser
-and sets `run=` to a function taking the parsed arguments and returning an exit status. A module whose
+and sets `run=` to a function taking the parsed arguments and returning an exit status; a mistake the user can
+fix is raised as a `FieldError`, which `cli.main` prints on one line with exit status 2. A module whose
 name starts with `_` holds what several commands share (`_model_options`), and is no command."""
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import NoReturn
+
+from ...engine.errors import FieldError
 
 
 def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -18,3 +22,11 @@ def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
     parser.error = error  # type: ignore[method-assign]
     return parser
+
+
+def cannot_write(error: OSError, output: Path) -> FieldError:
+    """An `OSError` met while writing a command's output, as the user sees it: the output's fault, named by the
+    path they gave (never the hidden temporary `atomic_write` was writing)."""
+    if isinstance(error, FileExistsError):
+        return FieldError("output", f"{output} appeared while this ran; nothing replaced")
+    return FieldError("output", f"cannot write {output}: {error.strerror or error}")

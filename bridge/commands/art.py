@@ -9,7 +9,6 @@ and nothing is overwritten without --overwrite. The codecs (torch) load only whe
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ...engine.audio import AUDIO_FORMATS, audio_format, check_depth
@@ -17,7 +16,7 @@ from ...engine.catalog import AUDIO_MODELS
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
 from ...engine.settings import BY_NAME
-from . import one_line_errors
+from . import cannot_write, one_line_errors
 
 FORMATS = tuple(kind.format for kind in AUDIO_MODELS.values())
 """The spectrogram formats, named without loading the codecs (torch): `engine.spectrogram.FORMATS`' keys."""
@@ -73,11 +72,8 @@ def run_encode(args: argparse.Namespace) -> int:
         long = picture.shape[-1] * fmt.hop_length / fmt.sample_rate > LONG_SECONDS
         samples = art.write_sound(fmt, picture, args.output, args.sample_rate, args.bit_depth, args.iterations,
                                   exclusive=not args.overwrite, on_chunk=_progress("encoding") if long else None)
-    except (ValueError, FileExistsError) as error:
-        return _fail("encode", error)
     except OSError as error:
-        return _fail("encode", FieldError("output", f"cannot write {error.filename or args.output}: "
-                                                    f"{error.strerror or error}"))
+        raise cannot_write(error, args.output) from None
     print(f"{args.output}: {samples / args.sample_rate:.2f} s at {args.sample_rate} Hz ({fmt.name})")
     return 0
 
@@ -97,8 +93,8 @@ def run_decode(args: argparse.Namespace) -> int:
         image = art.picture_from_sound(fmt, audio, on_chunk=_progress("decoding") if long else None)
         atomic_write(args.output, lambda f: image.save(f, format="PNG", **image.encoderinfo),  # the metadata
                      exclusive=not args.overwrite)
-    except (ValueError, FileExistsError) as error:
-        return _fail("decode", error)
+    except OSError as error:
+        raise cannot_write(error, args.output) from None
     print(f"{args.output}: {image.width}x{image.height} ({fmt.name})")
     return 0
 
@@ -115,11 +111,3 @@ def _check_output(path: Path, overwrite: bool) -> None:
         raise FieldError("output", f"folder '{path.parent}' does not exist")
     if path.exists() and not overwrite:
         raise FieldError("output", f"'{path}' exists; pass --overwrite to replace it")
-
-
-def _fail(command: str, error: Exception) -> int:
-    if isinstance(error, FileExistsError):
-        error = FieldError("output", f"'{error.filename2 or error.filename}' appeared meanwhile; nothing replaced")
-    print(f"sonocanvas {command}: {error}", file=sys.stderr)
-    return 2
-

@@ -6,10 +6,12 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ...engine.errors import FieldError
 from ...engine.files import atomic_write
 from ..device import amxd
 from ..store.config import default_config_path
 from ..store.paths import device_sources_dir
+from . import cannot_write
 
 PATCHER = "sonocanvas.maxpat"
 SCRIPT = "sonocanvas.js"
@@ -47,12 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     output: Path = (args.output or default_output()).absolute()
     if output.suffix != ".amxd":
-        raise SystemExit(f"output: {output} must end in .amxd, or Live will not load it as a device")
-    output.parent.mkdir(parents=True, exist_ok=True)
+        raise FieldError("output", f"{output} must end in .amxd, or Live will not load it as a device")
+    if not output.parent.is_dir():  # no folder made: a typo in the long User Library path would "succeed" unseen
+        raise FieldError("output", f"folder {output.parent} does not exist (Live lists its User Library's "
+                                   "folder under Settings > Library)")
     source = device_sources_dir()
     patcher = json.loads((source / PATCHER).read_text(encoding="utf-8"))
     script = amxd.EmbeddedFile.from_path(source / SCRIPT)
-    amxd.write(output, amxd.Device("audio_effect", patcher, (script,), output.name, script.modified))
+    try:
+        amxd.write(output, amxd.Device("audio_effect", patcher, (script,), output.name, script.modified))
+    except OSError as error:
+        raise cannot_write(error, output) from None
     record = build_record_path()
     record.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"path": str(output), "built": datetime.now(timezone.utc).isoformat(timespec="seconds")})

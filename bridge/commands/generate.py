@@ -21,7 +21,7 @@ from ...engine.errors import FieldError
 from ...engine.settings import DEFAULT_CAPS, SETTINGS, Setting
 from ..request.build import GenerateRequest, Limits, Output, build_generate
 from ..studio.ranking import Choice, make_and_choose
-from . import one_line_errors
+from . import cannot_write, one_line_errors
 from ._model_options import TINY, add_model_options, audio_sources
 
 if TYPE_CHECKING:  # torch: loaded only when a command runs, so that --help answers at once
@@ -80,13 +80,8 @@ def run(args: argparse.Namespace) -> int:
         write_clips(kept, output, folder, stem, tiny=args.models == TINY)
         if args.keep_all and rest:
             write_clips(rest, output, folder / "candidates", stem, tiny=args.models == TINY)
-    except ValueError as error:  # FieldError, and the preset and effect stores' errors, which start with the field
-        print(f"sonocanvas generate: error: {error}", file=sys.stderr)
-        return 2
     except OSError as error:  # the disk, not a setting: still the output's fault as the user sees it
-        print(f"sonocanvas generate: error: output: cannot write {error.filename or args.output}: "
-              f"{error.strerror or error}", file=sys.stderr)
-        return 2
+        raise cannot_write(error, args.output) from None
     return 0
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...engine.errors import FieldError
 from ...engine.generate_settings import GenerateSettings
-from . import one_line_errors
+from . import cannot_write, one_line_errors
 from ._model_options import TINY
 from .generate import write_clips
 
@@ -62,13 +62,8 @@ def run(args: argparse.Namespace) -> int:
         files = record.get("files", {})
         stem = Path(files.get("wav") or files.get("audio") or "clip.wav").stem  # "audio": records before version 2
         write_clips([clip], output, folder, stem, tiny=pipe.image.name.startswith(TINY))
-    except ValueError as error:
-        print(f"sonocanvas replay: error: {error}", file=sys.stderr)
-        return 2
     except OSError as error:
-        print(f"sonocanvas replay: error: output: cannot write {error.filename}: {error.strerror or error}",
-              file=sys.stderr)
-        return 2
+        raise cannot_write(error, args.output or args.record.parent) from None
     return 0
 
 
