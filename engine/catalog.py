@@ -31,6 +31,10 @@ class AudioModelKind:
     uses that instead."""
     vocoder: bool
     """Whether its folder carries a HiFi-GAN `vocoder/` (Auffusion); without one, Griffin-Lim makes the sound."""
+    column_seconds: float
+    """The sound one picture column holds: its format's hop over its sample rate (`tests/test_catalog.py` holds
+    the two equal). A request that gives a `width` and no `seconds` is as long as its columns, and is bounded
+    as such before any work."""
 
     @property
     def format(self) -> str:
@@ -39,8 +43,10 @@ class AudioModelKind:
 
 
 AUDIO_MODELS: dict[str, AudioModelKind] = {kind.name: kind for kind in (
-    AudioModelKind("auffusion", "auffusion/auffusion-full-no-adapter", (256, 1024), vocoder=True),
-    AudioModelKind("riffusion", "riffusion/riffusion-model-v1", (512, 512), vocoder=False),
+    AudioModelKind("auffusion", "auffusion/auffusion-full-no-adapter", (256, 1024), vocoder=True,
+                   column_seconds=160 / 16000),
+    AudioModelKind("riffusion", "riffusion/riffusion-model-v1", (512, 512), vocoder=False,
+                   column_seconds=441 / 44100),
 )}
 """By name, the default first."""
 DEFAULT_AUDIO_MODEL = next(iter(AUDIO_MODELS))

@@ -1,4 +1,5 @@
 """The request arguments of docs/osc.md: typed, range-checked, and refused with the field named."""
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,13 @@ def test_the_command_line_builds_with_the_same_builder_and_only_the_policy_lifte
             build_generate("", {**wide, **bad}, local, PRESETS.__getitem__)
     preset = build_generate("", {"preset": "corgis"}, local, PRESETS.__getitem__)
     assert (preset.settings.image_prompt, preset.settings.seed, preset.preset) == ("corgis", 2034, "corgis")
+
+
+def test_width_counts_against_the_output_bound_as_seconds_does(limits):
+    """Issue 24, finding 6: `width` sets a clip's length (a column is 10 ms), so it is bounded as `seconds` is;
+    a request that says neither is as long as the model's own width, and is bounded too."""
+    common = ("image_prompt", "a", "audio_prompt", "b", "variations", 8, "sample_rate", 192000)
+    refused("seconds", generate, limits, *common, "seconds", 40.96)
+    refused("width", generate, limits, *common, "width", 4096)
+    assert generate(limits, *common, "width", 1024).settings.width == 1024  # 10.24 s x 8 x 4 = 328 s: allowed
+    refused("width", generate, dataclasses.replace(limits, max_output_seconds=300), *common)

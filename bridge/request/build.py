@@ -15,6 +15,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
+from ...engine import catalog
 from ...engine import settings as settings_table
 from ...engine.errors import FieldError
 from ...engine.generate_settings import GenerateSettings
@@ -324,9 +325,13 @@ def build_generate(job_id: str, given: Mapping[str, Any], limits: Limits,
     except FieldError as error:
         raise ProtocolError(error.field, error.reason) from None
     output = _output(values, limits)
+    clips = values.get("keep") or values.get("variations", 1)
     if values.get("seconds") is not None:  # given, or made from bars at a bpm: the clip's length is known now
-        clips = values.get("keep") or values.get("variations", 1)
         _check_output(limits, "bars" if output.bars else "seconds", output_seconds(values["seconds"], clips, output))
+    else:  # as long as its columns: the width asked for, or the model's own
+        kind = catalog.AUDIO_MODELS[audio_model]
+        seconds = (values.get("width") or kind.native_size[1]) * kind.column_seconds
+        _check_output(limits, "width", output_seconds(seconds, clips, output))
     preset_name, reply_port = values.pop("preset", ""), values.pop("reply_port", None)
     values.pop("client", None)
     keep, rank = values.pop("keep", None), values.pop("rank", BY_NAME["rank"].default)
