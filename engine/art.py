@@ -37,7 +37,7 @@ def art_format(fmt: SpectrogramFormat) -> SpectrogramFormat:
 
 def load_art(
     path: str | os.PathLike[str], format_name: str | None = None, seconds: float | None = None,
-    field: str = "picture",
+    field: str = "picture", max_seconds: float = MAX_SECONDS,
 ) -> tuple[SpectrogramFormat, torch.Tensor]:
     """The format and picture `(n_mels, frames)` in [0, 1] that a picture file turns into.
 
@@ -45,7 +45,8 @@ def load_art(
     `format_name` names another format (it is then art like any other picture). Other pictures
     become art in `format_name` (default auffusion): grey, transparent as black (silent), resized
     to the format's height and to `seconds` (default: the model's width). `field` names the picture
-    in a FieldError, as the caller calls it.
+    in a FieldError, as the caller calls it. A sound longer than `max_seconds` is refused before any work:
+    a picture's own metadata (anyone's) never lifts the bound.
     """
     chosen = get_format(format_name) if format_name is not None else None
     if seconds is not None and not 0 < seconds <= MAX_SECONDS:
@@ -62,6 +63,11 @@ def load_art(
         width = fmt.frames_for(round(seconds * fmt.sample_rate))
         if width < 2:
             raise FieldError("seconds", f"{seconds} is shorter than two {fmt.name} frames")
+    length = (width - 1) * fmt.hop_length / fmt.sample_rate
+    if length > max_seconds:
+        raise FieldError("seconds" if seconds is not None else field,
+                         f"the sound would last {length:.0f} s ({width} columns of {fmt.hop_length} samples at "
+                         f"{fmt.sample_rate} Hz); at most {max_seconds:g} s")
     return fmt, _resize(picture, fmt.n_mels, width)
 
 

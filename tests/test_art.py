@@ -11,6 +11,7 @@ from pedalboard.io import AudioFile
 from PIL import Image, ImageDraw
 from sonocanvas.bridge.cli import main
 from sonocanvas.engine.art import load_art
+from sonocanvas.engine.errors import FieldError
 from sonocanvas.engine.spectrogram import AuffusionFormat, RiffusionFormat, mel_bank, picture_from_png
 
 pytestmark = pytest.mark.usefixtures("single_thread_torch")
@@ -226,3 +227,28 @@ def test_a_long_sound_round_trips_in_chunks_with_progress_and_no_seams(tmp_path,
     assert rate == 16000 and abs(len(back) - len(t)) <= 160 and abs(np.abs(back).max() - 10 ** (-1 / 20)) < 1e-3
     rms = np.sqrt(np.mean(back[8000:-8000].reshape(-1, 400) ** 2, axis=1))
     assert np.abs(20 * np.log10(rms / np.median(rms))).max() < 0.5
+
+
+def _riffusion_picture(path, columns: int, hop_ms: float, rate: int = 1000):
+    """A picture whose Riffusion EXIF tags (riffusion-hobby's SpectrogramParams.ExifTags) say what anyone may
+    write: here a hop of `hop_ms` at `rate`, so a few columns claim hours of sound."""
+    exif = Image.Exif()
+    for tag, value in {11000: rate, 11005: 0, 11010: hop_ms, 11020: hop_ms, 11030: hop_ms, 11040: 16,
+                       11050: 0, 11060: rate / 2, 11070: 0.25}.items():
+        exif[tag] = value
+    Image.new("L", (columns, 16), 128).save(path, exif=exif)
+
+
+def test_a_pictures_own_metadata_never_lifts_the_length_bound(tmp_path):
+    """Issue 24, finding 3: 48 columns with a hop of 65.536 s at 1 kHz claim 51 minutes. The length is checked
+    against the caller's bound (the server's minute, the command line's hour) before any work."""
+    path = tmp_path / "hours.png"
+    _riffusion_picture(path, 48, 65536)
+    with pytest.raises(FieldError, match=r"^picture: the sound would last 3080 s .*; at most 60 s$"):
+        load_art(path, max_seconds=60)
+    _riffusion_picture(path, 320, 65536)
+    with pytest.raises(FieldError, match=r"at most 3600 s$"):
+        load_art(path)
+    _riffusion_picture(path, 48, 1000)  # 47 s: allowed, in its own format
+    fmt, picture = load_art(path, max_seconds=60)
+    assert (fmt.hop_length, picture.shape[-1]) == (1000, 48)

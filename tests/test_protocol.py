@@ -221,3 +221,14 @@ def test_width_counts_against_the_output_bound_as_seconds_does(limits):
     refused("width", generate, limits, *common, "width", 4096)
     assert generate(limits, *common, "width", 1024).settings.width == 1024  # 10.24 s x 8 x 4 = 328 s: allowed
     refused("width", generate, dataclasses.replace(limits, max_output_seconds=300), *common)
+
+
+def test_an_encode_carries_its_length_bound_to_the_job_that_reads_the_picture(limits, tmp_path):
+    """With no `seconds`, the picture's own width decides the length, known only when the job reads it; the
+    request carries the bound it must hold (`load_art`'s `max_seconds`): the key's minute, or less where the
+    output bound is tighter."""
+    picture = tmp_path / "drop" / "art.png"
+    picture.write_bytes(b"")
+    assert parse_encode(["1", str(picture)], limits).longest == 60
+    tight = dataclasses.replace(limits, max_output_seconds=100)
+    assert parse_encode(["1", str(picture), "sample_rate", 192000], tight).longest == 25  # 100 s at 48 kHz

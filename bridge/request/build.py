@@ -110,6 +110,9 @@ class EncodeRequest:
     format: str = "auffusion"
     seconds: float | None = None
     reply_port: int | None = None
+    longest: float = math.inf
+    """The longest sound this request may make, in seconds: with no `seconds`, the picture's own width decides
+    its length, known only once the picture is read (`load_art`'s `max_seconds`), so the bound travels along."""
     kind: ClassVar[str] = "encode"
 
     def input_paths(self) -> dict[str, Path]:
@@ -362,7 +365,8 @@ def parse_encode(args: list[Any], limits: Limits) -> EncodeRequest:
     output = _output(values, limits)
     if values.get("seconds") is not None:
         _check_output(limits, "seconds", output_seconds(values["seconds"], 1, output))
-    return EncodeRequest(job_id=job_id, picture_path=picture, output=output, **values)
+    longest = min(float(ENCODE_KEYS["seconds"].high), limits.max_output_seconds / output_seconds(1.0, 1, output))
+    return EncodeRequest(job_id=job_id, picture_path=picture, output=output, longest=longest, **values)
 
 
 def _output(values: dict[str, Any], limits: Limits) -> Output:

@@ -152,7 +152,8 @@ class Studio:
         from ...engine.pipeline import Clip
         from ...engine.spectrogram import open_picture
 
-        fmt, picture = load_art(request.picture_path, request.format, request.seconds, field="picture_path")
+        fmt, picture = load_art(request.picture_path, request.format, request.seconds, field="picture_path",
+                                max_seconds=request.longest)
         audio = normalize_peak(sound_from_picture(fmt, picture, on_chunk=on_step), -1.0)
         record = {
             "sonocanvas": "art", "picture_path": str(request.picture_path), "format": fmt.name,
