@@ -22,8 +22,12 @@ SILENCE_PEAK = 1e-6
 """A file whose loudest sample is below this (-120 dBFS) holds nothing to show or to normalise."""
 
 
-def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None, field: str = "audio") -> np.ndarray:
+def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None, field: str = "audio",
+               region: tuple[float, float | None] | None = None) -> np.ndarray:
     """Read WAV, FLAC, MP3 or OGG as mono float32 `(samples,)`, resampled to `sample_rate` if given.
+
+    With `region` (start, end) in seconds (`region_frames`), only that part is decoded, by seeking: a
+    150-minute file costs what the region costs, never the whole file in memory.
 
     Raises FieldError(field) for a missing file, one that is not audio, or audio that is empty, silent or holds
     NaN/infinite samples, since none can become a picture; `field` is the caller's name for the file.
@@ -33,8 +37,10 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None, fie
         raise FieldError(field, f"no such file '{path}'")
     try:
         with AudioFile(str(path)) as f:
-            samples = f.read(f.frames) if f.frames else np.zeros((f.num_channels, 0), np.float32)
             rate = f.samplerate
+            first, last = (0, f.frames) if region is None or not f.frames else region_frames(f.frames, rate, *region)
+            f.seek(first)
+            samples = f.read(last - first) if last > first else np.zeros((f.num_channels, 0), np.float32)
     except (ValueError, RuntimeError, OSError) as e:
         raise FieldError(field, f"'{path}' is not an audio file pedalboard can read ({e})") from e
     if samples.size == 0:
@@ -45,6 +51,20 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None, fie
     if np.abs(mono).max() < SILENCE_PEAK:
         raise FieldError(field, f"'{path}' is silent")
     return mono if sample_rate is None else resample(mono, rate, sample_rate)
+
+
+def region_frames(frames: int, rate: float, start: float, end: float | None) -> tuple[int, int]:
+    """(first, last) sample of the region from `start` to `end` seconds of `frames` samples at `rate`: a Live
+    clip's markers on `init_audio`. An end past the clip's end is its end (Live's markers may round past the last
+    sample); a start at or past it leaves nothing to riff on, which is the user's error, named by field."""
+    first = round(start * rate)
+    if first >= frames:
+        raise FieldError("init_start", f"{start:g} s is at or past the end of init_audio, which lasts "
+                                       f"{frames / rate:g} s")
+    last = frames if end is None else min(frames, round(end * rate))
+    if last <= first:
+        raise FieldError("init_end", f"the region {start:g} s to {end:g} s holds no whole sample at {rate:g} Hz")
+    return first, last
 
 
 def resample(audio: np.ndarray, from_rate: float, to_rate: float) -> np.ndarray:

@@ -181,10 +181,13 @@ class JointPipeline:
             from .audio import load_audio
 
             fmt = self.format(height, width)
-            clip = s.init_audio if isinstance(s.init_audio, np.ndarray) else \
-                load_audio(s.init_audio, fmt.sample_rate, field="init_audio")
-            clip = riff_region(clip, fmt.sample_rate, s.init_start, s.init_end)
             needed = (width - 1) * fmt.hop_length + fmt.n_fft - 2 * fmt.pad
+            if isinstance(s.init_audio, np.ndarray):
+                clip = riff_region(s.init_audio, fmt.sample_rate, s.init_start, s.init_end)
+            else:  # only the region, and of it only what the picture holds, is decoded
+                end = s.init_start + needed / fmt.sample_rate
+                clip = load_audio(s.init_audio, fmt.sample_rate, field="init_audio",
+                                  region=(s.init_start, end if s.init_end is None else min(end, s.init_end)))
             clip = np.pad(clip, (0, max(0, needed - len(clip))))[:needed]
             grey = fmt.picture_from_audio(torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32)))
             return self.audio.encode(grey[..., :width].expand(1, 3, -1, -1))
@@ -236,16 +239,11 @@ def slerp(alpha: float, a: torch.Tensor, b: torch.Tensor, dot_threshold: float =
 
 
 def riff_region(clip: np.ndarray, rate: int, start: float, end: float | None) -> np.ndarray:
-    """The samples of `clip` (at `rate`) from `start` to `end` seconds: the region of a Live clip between its markers.
-    An end past the clip's end is its end (Live's markers may round past the last sample); a start at or past
-    it leaves nothing to riff on, which is the user's error, named by field."""
-    first = round(start * rate)
-    if first >= len(clip):
-        raise FieldError("init_start",
-                         f"{start:g} s is at or past the end of init_audio, which lasts {len(clip) / rate:g} s")
-    last = len(clip) if end is None else min(len(clip), round(end * rate))
-    if last <= first:
-        raise FieldError("init_end", f"the region {start:g} s to {end:g} s holds no whole sample at {rate} Hz")
+    """The samples of `clip` (at `rate`) from `start` to `end` seconds (`audio.region_frames`): the region of a
+    Live clip between its markers, for a clip handed over in memory."""
+    from .audio import region_frames
+
+    first, last = region_frames(len(clip), rate, start, end)
     return clip[first:last]
 
 

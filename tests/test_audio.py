@@ -214,3 +214,26 @@ def test_within_full_scale_leaves_what_fits_and_brings_an_overshoot_to_minus_1_d
     loud = within_full_scale(fits * 1.6)
     assert np.abs(loud).max() == pytest.approx(10 ** (-1 / 20), rel=1e-6)
 
+
+
+def test_a_region_of_an_hour_long_file_decodes_only_the_region(tmp_path):
+    """Issue 24, finding 4: an hour of DC is a FLAC of under 100 kB, and decoded whole it is 115 MB of float32.
+    A riff region is read by seeking (pedalboard's AudioFile.seek/read), so memory is the region's, not the
+    file's (tracemalloc sees numpy's buffers)."""
+    import tracemalloc
+
+    from pedalboard.io import AudioFile
+
+    rate, path = 8000, tmp_path / "hour.flac"
+    with AudioFile(str(path), "w", rate, 1) as f:
+        minute = np.full((1, rate * 60), 0.5, np.float32)
+        for _ in range(60):
+            f.write(minute)
+    tracemalloc.start()
+    try:
+        region = load_audio(path, region=(1800.0, 1802.0))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(region) == 2 * rate and np.allclose(region, 0.5, atol=1e-4)
+    assert peak < 100 * region.nbytes < 60 * 60 * rate * 4  # the region's order, far below the whole hour's
