@@ -53,10 +53,12 @@ PRESET_NAME = Setting("name", str, None, "a preset's name", scope="argument")
 """Where replies go and whose job it is: read by the server before the rest, never by the job; a cancel's keys."""
 GENERATE_KEYS: dict[str, Setting] = {**BY_NAME, **TRANSPORT_KEYS}
 """Every setting of the table is a key, named as it is; docs/osc.md's table is made from this."""
+ENCODE_SECONDS = 60.0
+"""The longest sound a server encodes: it holds the sound whole, so at most a minute."""
 ENCODE_KEYS: dict[str, Setting] = {
     "format": Setting("format", str, "auffusion", "spectrogram format", choices=AUDIO_MODELS),
     "seconds": Setting("seconds", float, None, "length of the sound (a server holds it whole, so at most a minute)",
-                       low=0.5, high=60),
+                       low=0.5, high=ENCODE_SECONDS),
     **{name: BY_NAME[name] for name in settings_table.OUTPUT},
     **TRANSPORT_KEYS,
 }
@@ -365,7 +367,7 @@ def parse_encode(args: list[Any], limits: Limits) -> EncodeRequest:
     output = _output(values, limits)
     if values.get("seconds") is not None:
         _check_output(limits, "seconds", output_seconds(values["seconds"], 1, output))
-    longest = min(float(ENCODE_KEYS["seconds"].high), limits.max_output_seconds / output_seconds(1.0, 1, output))
+    longest = min(ENCODE_SECONDS, limits.max_output_seconds / output_seconds(1.0, 1, output))
     return EncodeRequest(job_id=job_id, picture_path=picture, output=output, longest=longest, **values)
 
 
