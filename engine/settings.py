@@ -56,6 +56,18 @@ class Setting:
         return self.kind in (int, float)
 
     @property
+    def span(self) -> str:
+        """Its range as a person writes it, for the command line's help and docs/osc.md's table alike: `8 … 4096,
+        a multiple of 8`, `above 0 … 1` (0 itself refused), `-1 (a fresh random one) or 0 … 2147483647`; "" for
+        a setting that is no number or has choices (those are listed instead)."""
+        if not self.numeric or self.choices:
+            return ""
+        span = f"{'above ' if self.low_open else ''}{number_text(self.low)} … {number_text(self.high)}"
+        if self.name == "seed":
+            span = f"{number_text(RANDOM_SEED)} (a fresh random one) or {span}"
+        return span + (f", a multiple of {self.multiple_of}" if self.multiple_of else "")
+
+    @property
     def type_name(self) -> str:
         """As docs/osc.md says it: str, int, real, bool or path (a str naming a file)."""
         return {str: "str", int: "int", float: "real", bool: "bool", Path: "path"}[self.kind]

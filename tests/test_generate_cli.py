@@ -182,4 +182,8 @@ def test_every_setting_of_the_table_is_an_option_with_its_range_and_default(caps
         if setting.choices:
             assert "{" + ",".join(map(str, setting.choices)) + "}" in line
         elif setting.numeric:
-            assert f"{setting.low:g} … {setting.high:g}" in line
+            assert setting.span in line
+    # the ranges as a person writes them (issue 23, item 8)
+    assert "-1 (a fresh random one) or 0 … 2147483647" in lines["--seed"]
+    assert "above 0 … 1" in lines["--strength"]  # 0 itself is refused
+    assert "8 … 4096, a multiple of 8" in lines["--height"] and "a multiple of 8" in lines["--width"]

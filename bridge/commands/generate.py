@@ -56,7 +56,7 @@ def _argument(setting: Setting) -> dict[str, Any]:
     default = "" if setting.default in (None, "") else f" (default {setting.default})"
     if setting.kind is bool:
         return {"action": "store_const", "const": True, "help": setting.help}
-    span = f"; {setting.low:g} … {setting.high:g}" if setting.numeric and not setting.choices else ""
+    span = f"; {setting.span}" if setting.span else ""
     kind = {int: int, float: float, Path: Path}.get(setting.kind, str)
     choices = list(setting.choices) or None
     metavar = None if choices else setting.name.upper()

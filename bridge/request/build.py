@@ -393,18 +393,11 @@ def generate_keys_table(caps: Mapping[str, float] = DEFAULT_CAPS) -> str:
     for s in GENERATE_KEYS.values():
         if s.choices:
             span = " or ".join(f"`{c}`" for c in s.choices)
-        elif s.numeric:
-            low, high = settings_table.number_text(s.low), settings_table.number_text(s.high)
-            span = f"{'above ' if s.low_open else ''}{low} … {high}"
-            if s.name == "seed":
-                span = f"-1 (a fresh random one) or {span}"
+        else:
+            span = s.span
             if s.name in caps:
                 span += (f" (the server caps it at {settings_table.number_text(caps[s.name])} unless its config's "
                          "`caps` says otherwise)")
-            if s.multiple_of:
-                span += f", a multiple of {s.multiple_of}"
-        else:
-            span = ""
         default = "" if s.default is None else "`\"\"`" if s.default == "" else f"`{s.default}`"
         required = "; required unless a preset gives it" if s.required else ""
         rows.append(f"| `{s.name}` | {s.type_name} | {span} | {default} | {s.help}{required} |")
