@@ -143,7 +143,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("audio_prompt", str, "", "what the sound is", required=True),
     S("image_negative_prompt", str, "", "what the picture should not show"),
     S("audio_negative_prompt", str, "", "what the sound should not be"),
-    S("preset", str, "", "a preset's name: its values are the defaults, the settings given win", scope="request"),
+    S("preset", str, "", "a preset's name: its values are the defaults, the settings given win "
+                         "(`sonocanvas presets` lists them)", scope="request"),
     S("audio_model", str, DEFAULT_AUDIO_MODEL, "which audio model makes the sound", scope="request",
       choices=tuple(AUDIO_MODELS)),
     S("keep", int, None, "make `variations` candidates and keep this many, the best by `rank` (the rest are not "
@@ -190,7 +191,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("bpm", float, None, "with bars: stretch the clip to that many bars of 4/4 at this tempo", scope="output",
       low=20, high=999),
     S("bars", int, None, "with bpm: the clip's length in bars", scope="output", low=1, high=64),
-    S("fx", str, "", "an effect chain's name (none by default)", scope="output"),
+    S("fx", str, "", "an effect chain's name, none by default (`sonocanvas effects` lists them)", scope="output"),
 )
 del S
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

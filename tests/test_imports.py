@@ -7,7 +7,7 @@ import sys
 import pytest
 
 HEAVY = ("torch", "diffusers", "transformers")
-COMMANDS = ("generate", "serve", "encode", "decode", "replay", "doctor", "build-device")
+COMMANDS = ("generate", "serve", "encode", "decode", "replay", "doctor", "build-device", "presets", "effects")
 
 
 def loaded_by(code: str) -> list[str]:

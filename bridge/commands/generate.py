@@ -89,7 +89,7 @@ def request_of(args: argparse.Namespace) -> GenerateRequest:
     """This run's request, built as the server builds one (`build_generate`), with the command line's limits
     (`Limits.local`: any file, every model, no policy caps)."""
     given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
-    return build_generate("", given, Limits.local(frozenset(effect_chains().names())), _presets().get)
+    return build_generate("", given, Limits.local(frozenset(effect_chains().names())), presets().get)
 
 
 def output_of(args: argparse.Namespace, output: Output) -> tuple[Output, Path, str]:
@@ -179,7 +179,7 @@ def _progress():
     return Progress(text_bar("sampling"))
 
 
-def _presets():
+def presets():
     from ..request.presets import PresetStore
     from ..store.config import default_config_path
     from ..store.paths import shipped_presets_dir

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import threading
 from pathlib import Path
 
@@ -51,6 +52,11 @@ class EffectChains:
 
     def names(self) -> list[str]:
         return sorted(self._boards)
+
+    def describe(self, name: str) -> str:
+        """Chain `name`'s plugins in order, each with its settings as pedalboard states them."""
+        return " -> ".join(re.sub(r"^<pedalboard\.|( at 0x[0-9a-f]+)?>$", "", repr(plugin))  # no addresses
+                           for plugin in self._boards[name])
 
     def apply(self, name: str, audio: np.ndarray, sample_rate: int) -> np.ndarray:
         """Run chain `name` over `audio`, (samples,) or (channels, samples); same shape back.

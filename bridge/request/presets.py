@@ -1,7 +1,8 @@
 """Prompt-pair presets: the shipped ones in `presets/*.yaml`, the user's one file each in their config folder.
 
 A preset holds generate keys (docs/osc.md) that become a request's defaults. Names become file
-names, so they are checked before any path is built from them.
+names, so they are checked before any path is built from them. The user's folder holds at most
+MAX_USER_PRESETS: a client cannot fill the disk by saving under new names.
 """
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from ..store.paths import check_name
 from .build import PRESET_KEYS, ProtocolError, parse_key
 
 Value = str | int | float
+MAX_USER_PRESETS = 1000
+"""User presets a save may bring the folder to; replacing one is always allowed. Each is a few KB at most (its
+values are bounded as a request's are), so the folder stays within a few MB."""
+LISTED = 24
+"""Names an unknown preset's error offers; `sonocanvas presets` and `/sonocanvas/preset/list` have them all."""
 
 
 class PresetError(FieldError):
@@ -42,12 +48,17 @@ class PresetStore:
             return _read_user(path)
         if name in self._shipped:
             return dict(self._shipped[name])
-        raise PresetError("name", f"no preset {name!r}")
+        names = self.names()
+        more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""  # an error fits one datagram
+        raise PresetError("name", f"no preset {name!r}; choose one of {', '.join(names[:LISTED]) or '(none)'}{more}")
 
     def save(self, name: str, values: dict) -> None:
         """Save into the user folder (created if need be); replaces the user's preset of that name."""
         path = self._user_path(name)
         text = yaml.safe_dump(check_values(values), sort_keys=False, allow_unicode=True)
+        if not path.is_file() and len(self._user_names()) >= MAX_USER_PRESETS:
+            raise PresetError("name", f"there are {MAX_USER_PRESETS} user presets already, the most a server keeps; "
+                                      "delete one, or save over one of yours")
         self.user_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
