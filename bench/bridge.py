@@ -1,22 +1,27 @@
 """Benchmark of the engine server (issues 4 and 15): OSC round trip of /sonocanvas/status, the time from the
 sampler's last step to /sonocanvas/done for a 10.24 s clip (resample to 48 kHz, effect chain, WAV, PNGs, JSON),
-and under faults: the worst /status round trip while a TCP client stalls, and memory before and after a fuzz.
+and under faults: the worst /status round trip while a TCP client stalls, memory before and after a fuzz, and
+(issue 24) /status while 64 TCP clients trickle endless frames at 10 KiB/s each or flood /sonocanvas/limits.
 
-    python3 bench/bridge.py [--requests 5000] [--clips 20] [--fuzz 5000]
+    python3 bench/bridge.py [--requests 5000] [--clips 20] [--fuzz 5000] [--load-seconds 15]
 
 The server runs in this process on a free port with its real handlers, journal and drop folder; the
 clients are real sockets on 127.0.0.1. The finish stage is fed a 10.24 s 16 kHz clip straight from
 memory (as the pipeline hands it over), so the model's own speed does not enter the number.
-Targets: status p99 <= 5 ms, last step -> done <= 100 ms.
+Targets: status p99 <= 5 ms, last step -> done <= 100 ms; under trickle or flood, status p99 <= 10 ms.
+For those two rows the trickling or flooding clients and the /status prober each run in a process of their
+own, so that none of them shares the server's GIL: the times are what a client sees.
 """
 from __future__ import annotations
 
 import argparse
 import importlib.metadata
 import logging
+import multiprocessing
 import os
 import platform
 import random
+import selectors
 import socket
 import statistics
 import struct
@@ -67,12 +72,16 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99)), float(ms.max())
 
 
-def udp_status(address, n: int) -> list[float]:
+def udp_status(address, n: int, gap: float = 0.0) -> list[float]:
+    """`n` UDP /status round trips (after 50 of warm-up), `gap` seconds apart, so that a run under load samples
+    the whole of it rather than one moment."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(2.0)
     request = build_message("/sonocanvas/status")
     times = []
     for i in range(n + 50):
+        if gap:
+            time.sleep(gap)
         start = time.perf_counter()
         sock.sendto(request, address)
         data = sock.recv(65536)
@@ -148,13 +157,124 @@ def status_while_a_client_stalls(address, n: int) -> list[float]:
             while True:
                 stuck.sendall(flood)
         except OSError:
-            pass  # the server hung up on it, as it should
+            pass  # the server hung up on it, as it should (or stopped reading it: the socket's timeout)
 
-    threading.Thread(target=stall, daemon=True).start()
+    staller = threading.Thread(target=stall, daemon=True)
+    staller.start()
     try:
         return udp_status(address, n)
     finally:
+        staller.join(30)  # until the server hangs up: its place is free before the next row needs all 64
         stuck.close()
+
+
+TRICKLE_RATE = 10 * 1024  # bytes a second per trickling connection: the audit's 10 KiB/s
+LOAD_CONNECTIONS = 64
+
+
+def load(mode: str, address: tuple[str, int], connections: int, ready, stop, results) -> None:
+    """The other process of the trickle and flood rows: `connections` TCP clients driven by one selector loop.
+
+    trickle: each sends an endless frame (an END, then bytes that never end it) at TRICKLE_RATE, and connects
+    again whenever the server closes it; `results` gets how many times it did, by the reason the server gave.
+    flood: each keeps 32 /sonocanvas/limits requests in flight and reads every reply; `results` gets how many
+    replies came."""
+    selector = selectors.DefaultSelector()
+    counts = {"closed": 0, "timed out": 0, "turned away": 0, "replies": 0}
+    request = slip.encode(build_message("/sonocanvas/limits"))
+
+    def connect() -> socket.socket:
+        sock = socket.create_connection(address, timeout=5)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if mode == "trickle":
+            sock.send(slip.END)
+            selector.register(sock, selectors.EVENT_READ, data=bytearray())  # what the server said
+        else:
+            sock.send(request * 32)
+            selector.register(sock, selectors.EVENT_READ, data=[32])  # requests in flight
+        return sock
+
+    socks = [connect() for _ in range(connections)]
+    ready.set()
+    tick = 0.05
+    chunk = b"x" * int(TRICKLE_RATE * tick)
+    next_tick = time.monotonic()
+    while not stop.is_set():
+        for key, _ in selector.select(timeout=tick if mode == "trickle" else 0.5):
+            sock = key.fileobj
+            try:
+                data = sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if not data:  # the server closed it: as a slowloris client would, come back at once
+                counts["closed"] += 1
+                if mode == "trickle":
+                    counts["timed out"] += b"no complete frame" in key.data
+                    counts["turned away"] += b"too many TCP connections" in key.data
+                selector.unregister(sock)
+                sock.close()
+                socks[socks.index(sock)] = connect()
+                continue
+            if mode == "trickle":
+                key.data.extend(data)
+            else:
+                answered = data.count(slip.END) // 2  # each reply is END message END; an END is never escaped
+                counts["replies"] += answered
+                key.data[0] -= answered
+                if key.data[0] <= 16:
+                    try:
+                        sock.send(request * 16)
+                        key.data[0] += 16
+                    except BlockingIOError:
+                        pass
+        if mode == "trickle" and time.monotonic() >= next_tick:
+            next_tick += tick
+            for sock in socks:
+                try:
+                    sock.send(chunk)
+                except OSError:
+                    pass  # closed under it: the read above reconnects
+    for sock in socks:
+        sock.close()
+    results.put(counts)
+
+
+def probe(address: tuple[str, int], n: int, gap: float, start, results) -> None:
+    """The /status prober of the trickle and flood rows, in a process of its own: a client's view of the
+    server, not delayed by the server's threads holding this process's GIL."""
+    start.wait()
+    results.put(udp_status(address, n, gap))
+
+
+def status_under_load(mode: str, address, n: int, seconds: float) -> tuple[list[float], float, dict[str, int]]:
+    """UDP /status round trips spread over `seconds` (from a process of their own) while another process's
+    LOAD_CONNECTIONS TCP clients trickle or flood; also the share of a core the server used meanwhile."""
+    context = multiprocessing.get_context("spawn")
+    ready, go, stop, results, probed = (context.Event(), context.Event(), context.Event(), context.Queue(),
+                                        context.Queue())
+    loader = context.Process(target=load, args=(mode, address, LOAD_CONNECTIONS, ready, stop, results), daemon=True)
+    prober = context.Process(target=probe, args=(address, n, max(0.0, seconds / n - 0.0005), go, probed),
+                             daemon=True)
+    loader.start()
+    prober.start()
+    try:
+        if not ready.wait(120):
+            raise RuntimeError(f"the {mode} clients did not connect")
+        time.sleep(1.0)  # let the load reach its steady state before sampling
+        wall, cpu = time.perf_counter(), time.process_time()
+        go.set()
+        times = probed.get(timeout=seconds * 10 + 120)
+        share = (time.process_time() - cpu) / (time.perf_counter() - wall)
+    finally:
+        stop.set()
+        go.set()
+    counts = results.get(timeout=30)
+    loader.join(30)
+    prober.join(30)
+    return times, share, counts
 
 
 def rss_mib() -> float:
@@ -232,6 +352,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--fuzz", type=int, default=5000)
+    parser.add_argument("--load-seconds", type=float, default=15.0,
+                        help="how long each of the trickle and flood rows samples /status")
     args = parser.parse_args()
     logging.getLogger("sonocanvas").setLevel(logging.ERROR)  # the junk is the point here, not its log lines
     with tempfile.TemporaryDirectory() as folder:
@@ -257,6 +379,13 @@ def main() -> int:
             stalled = min(args.requests, 1000)
             rows.append(("/status round trip, UDP, while a TCP client stalls", percentiles(
                 status_while_a_client_stalls(server.address, stalled)), 5.0, stalled))
+            under_load = min(args.requests, 2000)
+            loads = {}
+            for mode, label in (("trickle", f"{LOAD_CONNECTIONS} TCP clients trickle endless frames at 10 KiB/s"),
+                                ("flood", f"{LOAD_CONNECTIONS} TCP clients flood /limits")):
+                times, share, counts = status_under_load(mode, server.address, under_load, args.load_seconds)
+                loads[mode] = (share, counts)
+                rows.append((f"/status round trip, UDP, while {label}", percentiles(times), 10.0, under_load))
             rss_before = rss_mib()
             start = time.perf_counter()
             fuzz(server.address, args.fuzz)
@@ -267,7 +396,8 @@ def main() -> int:
     print(f"# {platform.platform()}, {platform.processor() or platform.machine()}, "
           f"{len(os.sched_getaffinity(0))} cores (load average {os.getloadavg()[0]:.1f} at the end: shared), "
           f"Python {platform.python_version()}")
-    print(f"# command: python3 bench/bridge.py --requests {args.requests} --clips {args.clips} --fuzz {args.fuzz}")
+    print(f"# command: python3 bench/bridge.py --requests {args.requests} --clips {args.clips} --fuzz {args.fuzz} "
+          f"--load-seconds {args.load_seconds:g}")
     print()
     print("| measure | n | p50 ms | p99 ms | max ms | target p99 ms | met |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
@@ -280,6 +410,14 @@ def main() -> int:
     print(f"| RSS before the fuzz (server and bench in one process) | {rss_before:.0f} MiB |")
     print(f"| RSS after {args.fuzz} junk datagrams and 8 TCP frames of 1 MiB nested bundles | {rss_after:.0f} MiB |")
     print(f"| fuzz time, answered status after every 10 | {fuzz_seconds:.2f} s |")
+    share, counts = loads["trickle"]
+    print(f"| CPU of the server while {LOAD_CONNECTIONS} clients trickle | "
+          f"{share * 100:.0f} % of a core |")
+    print(f"| trickling connections the server closed: for no complete frame in 10 s; turned away (all 64 taken); "
+          f"in all | {counts['timed out']}; {counts['turned away']}; {counts['closed']} |")
+    share, counts = loads["flood"]
+    print(f"| CPU of the server while {LOAD_CONNECTIONS} clients flood /limits | {share * 100:.0f} % of a core |")
+    print(f"| /limits replies the flooding clients read | {counts['replies']} |")
     print()
     print("Where the time goes (each part alone, in sequence; the drop runs the PNGs and the side files in parallel):")
     print()

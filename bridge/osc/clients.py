@@ -3,7 +3,9 @@
 A client's identity is its TCP connection, or for UDP its source IP and port. `hello` binds a reply port
 and a random secret to that identity; a request carrying the secret (key `client`) acts for that
 identity whatever port it comes from. `reply_port` only says where replies go, so nothing a sender
-says can make it another client. Every table is bounded: the oldest identities are forgotten first.
+says can make it another client. The table is bounded: when it is full, a hello forgets the client that
+has been quiet the longest, never one with a live job, so a flood of hellos costs only other idle clients
+(who say hello again) and never the secret a running job's replies depend on.
 """
 from __future__ import annotations
 
@@ -11,18 +13,33 @@ import hmac
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from ...engine.errors import FieldError
 
 MAX_CLIENTS = 4096
 
 
+@dataclass
+class _Client:
+    reply_port: int
+    secret: str
+
+
+def _idle(identity: Hashable) -> bool:
+    return False
+
+
 class Clients:
-    def __init__(self, token: str = ""):
+    """`busy(identity)` says whether a job of that identity is queued or running: such a client is never
+    forgotten to make room."""
+
+    def __init__(self, token: str = "", busy: Callable[[Hashable], bool] = _idle):
         self.token = token
-        self._reply_ports: OrderedDict[Hashable, int] = OrderedDict()
-        self._secrets: OrderedDict[str, Hashable] = OrderedDict()
-        self._secret_of: dict[Hashable, str] = {}
-        self._admitted: OrderedDict[Hashable, None] = OrderedDict()
+        self._busy = busy
+        self._known: OrderedDict[Hashable, _Client] = OrderedDict()  # the quietest first
+        self._secrets: dict[str, Hashable] = {}
         self._lock = threading.Lock()
 
     def token_ok(self, given: str | None) -> bool:
@@ -30,19 +47,33 @@ class Clients:
         return not self.token or (given is not None and hmac.compare_digest(given.encode(), self.token.encode()))
 
     def hello(self, identity: Hashable, reply_port: int) -> str:
-        """Register `identity`'s reply port and admit it; returns its secret (the same for each hello)."""
+        """Register `identity`'s reply port and admit it; returns its secret (the same for each hello). A full
+        table forgets its quietest client without a live job; if every one has a job, FieldError on `client`."""
         with self._lock:
-            _put(self._reply_ports, identity, reply_port)
-            _put(self._admitted, identity, None)
-            secret = self._secret_of.get(identity)
-            if secret is None or secret not in self._secrets:
-                secret = secrets.token_hex(16)
-                while len(self._secrets) >= MAX_CLIENTS:
-                    _, old = self._secrets.popitem(last=False)
-                    self._secret_of.pop(old, None)
-                self._secrets[secret] = identity
-                self._secret_of[identity] = secret
-            return secret
+            client = self._known.get(identity)
+            if client is not None:
+                client.reply_port = reply_port
+                self._known.move_to_end(identity)
+                return client.secret
+            if len(self._known) >= MAX_CLIENTS:
+                self._forget(self._quietest_idle())
+            client = _Client(reply_port, secrets.token_hex(16))
+            self._known[identity] = client
+            self._secrets[client.secret] = identity
+            return client.secret
+
+    def _quietest_idle(self) -> Hashable:
+        for identity in self._known:
+            if not self._busy(identity):
+                return identity
+        raise FieldError("client", f"all {MAX_CLIENTS} clients this server knows have a job waiting or running; "
+                         "try again when one has finished")
+
+    def seen(self, identity: Hashable) -> None:
+        """`identity` sent a request: it is the last to be forgotten."""
+        with self._lock:
+            if identity in self._known:
+                self._known.move_to_end(identity)
 
     def identity(self, secret: str) -> Hashable | None:
         with self._lock:
@@ -50,27 +81,22 @@ class Clients:
 
     def reply_port(self, identity: Hashable) -> int | None:
         with self._lock:
-            return self._reply_ports.get(identity)
+            client = self._known.get(identity)
+            return client.reply_port if client is not None else None
 
     def admitted(self, identity: Hashable) -> bool:
         """Whether `identity` may be served: always without a token, else once its hello carried it."""
         if not self.token:
             return True
         with self._lock:
-            return identity in self._admitted
+            return identity in self._known
 
     def forget(self, identity: Hashable) -> None:
         """A TCP connection closed: its identity will never come back."""
         with self._lock:
-            self._reply_ports.pop(identity, None)
-            self._admitted.pop(identity, None)
-            secret = self._secret_of.pop(identity, None)
-            if secret is not None:
-                self._secrets.pop(secret, None)
+            self._forget(identity)
 
-
-def _put(table: OrderedDict, key: Hashable, value: object) -> None:
-    table[key] = value
-    table.move_to_end(key)
-    while len(table) > MAX_CLIENTS:
-        table.popitem(last=False)
+    def _forget(self, identity: Hashable) -> None:
+        client = self._known.pop(identity, None)
+        if client is not None:
+            self._secrets.pop(client.secret, None)

@@ -206,11 +206,14 @@ def send_names(peer: Peer, addresses: tuple[str, str], names: list[str]) -> None
 
 
 def _exactly(args: list[Any], *specs: Setting) -> list[Any]:
-    """Check a request has exactly these positional arguments, typed."""
+    """Check a request has exactly these positional arguments, typed. Each is required: an OSC nil (`N`, or
+    `I`) there is refused on its field, where a key's nil would leave that key unset."""
     values = []
     for i, spec in enumerate(specs):
         if i >= len(args):
             raise ProtocolError(spec.name, "missing")
+        if args[i] is None:
+            raise ProtocolError(spec.name, "missing: got nil (an OSC N or I), which is no value")
         values.append(protocol.parse_key(spec.name, args[i], {spec.name: spec}))
     if len(args) > len(specs):
         raise ProtocolError("arguments", f"expected {len(specs)}, got {len(args)}")

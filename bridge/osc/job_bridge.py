@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -29,7 +30,23 @@ class JobBridge:
     def __init__(self, services: Services, bounds: QueueBounds | None = None):
         self.services = services
         self._started: dict[int, float] = {}
+        self._live: dict[int, Job] = {}  # queued or running, by id(job): whose jobs they are, and where replies go
+        self._live_lock = threading.Lock()
         self.queue = JobQueue(self._run, self, bounds or QueueBounds(), services.workers)
+
+    def owner_busy(self, owner: Hashable) -> bool:
+        """Whether a job of `owner` is queued or running: its client must not be forgotten."""
+        with self._live_lock:
+            return any(job.owner == owner for job in self._live.values())
+
+    def peer_busy(self, peer: Peer | None) -> bool:
+        """Whether a queued or running job replies to `peer`: its connection must stay open."""
+        with self._live_lock:
+            return peer is not None and any(job.peer is peer for job in self._live.values())
+
+    def _ended(self, job: Job) -> None:
+        with self._live_lock:
+            self._live.pop(id(job), None)
 
     def submit(self, owner: Hashable, peer: Peer, request: Request) -> None:
         """Journal and queue a request; its client hears `queued` (or an error naming the field)."""
@@ -43,10 +60,13 @@ class JobBridge:
             log.exception("job %r from %s: could not be journalled", request.job_id, peer.address)
             raise FieldError("journal", f"the job could not be recorded ({_short(error)}); it was not queued") from None
         job = Job(owner=owner, job_id=request.job_id, request=request, peer=peer, journal_id=journal_id)
+        with self._live_lock:  # before the queue has it: it may end before `submit` returns
+            self._live[id(job)] = job
         try:
             position = self.queue.submit(
                 job, lambda position: peer.send("/sonocanvas/queued", request.job_id, position))
         except Exception as error:  # never leave a journalled job "queued" that never was
+            self._ended(job)
             self._record(job, "failed", str(error))
             raise
         log.debug("job %r (%s) from %s: received, position %d", job.job_id, kind, peer.address, position)
@@ -79,16 +99,19 @@ class JobBridge:
         job.peer.send("/sonocanvas/progress", job.job_id, step, total)
 
     def finished(self, job: Job) -> None:
+        self._ended(job)
         self._end(job, "done")
         self._set_state(job, "done")
 
     def failed(self, job: Job, error: BaseException) -> None:
+        self._ended(job)
         field, message = job_failure(error)
         job.peer.send("/sonocanvas/error", job.job_id, field, message)
         self._end(job, "failed", message, fault=not isinstance(error, FieldError) and error)
         self._record(job, "failed", message)
 
     def cancelled(self, job: Job) -> None:
+        self._ended(job)
         job.peer.send("/sonocanvas/cancelled", job.job_id)
         self._end(job, "cancelled")
         self._record(job, "cancelled")

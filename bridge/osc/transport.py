@@ -3,6 +3,13 @@
 Nothing here knows OSC addresses: a received packet goes to the `deliver` callback with the `Sender`
 it came from. Sending never blocks the caller: a UDP reply is one `sendto`, a TCP reply is queued
 for the connection's own writer thread, so a client that stops reading delays only itself.
+
+A TCP connection is bounded in time as well as in count: a frame begun (or a connection opened) must be
+complete within FRAME_TIMEOUT, and one that neither sends nor is sent anything for TCP_IDLE_TIMEOUT, while no
+job of its own is live, is closed; either way the client is told why. When all MAX_TCP_CONNECTIONS places are
+taken, a newcomer takes the place of a connection that has not said the token's hello, else (where the
+newcomer needs no token) of the quietest connection of the host holding the most, if that host holds at least
+two more than the newcomer's; a connection with a live job is never one of them.
 """
 from __future__ import annotations
 
@@ -11,8 +18,11 @@ import errno
 import functools
 import ipaddress
 import logging
+import selectors
 import socket
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +37,13 @@ MAX_FRAME = 1 << 20
 TCP_SEND_TIMEOUT = 2.0
 MAX_TCP_PENDING = 4 << 20  # reply bytes waiting for a TCP client; more means it stopped reading
 MAX_TCP_CONNECTIONS = 64  # each has a reader and a writer thread; one more is told so and closed
+FRAME_TIMEOUT = 10.0
+"""Seconds a TCP connection may hold an unfinished frame, or, once opened, send no complete one: then closed."""
+TCP_IDLE_TIMEOUT = 300.0
+"""Seconds a TCP connection may go without a frame either way while no job of its own is live: then closed."""
+MIN_SHARE_GAP = 2
+"""A newcomer takes a place from a host only if that host holds at least this many more than the newcomer's:
+each then holds no fewer than the other, so two hosts never take a place back and forth."""
 BACKLOG = 128  # connections waiting to be accepted: a burst of connects is not delayed by SYN retries
 ACCEPT_BACKOFF = 0.1  # after an accept error such as EMFILE, so the loop waits instead of spinning
 POLL = 0.5
@@ -75,6 +92,7 @@ class TcpPeer(Peer):
         self.remote = remote
         self.address = remote  # until a hello names the reply port
         self.dead = False
+        self.last_sent = time.monotonic()  # when a reply was last queued: a connection being answered is not idle
         self._closing = False
         self._out: collections.deque[bytes] = collections.deque()
         self._pending = 0
@@ -94,7 +112,13 @@ class TcpPeer(Peer):
                 return
             self._out.append(frame)
             self._pending += len(frame)
+            self.last_sent = time.monotonic()
             self._ready.notify()
+
+    def close(self, field: str, reason: str) -> None:
+        """Tell the client why (`/sonocanvas/error "" <field> <reason>`), then close once that is written."""
+        self.send("/sonocanvas/error", "", field, reason)
+        self.finish()
 
     def finish(self) -> None:
         """The client is done sending: write what is queued, then close."""
@@ -146,48 +170,97 @@ class Sender:
 
 
 class SlipDecoder:
-    """Splits a TCP byte stream into SLIP-framed packets (RFC 1055, as OSC 1.1 uses it)."""
+    """Splits a TCP byte stream into SLIP-framed packets (RFC 1055, as OSC 1.1 uses it).
+
+    Each byte received is searched once and copied once into the frame it belongs to, so a frame trickled in
+    a byte at a time costs what it costs sent whole: the time is linear in the bytes received."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._frame = bytearray()
+        self._overlong = False  # the frame in progress passed MAX_FRAME: its bytes are dropped up to its END
+
+    @property
+    def partial(self) -> bool:
+        """Whether bytes of an unfinished frame wait for their END."""
+        return bool(self._frame) or self._overlong
 
     def feed(self, data: bytes) -> list[bytes | slip.ProtocolError]:
         """Add received bytes; return the packets they complete (empty frames between ENDs are skipped).
-        A malformed frame comes back as a `slip.ProtocolError` in the list, so the caller can report it."""
-        self._buffer += data
-        *frames, rest = self._buffer.split(slip.END)
-        self._buffer = bytearray(rest)
+        A malformed frame, or one over MAX_FRAME (reported once, when it passes the bound), comes back as a
+        `slip.ProtocolError` in the list, so the caller can report it."""
         packets: list[bytes | slip.ProtocolError] = []
-        if len(self._buffer) > MAX_FRAME:  # a frame that never ends: drop it rather than grow without bound
-            self._buffer.clear()
-            packets.append(slip.ProtocolError(b"frame too long"))
-        for frame in frames:
-            if len(frame) > MAX_FRAME:
-                packets.append(slip.ProtocolError(b"frame too long"))
-            elif frame:
+        view = memoryview(data)
+        start = 0
+        while True:
+            end = data.find(slip.END, start)
+            piece = view[start:] if end < 0 else view[start:end]
+            if not self._overlong:
+                if len(self._frame) + len(piece) > MAX_FRAME:  # a frame that never ends: no growing without bound
+                    self._frame.clear()
+                    self._overlong = True
+                    packets.append(slip.ProtocolError(b"frame too long"))
+                else:
+                    self._frame += piece
+            if end < 0:
+                return packets
+            if self._frame:
                 try:
-                    packets.append(slip.decode(bytes(frame)))
+                    packets.append(slip.decode(bytes(self._frame)))
                 except slip.ProtocolError as error:
                     packets.append(error)
-        return packets
+            self._frame.clear()
+            self._overlong = False
+            start = end + 1
+
+
+@dataclass
+class _Connection:
+    """The transport's record of one TCP connection: whose it is, and when it last sent a whole frame."""
+
+    conn: socket.socket
+    sender: Sender
+    peer: TcpPeer
+    opened: float
+    last_frame: float
+
+    @property
+    def host(self) -> str:
+        return self.sender.address[0]
+
+    def quiet_since(self) -> float:
+        return max(self.last_frame, self.peer.last_sent)
 
 
 Deliver = Callable[[bytes, Sender], None]
 
 
+def _never(sender: Sender) -> bool:
+    return False
+
+
+def _always(sender: Sender) -> bool:
+    return True
+
+
 class Transport:
-    """The UDP loop, the TCP accept loop and one reader per connection, each on its own thread."""
+    """The UDP loop, the TCP accept loop and one reader per connection, each on its own thread.
+
+    `admitted(sender)` says whether a sender may be served (it said the token's hello, or the server has no
+    token), `busy(sender)` whether a job of its own is live; both decide which connection gives way."""
 
     def __init__(self, sockets: tuple[socket.socket, socket.socket], deliver: Deliver,
-                 on_bad_frame: Callable[[Sender], None], on_gone: Callable[[Sender], None]):
+                 on_bad_frame: Callable[[Sender], None], on_gone: Callable[[Sender], None], *,
+                 admitted: Callable[[Sender], bool] = _always, busy: Callable[[Sender], bool] = _never):
         self.udp, self.tcp = sockets
         self.address: tuple[str, int] = self.udp.getsockname()[:2]
         self._deliver = deliver
         self._on_bad_frame = on_bad_frame
         self._on_gone = on_gone
+        self._admitted = admitted
+        self._busy = busy
         self._closing = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._connections: set[socket.socket] = set()
+        self._connections: dict[socket.socket, _Connection] = {}
         self._lock = threading.Lock()
 
     def udp_peer(self, address: tuple[str, int]) -> UdpPeer:
@@ -237,47 +310,125 @@ class Transport:
             except OSError:  # out of file descriptors, or the socket closed: wait a little, do not spin
                 self._closing.wait(ACCEPT_BACKOFF)
                 continue
+            # A write (sendall) waits this long in all for a client that stopped reading.
+            conn.settimeout(TCP_SEND_TIMEOUT)
+            remote = remote[:2]
+            key = ("tcp", remote)
             with self._lock:
-                full = len(self._connections) >= MAX_TCP_CONNECTIONS
-                if not full:
-                    self._connections.add(conn)
-            if full:
+                victim = None
+                if len(self._connections) >= MAX_TCP_CONNECTIONS:
+                    victim = self._victim(Sender(key, remote))
+                    if victim is not None:
+                        del self._connections[victim.conn]
+                entry = None
+                if len(self._connections) < MAX_TCP_CONNECTIONS:
+                    now = time.monotonic()
+                    peer = TcpPeer(conn, remote, self._closed)
+                    entry = _Connection(conn, Sender(key, remote, peer), peer, now, now)
+                    self._connections[conn] = entry
+            if victim is not None:
+                self._make_room(victim)
+            if entry is None:
                 _turn_away(conn)
                 continue
-            # A write (sendall) waits this long in all for a client that stopped reading; an idle reader
-            # wakes this often to look at `_closing`.
-            conn.settimeout(TCP_SEND_TIMEOUT)
-            threading.Thread(target=self._serve_connection, args=(conn, remote[:2]),
+            threading.Thread(target=self._serve_connection, args=(entry,),
                              name=f"sonocanvas-tcp-reader-{remote[1]}", daemon=True).start()
+
+    def _victim(self, newcomer: Sender) -> _Connection | None:
+        """Whose place a newcomer takes when every place is taken, or None (called under `_lock`): the oldest
+        connection that has not said the token's hello; else, where the newcomer needs no token, the quietest
+        of the host holding the most, if it holds MIN_SHARE_GAP more than the newcomer's. Never a busy one."""
+        held = list(self._connections.values())
+        free = [c for c in held if not self._busy(c.sender)]
+        strangers = [c for c in free if not self._admitted(c.sender)]
+        if strangers:
+            return min(strangers, key=lambda c: c.opened)
+        if not free or not self._admitted(newcomer):
+            return None
+        per_host = Counter(c.host for c in held)
+        host = max({c.host for c in free}, key=per_host.__getitem__)
+        if per_host[host] < per_host[newcomer.address[0]] + MIN_SHARE_GAP:
+            return None
+        return min((c for c in free if c.host == host), key=_Connection.quiet_since)
+
+    def _make_room(self, victim: _Connection) -> None:
+        if self._admitted(victim.sender):
+            reason = (f"connection: closed to make room for another host's client: {victim.host} held the most of "
+                      f"the {MAX_TCP_CONNECTIONS} TCP connections, and this one was its quietest")
+        else:
+            reason = (f"connection: closed to make room for another client: all {MAX_TCP_CONNECTIONS} TCP "
+                      "connections were taken, and this one had not said the token's hello")
+        log.info("TCP client %s:%d closed: %s", *victim.sender.address, reason)
+        victim.peer.close("connection", reason)
 
     def _closed(self, conn: socket.socket) -> None:
         with self._lock:
-            self._connections.discard(conn)
+            self._connections.pop(conn, None)
 
-    def _serve_connection(self, conn: socket.socket, remote: tuple[str, int]) -> None:
-        peer = TcpPeer(conn, remote, self._closed)
-        sender = Sender(("tcp", remote), remote, peer)
+    def _serve_connection(self, entry: _Connection) -> None:
+        conn, sender, peer = entry.conn, entry.sender, entry.peer
         decoder = SlipDecoder()
+        owed_since: float | None = entry.opened  # since when a whole frame is owed: from the open, or a frame begun
+        selector = selectors.DefaultSelector()
         try:
+            selector.register(conn, selectors.EVENT_READ)
             while not self._closing.is_set() and not peer.dead:
-                try:
-                    data = conn.recv(65536)
-                except TimeoutError:  # nothing sent lately, which is fine
-                    continue
+                now = time.monotonic()
+                if owed_since is not None:
+                    deadline = owed_since + FRAME_TIMEOUT
+                    if now >= deadline:
+                        self._time_out(entry, f"connection: no complete frame in {FRAME_TIMEOUT:g} s; closed")
+                        break
+                else:
+                    deadline = entry.quiet_since() + TCP_IDLE_TIMEOUT
+                    if now >= deadline:
+                        if not self._busy(sender):
+                            self._time_out(entry, f"connection: nothing sent either way for {TCP_IDLE_TIMEOUT:g} s "
+                                           "and no job of yours is live; closed (send /sonocanvas/status to stay)")
+                            break
+                        entry.last_frame = now  # waiting for its job is not idle: look again a timeout later
+                        continue
+                if not selector.select(min(deadline - now, POLL)):
+                    continue  # a deadline, or a look at `_closing`
+                data = conn.recv(65536)
                 if not data:
                     break
-                for packet in decoder.feed(data):
+                packets = decoder.feed(data)
+                for packet in packets:
                     if peer.dead:  # it stopped reading: run nothing more of what it sent
                         break
                     if isinstance(packet, Exception):
                         self._on_bad_frame(sender)
                     else:
-                        self._deliver(packet, sender)
+                        self._deliver(packet, sender)  # may wait for the client's turn: not the client's time
+                now = time.monotonic()
+                if packets:
+                    entry.last_frame = now
+                    owed_since = now if decoder.partial else None
+                elif owed_since is None and decoder.partial:
+                    owed_since = now
         except OSError:
             pass  # reset by the client, or shut down by the server
         finally:
+            selector.close()
             peer.finish()
             self._on_gone(sender)
+
+    def _time_out(self, entry: _Connection, reason: str) -> None:
+        log.info("TCP client %s:%d closed: %s", *entry.sender.address, reason)
+        self._closed(entry.conn)  # its place is free before the client can see the end
+        entry.peer.close("connection", reason)
+
+
+def _turn_away(conn: socket.socket) -> None:
+    """A connection over MAX_TCP_CONNECTIONS: say why and close it, never waiting on the client."""
+    reason = f"connection: too many TCP connections (at most {MAX_TCP_CONNECTIONS}); close one or use UDP"
+    try:
+        conn.setblocking(False)
+        conn.send(slip.encode(encode_message("/sonocanvas/error", "", "connection", reason)))
+    except OSError:
+        pass  # it went away already
+    conn.close()
 
 
 @functools.lru_cache(maxsize=256)
@@ -290,17 +441,6 @@ def _is_local(host: str) -> bool:
     except OSError:
         return False
     return True
-
-
-def _turn_away(conn: socket.socket) -> None:
-    """A connection over MAX_TCP_CONNECTIONS: say why and close it, never waiting on the client."""
-    reason = f"connection: too many TCP connections (at most {MAX_TCP_CONNECTIONS}); close one or use UDP"
-    try:
-        conn.setblocking(False)
-        conn.send(slip.encode(encode_message("/sonocanvas/error", "", "connection", reason)))
-    except OSError:
-        pass  # it went away already
-    conn.close()
 
 
 def bind_pair(host: str, port: int) -> tuple[socket.socket, socket.socket]:

@@ -20,6 +20,8 @@ MAX_MESSAGES = 128
 MAX_ARGUMENTS = 256
 """Arguments of one message; the longest request (generate with every key) has under 60."""
 BUNDLE = b"#bundle\x00"
+REPLACEMENT = "\ufffd"
+"""What a `c` argument that is no Unicode character decodes to."""
 
 _FIXED = {"i": (">i", 4), "f": (">f", 4), "h": (">q", 8), "d": (">d", 8), "t": (">Q", 8), "c": (">I", 4),
           "r": (">I", 4), "m": (">4s", 4)}
@@ -127,7 +129,7 @@ def _message(view: memoryview, offset: int, end: int) -> Message:
             (value,) = struct.unpack_from(layout, view, offset)
             offset += size
             if tag == "c":
-                value = chr(value) if value < 0x110000 else ""
+                value = _character(value)
         elif tag in ("s", "S"):
             value, offset = _read_string(view, offset, end, f"argument {index}")
         elif tag == "b":
@@ -146,6 +148,15 @@ def _message(view: memoryview, offset: int, end: int) -> Message:
             raise WireError(f"unsupported type tag '{shown}' at argument {index}")
         args.append(value)
     return Message(address, args)
+
+
+def _character(code: int) -> str:
+    """A `c` argument as text. A code that is no Unicode character (a surrogate, U+D800-U+DFFF, or past
+    U+10FFFF) becomes U+FFFD, as a UTF-8 decoder replaces a bad sequence: a lone surrogate in a str cannot
+    be encoded again, so it would break the error reply that echoes it, the journal and the log."""
+    if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return REPLACEMENT
+    return chr(code)
 
 
 def _read_string(view: memoryview, offset: int, end: int, what: str) -> tuple[str, int]:
@@ -178,5 +189,7 @@ def _find_nul(view: memoryview, offset: int, end: int) -> int:
 
 
 def _string(text: str) -> bytes:
-    raw = text.encode("utf-8")
+    """A padded OSC string. Text that is not valid Unicode (a path's undecodable bytes, which Python keeps as
+    lone surrogates) is sent with those characters as `\\udcxx` escapes: a reply is never lost to them."""
+    raw = text.encode("utf-8", "backslashreplace")
     return raw + b"\x00" * (4 - len(raw) % 4)
