@@ -482,3 +482,20 @@ def test_f18_a_client_with_nothing_queued_goes_before_a_floods_backlog(make_serv
     finally:
         flooder.close()
         other.close()
+
+
+def test_an_unknown_secret_is_answered_at_the_requests_reply_port(make_server):
+    """A restarted server knows no secret: its `client` error must reach the client where every other answer
+    to that request goes, its `reply_port` (docs/osc.md), not the source port of a sender like Max's
+    `udpsend`, where nobody listens; the device then says hello again at once (issue 19, item 3)."""
+    server, _ = make_server()
+    listener, sender = UdpClient(server.address), UdpClient(server.address)
+    try:
+        sender.send("/sonocanvas/generate", "j1", "image_prompt", "a", "audio_prompt", "b", "client", "f" * 32,
+                    "reply_port", listener.port)
+        job_id, field, reason = listener.expect_error()
+        assert (job_id, field) == ("j1", "client") and "hello again" in reason
+        assert sender.empty()
+    finally:
+        listener.close()
+        sender.close()

@@ -280,6 +280,10 @@ class Server:
                 self.check_reply_port(sender.address[0], reply_port)
                 to = self.transport.udp_peer((sender.address[0], reply_port))
         except FieldError as error:
+            port = protocol.reply_port_of(args) if job_request else None
+            if error.field == "client" and port and sender.peer is None and not self.transport.is_self(
+                    sender.address[0], port):  # an unknown secret, from a sender that may be answered: at the
+                to = self.transport.udp_peer((sender.address[0], port))  # reply_port, as every answer to it
             _send_error(to, job_id, error.field, str(error))
             return
         handler = HANDLERS.get(address)
