@@ -1,4 +1,4 @@
-"""`sonocanvas encode` and `sonocanvas decode`: spectrogram art with no model at all, at any length.
+"""`sonocanvas encode` and `sonocanvas decode`: spectrogram art with no model at all, up to an hour long.
 
 encode: a picture becomes a sound whose spectrogram shows it. decode: a sound becomes its picture.
 Bright is loud in both. Memory does not grow with the length (Griffin-Lim and the STFT run in chunks), and

@@ -1,8 +1,9 @@
 """`sonocanvas replay RECORD.json`: make a clip again from its JSON record alone.
 
 The record names the models (with their content hashes), every setting, the seed and variation, the init file
-riffed (with its hash), the device and dtype, and how the clip was written. On the same device and dtype the
-result is bit-identical, for Auffusion and Riffusion alike. What cannot be had (a model not on this machine,
+riffed (with its hash), the device and dtype, and how the clip was written. Replayed on the machine that made
+it (the same device, dtype and libraries) the result is bit-identical, for Auffusion and Riffusion alike; on
+another CPU model or build it is close, not identical (vectorised kernels round differently). What cannot be had (a model not on this machine,
 an init file gone or changed, a record from a newer sonocanvas) is named, with how to get it.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "replay", help="make a clip again from its JSON record",
         description="Make the clip a JSON record describes again, with the record's models, settings, seed, "
-                    "device and dtype: bit-identical on the same device and dtype.")
+                    "device and dtype: bit-identical on the machine that made it, close elsewhere.")
     p.add_argument("record", type=Path, help="the clip's .json record")
     p.add_argument("-o", "--output", type=Path, metavar="DIR",
                    help="folder to write into (default: the record's own; nothing is overwritten)")
