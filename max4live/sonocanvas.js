@@ -16,9 +16,10 @@
  *   env.store(name, value)          set a pattr's value (saved with the Live set)
  *   env.listen(port)                point the reply `udpreceive` at a port (made on first use)
  *   env.live(path)                  a LiveAPI object for a Live Object Model path
- *   env.readBytes(path, count)      the first bytes of a file, as numbers (Max's File), or null
+ *   env.dict(values)                a Max Dict of those keys and values (what LiveAPI.call passes as a LOM dict)
  *   env.defer(fn)                   run fn later, on the low-priority thread
  *   env.every(ms, fn)               run fn every ms milliseconds (the heartbeat); returns a Task-like .cancel()
+ *   env.after(ms, fn)               run fn once, ms milliseconds from now; returns a Task-like .cancel()
  *   env.ports                       reply ports taken by the sonocanvas devices of this Live
  *   env.now(), env.random(), env.post(text)
  */
@@ -62,8 +63,14 @@ var BEATS_PER_BAR = 4;
 var RANK = "both";
 /* Why Keep is greyed out: the server said (in /sonocanvas/ready) that it has nothing to rank with. */
 var NO_SCORERS = "this server has no CLIP or CLAP scorer to rank candidates with";
-/* Enough of a WAV file to find its `fmt ` and `data` chunk headers. */
-var WAV_HEADER_BYTES = 4096;
+/* The prompt boxes (textedit) and the pattr that keeps each with the Live set. The pattr is not bound to its
+ * box: the patcher sends the text on every keystroke (textedit's middle outlet, then a deferred bang, which with
+ * the default bangmode "outputs the text currently being typed"), so the set keeps a prompt never confirmed
+ * with Return; the script writes the pattr, and at load puts its value back in the box. */
+var PROMPTS = { image_prompt: "image_prompt_text", audio_prompt: "audio_prompt_text" };
+/* A prompt is written to its pattr once typing pauses this long: each write is a change of a stored parameter,
+ * an undo step in Live, and the production guidelines ask that Live's undo menu is never flooded. */
+var TYPING_PAUSE_MS = 1000;
 
 /* ---------- small helpers ---------- */
 
@@ -132,6 +139,15 @@ function kept(job) {
     return job.keep ? "; kept " + job.keep + " of " + (job.candidates || job.variations) : "";
 }
 
+/* A path as Max's own objects take it (fpic's `read` here): the standard Max path syntax is `Drive:/path/to/file`
+ * (Max reference, conformpath), so a Windows path's backslashes become slashes (`C:\a\b.wav` -> `C:/a/b.wav`,
+ * `\\server\share` -> `//server/share`); a macOS or Linux path is already one. LiveAPI takes the native
+ * path (LOM ClipSlot.create_audio_clip: "an absolute path"), so only Max's objects get this one. */
+function maxPath(path) {
+    path = String(path);
+    return /^([A-Za-z]:)?\\/.test(path) ? path.replace(/\\/g, "/") : path;
+}
+
 function basename(path) {
     return String(path).replace(/^.*[\/\\]/, "");
 }
@@ -178,31 +194,6 @@ function scoreLabel(rank, pairs) {
         words.push(String(pairs[i]), Number(pairs[i + 1]).toFixed(2));
     }
     return words.join(" ");
-}
-
-function u32(bytes, at) {
-    return bytes[at] + bytes[at + 1] * 256 + bytes[at + 2] * 65536 + bytes[at + 3] * 16777216;
-}
-
-/* How many seconds a PCM WAV file lasts, from its header bytes; null when they do not say. */
-function wavSeconds(bytes) {
-    if (!bytes || bytes.length < 12 || String.fromCharCode(bytes[8], bytes[9], bytes[10], bytes[11]) !== "WAVE") {
-        return null;
-    }
-    var rate = 0;
-    var blockAlign = 0;
-    for (var at = 12; at + 8 <= bytes.length;) {
-        var tag = String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
-        var size = u32(bytes, at + 4);
-        if (tag === "fmt " && at + 24 <= bytes.length) {
-            rate = u32(bytes, at + 12);
-            blockAlign = bytes[at + 20] + bytes[at + 21] * 256;
-        } else if (tag === "data") {
-            return rate > 0 && blockAlign > 0 ? size / blockAlign / rate : null;
-        }
-        at += 8 + size + (size % 2);
-    }
-    return null;
 }
 
 /* The first beat at or after `from` where `length` beats fit between the clips `taken` ([start, end]
@@ -253,6 +244,9 @@ function Device(env) {
     this.isLoaded = false;
     this.connected = false;
     this.lastReplyAt = 0;
+    this.helloAt = 0;      /* when connect() last greeted a server: silence is counted from here or the last reply */
+    this.silent = false;   /* "No answer from ..." is showing */
+    this.restarting = false;  /* the server forgot our secret (it restarted): hello said, generates wait for ready */
     this.server = "";
     this.replyPort = 0;
     this.client = "";
@@ -270,10 +264,23 @@ function Device(env) {
     this.heartbeat = null;
     /* the kinds of score the server ranks with (/sonocanvas/ready's 5th argument); null: it did not say */
     this.scorers = null;
+    this.posted = {};  /* the lines already posted to the Max Console (see once()) */
+    this.prompts = {};  /* prompt box -> its text as last typed, set or restored (see prompt()) */
+    this.pendingStores = {};  /* prompt box -> the Task that writes its pattr once typing pauses */
 }
 
 Device.prototype.send = function (address, args) {
     this.env.outlet(0, [address].concat(args || []));
+};
+
+/* A line for the Max Console, each at most once per device: the production guidelines want nothing printed
+ * in normal use, so only a real problem (a reply this device does not know, a server without bounds) is
+ * posted, and never again on every reconnect. */
+Device.prototype.once = function (line) {
+    if (!this.posted[line]) {
+        this.posted[line] = true;
+        this.env.post(line);
+    }
 };
 
 /* The status line wraps over two lines in the device; a longer one (a long path) is also its Info
@@ -296,6 +303,7 @@ Device.prototype.light = function (on) {
 Device.prototype.loaded = function () {
     var self = this;
     this.isLoaded = true;
+    this.restorePrompts();
     this.connect();
     this.env.defer(function () {
         self.readLiveVersion();
@@ -305,6 +313,47 @@ Device.prototype.loaded = function () {
             self.tick();
         });
     }
+};
+
+/* The prompts the set kept (Max restores pattrs before live.thisdevice bangs: Max User Guide, "Patcher
+ * Lifecycle"), put back in their boxes with `set` (textedit: "sets the contents ... while causing no output"). */
+Device.prototype.restorePrompts = function () {
+    for (var box in PROMPTS) {
+        if (PROMPTS.hasOwnProperty(box)) {
+            var saved = text(this.env.value(PROMPTS[box]));
+            if (saved) {
+                this.prompts[box] = saved;
+                this.env.show(box, "set", [saved]);
+            }
+        }
+    }
+};
+
+/* A prompt box's text, as the patcher sent it on the last keystroke (textedit's output starts with the word
+ * `text`), kept at once for Generate and written to its pattr once typing pauses. */
+Device.prototype.typed = function (box, words) {
+    if (!PROMPTS.hasOwnProperty(box)) {
+        return;
+    }
+    words = words.slice(0);
+    if (String(words[0]) === "text") {
+        words.shift();
+    }
+    var typed = text(words);
+    var self = this;
+    this.prompts[box] = typed;
+    if (this.pendingStores[box]) {
+        this.pendingStores[box].cancel();
+    }
+    this.pendingStores[box] = this.env.after(TYPING_PAUSE_MS, function () {
+        delete self.pendingStores[box];
+        self.env.store(PROMPTS[box], typed);
+    });
+};
+
+/* A prompt's text: as typed (or restored, or set by a preset), else as its box gives it. */
+Device.prototype.prompt = function (box) {
+    return this.prompts.hasOwnProperty(box) ? this.prompts[box] : text(this.env.value(box));
 };
 
 /* (Re)point udpsend at the server and the reply udpreceive at this device's reply port, then say hello. */
@@ -318,6 +367,9 @@ Device.prototype.connect = function () {
     this.replyPort = this.claimPort(Math.round(number(this.env.value("reply_port"))), port);
     this.server = host + ":" + port;
     this.client = "";
+    this.helloAt = this.env.now();
+    this.silent = false;
+    this.restarting = false;
     this.env.listen(this.replyPort);
     this.env.outlet(0, ["host", host]);
     this.env.outlet(0, ["port", port]);
@@ -360,15 +412,24 @@ Device.prototype.free = function () {
         this.heartbeat.cancel();
         this.heartbeat = null;
     }
+    for (var box in this.pendingStores) {
+        if (this.pendingStores.hasOwnProperty(box)) {
+            this.pendingStores[box].cancel();
+        }
+    }
+    this.pendingStores = {};
     this.releasePort();
 };
 
-/* Heartbeat: a silent server turns the light off; while it is off, keep saying hello. */
+/* Heartbeat: a server silent for SILENCE_MS since the last reply (or since hello, for one that never
+ * answered) turns the light off and is named, once, by the third heartbeat; while the light is off, keep
+ * saying hello. */
 Device.prototype.tick = function () {
     if (!this.isLoaded) {
         return;
     }
-    if (this.connected && this.env.now() - this.lastReplyAt > SILENCE_MS) {
+    if (!this.silent && this.env.now() - Math.max(this.lastReplyAt, this.helloAt) > SILENCE_MS) {
+        this.silent = true;
         this.light(false);
         this.status("No answer from " + this.server + ": is `sonocanvas serve` running?");
     }
@@ -419,8 +480,8 @@ Device.prototype.generate = function (riff) {
         this.status("Still loading; try again in a moment");
         return null;
     }
-    var imagePrompt = text(this.env.value("image_prompt"));
-    var audioPrompt = text(this.env.value("audio_prompt"));
+    var imagePrompt = this.prompt("image_prompt");
+    var audioPrompt = this.prompt("audio_prompt");
     var preset = this.chosen(this.presetNames, "preset");
     if (!preset && !imagePrompt) {
         this.status("image prompt: type what the picture shows, or pick a preset");
@@ -452,6 +513,7 @@ Device.prototype.generate = function (riff) {
         keep: keep ? this.bounded("variations", keep) : 0,
         scores: {},
         loopBeats: loop ? bars * BEATS_PER_BAR : 0,
+        fitBeats: loop || number(this.env.value("fit_bars")) ? bars * BEATS_PER_BAR : 0,
         riffOn: riff ? riff.name : "",
         beside: riff ? riff.beside : null,
         done: 0
@@ -493,9 +555,7 @@ Device.prototype.generate = function (riff) {
             "init_end", this.bounded("init_end", riff.end), "strength", this.bounded("strength", number(this.env.value("strength"))));
     }
     args.push("reply_port", this.replyPort);
-    if (this.client) {
-        args.push("client", this.client);
-    }
+    job.request = args;
     if (!number(this.env.value("seed_lock"))) {
         this.showSeed(job.seed);
     }
@@ -504,8 +564,15 @@ Device.prototype.generate = function (riff) {
     this.status((riff ? "Riffing on \u201c" + riff.name + "\u201d: sent to " : "Sent to ") + this.server +
         (this.connected ? "" : " (not connected yet)") +
         (!this.canRank() && number(this.env.value("keep")) ? ". Keep is off: " + NO_SCORERS : ""));
-    this.send(ADDRESS.generate, args);
+    this.sendJob(job);
     return job.id;
+};
+
+/* A job's generate, with this device's client secret as the server gave it last (a job sent again after a
+ * server restart carries the new one); the job remembers which secret it went with. */
+Device.prototype.sendJob = function (job) {
+    job.sentWith = this.client;
+    this.send(ADDRESS.generate, this.client ? job.request.concat(["client", this.client]) : job.request);
 };
 
 /* The seed a Generate picked, shown beside the seed box: a display, not a parameter, so showing it
@@ -526,6 +593,7 @@ Device.prototype.cancel = function () {
     var any = false;
     for (var id in this.jobs) {
         if (this.jobs.hasOwnProperty(id)) {
+            this.jobs[id].cancelling = true;
             this.send(ADDRESS.cancel, [id, "reply_port", this.replyPort].concat(this.client ? ["client", this.client] : []));
             any = true;
         }
@@ -570,13 +638,14 @@ Device.prototype.fxChosen = function () {
 Device.prototype.receive = function (address, args) {
     var handler = REPLIES[address];
     this.lastReplyAt = this.env.now();
+    this.silent = false;
     if (!this.connected) {
         this.light(true);
     }
     if (handler) {
         handler.call(this, args);
     } else {
-        this.env.post("sonocanvas: ignored reply " + address);
+        this.once("sonocanvas: ignored reply " + address + " (from a newer server?)");
     }
 };
 
@@ -591,8 +660,10 @@ REPLIES["/sonocanvas/ready"] = function (args) {
     this.scorers = args.length > 4 ? text(args[4]).split(/\s+/).filter(function (kind) { return kind !== ""; }) : null;
     /* live.numbox reference, `active`: at 0 "the mouse action does not cause output, and the inactive colors are used" */
     this.env.show("keep", "active", [this.canRank() ? 1 : 0]);
-    this.status("Connected: sonocanvas " + args[0] + " on " + args[1] + " (" + args[2] + ")" +
-        (this.canRank() ? "" : ". Keep is off: " + NO_SCORERS));
+    if (!this.resendJobs()) {
+        this.status("Connected: sonocanvas " + args[0] + " on " + args[1] + " (" + args[2] + ")" +
+            (this.canRank() ? "" : ". Keep is off: " + NO_SCORERS));
+    }
     this.send(ADDRESS.limits);
     this.send(ADDRESS.presetList);
     this.send(ADDRESS.fxList);
@@ -611,12 +682,14 @@ REPLIES["/sonocanvas/limits"] = function (args) {
 
 REPLIES["/sonocanvas/queued"] = function (args) {
     if (this.jobs[args[0]]) {
+        this.jobs[args[0]].acknowledged = true;
         this.status(Number(args[1]) <= 1 ? "Starting..." : "Queued: " + (Number(args[1]) - 1) + " job(s) ahead");
     }
 };
 
 REPLIES["/sonocanvas/progress"] = function (args) {
     if (this.jobs[args[0]]) {
+        this.jobs[args[0]].acknowledged = true;
         var step = Number(args[1]);
         var total = Number(args[2]);
         this.progress(total > 0 ? step / total : 0);
@@ -638,6 +711,7 @@ REPLIES["/sonocanvas/done"] = function (args) {
     if (!job) {
         return;
     }
+    job.acknowledged = true;
     var index = Number(args[1]);
     var wav = String(args[2]);
     var self = this;
@@ -648,7 +722,7 @@ REPLIES["/sonocanvas/done"] = function (args) {
     }
     this.lastWav = wav;
     this.progress(1);
-    this.env.show("picture", "read", [String(args[3])]);
+    this.env.show("picture", "read", [maxPath(args[3])]);
     this.status("Done: " + name + kept(job));
     this.env.defer(function () {
         self.placeClip(wav, name, job);
@@ -663,11 +737,43 @@ REPLIES["/sonocanvas/cancelled"] = function (args) {
     }
 };
 
+/* At `ready`: the jobs a restarted server never took go again, with the new secret. A server process gives
+ * each client one secret (docs/osc.md: "the same at every hello"), so a ready with another secret than a job
+ * went with is a new process, which never got that job if it was not queued yet; so is a job whose generate was
+ * refused for its secret (see restarted()). A job being cancelled is simply over. One status line says so;
+ * returns whether it did, so that ready's "Connected" does not replace it. */
+Device.prototype.resendJobs = function () {
+    var sent = [];
+    this.restarting = false;
+    for (var id in this.jobs) {
+        if (!this.jobs.hasOwnProperty(id)) {
+            continue;
+        }
+        var job = this.jobs[id];
+        var lost = job.resend || (!job.acknowledged && job.sentWith && job.sentWith !== this.client);
+        if (lost && job.cancelling) {
+            delete this.jobs[id];
+        } else if (lost) {
+            job.resend = false;
+            job.resent = true;
+            this.sendJob(job);
+            sent.push(job.riffOn ? "the riff" : "the Generate");
+        }
+    }
+    if (sent.length) {
+        this.status(this.server + " restarted: sending " + (sent.length > 1 ? "your " + sent.length + " jobs" : sent[0]) + " again");
+    }
+    return sent.length > 0;
+};
+
 REPLIES["/sonocanvas/error"] = function (args) {
     var job = String(args[0]);
     if (!job && String(args[1]) === "address" && String(args[2]).indexOf(ADDRESS.limits) >= 0) {
         /* a server from before /sonocanvas/limits: the controls' own ranges stand, the server checks */
-        this.env.post("sonocanvas: the server gives no bounds; using the controls' ranges");
+        this.once("sonocanvas: the server gives no bounds; using the controls' ranges");
+        return;
+    }
+    if (String(args[1]) === "client" && this.restarted(this.jobs[job])) {
         return;
     }
     if (job && this.jobs[job]) {
@@ -675,6 +781,30 @@ REPLIES["/sonocanvas/error"] = function (args) {
         this.progress(0);
     }
     this.status("Error: " + args[1] + ": " + args[2]);
+};
+
+/* A `client` error: the server does not know this device's secret, so it is a new server process (docs/osc.md:
+ * the secret is bound at hello; "an unknown secret is refused on field `client`"). Say hello again at once; the
+ * job it refused goes again once `ready` brings the new secret (resendJobs). A job that was being cancelled is
+ * over (the old server took it with it); a job already sent again is not sent a third time, and its error is
+ * shown. Returns whether the error was handled here. */
+Device.prototype.restarted = function (job) {
+    if (job && job.resent) {
+        return false;
+    }
+    if (job && job.cancelling) {
+        delete this.jobs[job.id];
+        this.progress(0);
+        this.status("Cancelled (" + this.server + " had restarted, and its jobs with it)");
+    } else if (job) {
+        job.resend = true;
+    }
+    this.client = "";
+    if (!this.restarting) {
+        this.restarting = true;
+        this.hello();
+    }
+    return true;
 };
 
 REPLIES["/sonocanvas/status"] = function () {
@@ -730,8 +860,6 @@ REPLIES["/sonocanvas/fx/names/end"] = function () {
  * still reach the server, because generate sends the preset's name along). */
 REPLIES["/sonocanvas/preset"] = function (args) {
     var shown = {
-        image_prompt: "image_prompt",
-        audio_prompt: "audio_prompt",
         steps: "steps",
         image_guidance: "guidance",
         audio_weight: "audio_weight",
@@ -743,7 +871,11 @@ REPLIES["/sonocanvas/preset"] = function (args) {
     for (var i = 1; i + 1 < args.length; i += 2) {
         var key = args[i];
         var value = args[i + 1];
-        if (shown[key]) {
+        if (PROMPTS.hasOwnProperty(key)) {
+            this.prompts[key] = text(value);
+            this.env.show(key, "set", [this.prompts[key]]);
+            this.env.store(PROMPTS[key], this.prompts[key]);
+        } else if (shown[key]) {
             this.env.show(shown[key], "set", [value]);
         } else if (key === "seed" && Number(value) >= 0) {
             this.env.show("seed", "set", [Number(value)]);
@@ -839,105 +971,165 @@ Device.prototype.freeSlot = function (slots, from) {
     return -1;
 };
 
+/* Session View: the first empty slot of this device's track (beside the original when riffing). */
 Device.prototype.placeInSession = function (track, file, name, job) {
     var slots = ids(track.get("clip_slots"));
-    var besides = job.beside && job.beside.slot >= 0;
-    var from = besides ? clamp(job.beside.slot, 0, Math.max(0, slots.length - 1)) : 0;
     if (!slots.length) {
         this.status("Not placed: this track has no clip slots. The clip is at " + file);
         return;
     }
+    var besides = job.beside && job.beside.slot >= 0;
+    var made = this.newSessionClip(track, file, besides ? clamp(job.beside.slot, 0, slots.length - 1) : 0);
+    if (!made) {
+        return;
+    }
+    var prepared = this.prepare(made.clip, job);
+    made.clip.set("name", name);
+    this.status("Placed \u201c" + name + "\u201d in scene " + (made.index + 1) + prepared + kept(job));
+};
+
+/* A new clip of `file` in the first free slot of the track from `from` on (then from the top), or in a new
+ * scene at the end when every slot is full (LOM Song.create_scene, -1: "at the end of the list"). Returns
+ * {slot, clip, index, newScene}, or null with the status saying why; then nothing in the set has changed. */
+Device.prototype.newSessionClip = function (track, file, from) {
+    var slots = ids(track.get("clip_slots"));
     var index = this.freeSlot(slots, from);
-    if (index < 0) {
+    var newScene = index < 0;
+    if (newScene) {
         this.env.live("live_set").call("create_scene", -1);
         slots = ids(track.get("clip_slots"));
         index = this.freeSlot(slots, slots.length - 1);
     }
     if (index < 0) {
         this.status("Not placed: Live added no empty clip slot. The clip is at " + file);
-        return;
+        return null;
     }
     var slot = this.env.live("id " + slots[index]);
     slot.call("create_audio_clip", file);
     var clip = this.env.live("id " + (ids(slot.get("clip"))[0] || 0));
+    var made = { slot: slot, clip: clip, index: index, newScene: newScene };
     if (!exists(clip)) {
+        this.removeSessionClip(made);
         this.status("Not placed: Live could not load the clip (see the Max window). The clip is at " + file);
-        return;
+        return null;
     }
-    clip.set("name", name);
-    this.status("Placed \u201c" + name + "\u201d in scene " + (index + 1) + this.loopClip(clip, job, file) + kept(job));
+    return made;
 };
 
-/* A looped job's clip plays exactly its bars, over and over. LOM Clip: `looping` ("Unwarped audio cannot be
- * looped", so warping goes on first), `loop_start`/`loop_end` (beats for a warped clip; with looping on, the
- * loop region), `start_marker`/`end_marker` (beats; the end marker "cannot be set before the start marker").
- * The file is exactly the bars at the song's tempo, so its end must fall on the loop's end: where Live warped
- * it at a tempo of its own (Auto-Warp's guess), the loop would cover another part of it, and the status says so.
- * Returns what to add to the status line. */
-Device.prototype.loopClip = function (clip, job, file) {
-    var beats = job.loopBeats;
-    if (!beats) {
-        return "";
+/* Takes back what newSessionClip made: its clip (LOM ClipSlot.delete_clip), and the scene it added for it
+ * (LOM Song.delete_scene). */
+Device.prototype.removeSessionClip = function (made) {
+    if (exists(made.clip)) {
+        made.slot.call("delete_clip");
     }
-    clip.set("warping", 1);
-    clip.set("looping", 1);
-    clip.set("loop_start", 0);
-    clip.set("loop_end", beats);
-    clip.set("start_marker", 0);
-    clip.set("end_marker", beats);
+    if (made.newScene) {
+        this.env.live("live_set").call("delete_scene", made.index);
+    }
+};
+
+/* A clip plays as it was made. Live warps a new clip at a tempo it guesses from the audio (create_audio_clip
+ * gives `warping` 1; Auto-Warp Long Samples is on by default), which time-stretches it. An ordinary clip is set
+ * unwarped (LOM Clip.warping), so it plays its file at the file's own speed. A loop or a fit-to-bars clip,
+ * whose file is exactly its bars at the song's tempo, stays warped, with a warp marker at the file's end on the
+ * bars' last beat (LOM Clip.add_warp_marker: a dict of `beat_time` and `sample_time`, seconds of the file, which
+ * "must lie within the range [0, s]"): its one segment is then the song's tempo. Its markers then span the
+ * bars, and a loop's loop too: LOM `looping` ("Unwarped audio cannot be looped"), `loop_start`/`loop_end`,
+ * `start_marker`/`end_marker` ("cannot be set before the start marker"), beats once warped. Only what differs
+ * from what Live gave is set: each change is an undo step. Returns what to add to the status line. */
+Device.prototype.prepare = function (clip, job) {
+    var beats = job.loopBeats || job.fitBeats;
+    if (!beats) {
+        if (number(clip.get("warping"))) {
+            clip.set("warping", 0);
+        }
+        return number(clip.get("warping")) ? ", but Live kept it warped at a tempo of its own: turn Warp off in its Clip View" : "";
+    }
+    if (!number(clip.get("warping"))) {
+        clip.set("warping", 1);
+    }
+    /* LOM Clip.sample_length: "Length of the Clip's sample, in samples"; sample_rate, its rate */
+    var seconds = number(clip.get("sample_length")) / number(clip.get("sample_rate"));
     var bars = beats / BEATS_PER_BAR + " bar(s)";
-    if (number(clip.get("looping")) !== 1 || number(clip.get("loop_start")) !== 0 || number(clip.get("loop_end")) !== beats) {
+    if (seconds > 0 && !this.plays(clip, beats, seconds)) {
+        clip.call("add_warp_marker", this.env.dict({ beat_time: beats, sample_time: seconds }));
+    }
+    if (job.loopBeats && !number(clip.get("looping"))) {
+        clip.set("looping", 1);
+    }
+    var wanted = [["loop_end", beats], ["loop_start", 0], ["end_marker", beats], ["start_marker", 0]];
+    for (var i = 0; i < wanted.length; i++) {
+        if (number(clip.get(wanted[i][0])) !== wanted[i][1]) {
+            clip.set(wanted[i][0], wanted[i][1]);
+        }
+    }
+    if (job.loopBeats && (number(clip.get("looping")) !== 1 || number(clip.get("loop_start")) !== 0 || number(clip.get("loop_end")) !== beats)) {
         return ", but Live did not loop it over its " + bars + ": turn Warp and Loop on in its Clip View";
     }
-    var fileSeconds = wavSeconds(this.env.readBytes(file, WAV_HEADER_BYTES));
-    var played = secondsAtBeat(warpMarkers(clip), beats);
-    if (fileSeconds !== null && !isNaN(played) && Math.abs(played - fileSeconds) > fileSeconds / 1000) {
-        return ", looping over " + bars + ", but Live warped it at a tempo of its own, so the loop plays " + played.toFixed(2) +
-            " s of the " + fileSeconds.toFixed(2) + " s file: set its Seg. BPM to " + this.tempo();
+    if (!(seconds > 0) || !this.plays(clip, beats, seconds)) {
+        return ", but Live kept a tempo of its own, so its " + bars + " do not play its whole file: set its Seg. BPM to " + this.tempo();
     }
-    return ", looping over " + bars;
+    return job.loopBeats ? ", looping over " + bars : "";
 };
 
-/* How long the clip will be in beats at the song's tempo (Live loads it unwarped), or null. */
-Device.prototype.beatsOf = function (file) {
-    var seconds = wavSeconds(this.env.readBytes(file, WAV_HEADER_BYTES));
-    return seconds === null ? null : seconds * this.tempo() / 60;
+/* Whether the clip's warp markers put the file's `seconds` on `beats` (to a thousandth of the file). */
+Device.prototype.plays = function (clip, beats, seconds) {
+    return Math.abs(secondsAtBeat(warpMarkers(clip), beats) - seconds) <= seconds / 1000;
 };
 
+/* How many beats of the song a clip plays: its loop when looping, else from its start to its end marker (LOM
+ * Clip.length), beats when warped; an unwarped clip's markers are seconds of its file (LOM Clip.loop_start),
+ * which at the song's tempo last seconds * tempo / 60 beats. */
+Device.prototype.songBeats = function (clip) {
+    var looping = number(clip.get("looping"));
+    var span = number(clip.get(looping ? "loop_end" : "end_marker")) - number(clip.get(looping ? "loop_start" : "start_marker"));
+    return number(clip.get("warping")) ? span : span * this.tempo() / 60;
+};
+
+/* Arrangement: the first gap at or after the insert marker (or the original, or the variation before) that
+ * fits the clip. Live fixes an Arrangement clip's length when it makes it (LOM Clip.end_time, get only: "the
+ * position of the clip's rightmost edge"; Producer Pal: "arrangement clip end_time is immutable after
+ * creation"), at the length of the file warped at its guessed tempo. So the clip is made and set up in a
+ * Session slot of this track, where its length follows its markers and loop, then copied to the gap (LOM
+ * Track.duplicate_clip_to_arrangement), which lays it exactly that long, and the Session clip (and the scene
+ * added for it, if any) deleted again. */
 Device.prototype.placeInArrangement = function (track, file, name, job) {
     var from = job.arrangeFrom !== undefined ? job.arrangeFrom
         : job.beside && job.beside.beat !== null ? job.beside.beat
             : number(this.env.live("live_set").get("start_time"));
+    var made = this.newSessionClip(track, file, 0);
+    if (!made) {
+        return;
+    }
+    var prepared = this.prepare(made.clip, job);
+    made.clip.set("name", name);
     var before = ids(track.get("arrangement_clips"));
     var taken = [];
     for (var i = 0; i < before.length; i++) {
         var other = this.env.live("id " + before[i]);
         taken.push([number(other.get("start_time")), number(other.get("end_time"))]);
     }
-    var length = job.loopBeats || this.beatsOf(file);
-    var position = firstGap(taken, from, length);
+    var position = firstGap(taken, from, this.songBeats(made.clip));
     var room = roomAfter(taken, position);
-    if (position > LAST_BEAT) {
-        this.status("Not placed: no room on this track's Arrangement before beat " + LAST_BEAT + ". The clip is at " + file);
-        return;
-    }
-    track.call("create_audio_clip", file, position);
-    var after = ids(track.get("arrangement_clips"));
-    for (var j = 0; j < after.length; j++) {
-        var clip = this.env.live("id " + after[j]);
-        // The new clip is the one that was not there before (Live may round the start time it reports).
-        if (before.indexOf(after[j]) < 0) {
-            clip.set("name", name);
-            var looped = this.loopClip(clip, job, file);
-            job.arrangeFrom = number(clip.get("end_time"));
-            this.status("Placed \u201c" + name + "\u201d in the Arrangement at beat " + position + (job.arrangeFrom > room
-                ? ", but Live made it longer than its file at this tempo (warped?), so it covers the clip at beat " + room +
-                  "; Undo takes it back"
-                : "") + looped + kept(job));
-            return;
+    var placed = null;
+    if (position <= LAST_BEAT) {
+        track.call("duplicate_clip_to_arrangement", "id " + made.clip.id, position);
+        var after = ids(track.get("arrangement_clips"));
+        for (var j = 0; j < after.length && !placed; j++) {
+            // The new clip is the one that was not there before.
+            placed = before.indexOf(after[j]) < 0 ? this.env.live("id " + after[j]) : null;
         }
     }
-    this.status("Not placed: Live could not load the clip (see the Max window). The clip is at " + file);
+    this.removeSessionClip(made);
+    if (position > LAST_BEAT) {
+        this.status("Not placed: no room on this track's Arrangement before beat " + LAST_BEAT + ". The clip is at " + file);
+    } else if (!placed) {
+        this.status("Not placed: Live could not copy the clip to the Arrangement (see the Max window). The clip is at " + file);
+    } else {
+        job.arrangeFrom = number(placed.get("end_time"));
+        this.status("Placed \u201c" + name + "\u201d in the Arrangement at beat " + position + (job.arrangeFrom > room
+            ? ", but Live made it longer than it plays, so it covers the clip at beat " + room + "; Undo takes it back"
+            : "") + prepared + kept(job));
+    }
 };
 
 /* The clip to riff on: the one in the Detail View, else the one in the highlighted Session slot. */
@@ -1047,6 +1239,7 @@ Device.prototype.riff = function () {
 
 function maxEnvironment(jsthis) {
     var pending = [];
+    var missing = {};  /* the box names already reported missing: once each, not on every status line */
     function named(name) {
         return jsthis.patcher.getnamed(name);
     }
@@ -1062,7 +1255,8 @@ function maxEnvironment(jsthis) {
             var box = named(name);
             if (box) {
                 box.message.apply(box, [selector].concat(args));
-            } else {
+            } else if (!missing[name]) {
+                missing[name] = true;
                 post("sonocanvas: no box named " + name + "\n");
             }
         },
@@ -1085,14 +1279,14 @@ function maxEnvironment(jsthis) {
         live: function (path) {
             return new LiveAPI(path);
         },
-        readBytes: function (path, count) {
-            var file = new File(path, "read");
-            if (!file.isopen) {
-                return null;
+        dict: function (values) {
+            var dict = new Dict();
+            for (var key in values) {
+                if (values.hasOwnProperty(key)) {
+                    dict.set(key, values[key]);
+                }
             }
-            var bytes = file.readbytes(Math.min(count, file.eof));
-            file.close();
-            return bytes;
+            return dict;
         },
         defer: function (fn) {
             var task = new Task(function () {
@@ -1101,6 +1295,11 @@ function maxEnvironment(jsthis) {
             });
             pending.push(task);
             task.schedule(0);
+        },
+        after: function (ms, fn) {
+            var task = new Task(fn);
+            task.schedule(ms);
+            return task;
         },
         every: function (ms, fn) {
             var task = new Task(fn);
@@ -1121,8 +1320,8 @@ function maxEnvironment(jsthis) {
 
 /* Only the functions below answer messages from the patcher; these are not messages. */
 text.local = number.local = clamp.local = ids.local = exists.local = atLeast.local = basename.local = 1;
-seedOf.local = shorten.local = clipName.local = scoreLabel.local = kept.local = u32.local = wavSeconds.local = firstGap.local = roomAfter.local = 1;
-trackOf.local = slotOf.local = warpMarkers.local = secondsAtBeat.local = Device.local = maxEnvironment.local = 1;
+seedOf.local = shorten.local = clipName.local = scoreLabel.local = kept.local = firstGap.local = roomAfter.local = 1;
+maxPath.local = trackOf.local = slotOf.local = warpMarkers.local = secondsAtBeat.local = Device.local = maxEnvironment.local = 1;
 
 var device = null;
 
@@ -1162,6 +1361,12 @@ function fx() {
     device.fxChosen();
 }
 
+/* typed box text...: a prompt box's text, sent by the patcher on every keystroke (see PROMPTS). */
+function typed() {
+    var atoms = arrayfromargs(arguments);
+    device.typed(String(atoms[0]), atoms.slice(1));
+}
+
 function lock() {
     device.lock();
 }
@@ -1185,7 +1390,7 @@ if (typeof module !== "undefined" && module.exports) {
         clipName: clipName,
         scoreLabel: scoreLabel,
         seedOf: seedOf,
-        wavSeconds: wavSeconds,
+        maxPath: maxPath,
         firstGap: firstGap,
         outlets: outlets
     };

@@ -14,7 +14,7 @@
 		"devicewidth" : 720.0,
 		"default_fontsize" : 10.0,
 		"default_fontface" : 0,
-		"default_fontname" : "Arial",
+		"default_fontname" : "Ableton Sans Medium",
 		"gridonopen" : 1,
 		"gridsize" : [ 8.0, 8.0 ],
 		"description" : "sonocanvas: type an image prompt and an audio prompt, press Generate (or Riff on a clip in Live), get a clip that is also a picture.",
@@ -106,11 +106,12 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 4.0, 621.0, 80.0, 15.0 ],
+					"patching_rect" : [ 4.0, 621.0, 80.0, 29.0 ],
 					"text" : "image prompt",
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 1.0, 80.0, 13.0 ],
-					"textjustification" : 0
+					"presentation_rect" : [ 4.0, 2.0, 40.0, 29.0 ],
+					"textjustification" : 0,
+					"linecount" : 2
 				}
 			},
 			{
@@ -127,10 +128,9 @@
 					"lines" : 2,
 					"wordwrap" : 1,
 					"outputmode" : 1,
-					"fontsize" : 10.0,
 					"parameter_enable" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 14.0, 236.0, 32.0 ],
+					"presentation_rect" : [ 44.0, 2.0, 196.0, 32.0 ],
 					"saved_attribute_attributes" : {
 						"bgcolor" : {
 							"expression" : "themecolor.live_lcd_bg"
@@ -151,11 +151,12 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 4.0, 667.0, 80.0, 15.0 ],
+					"patching_rect" : [ 4.0, 667.0, 80.0, 29.0 ],
 					"text" : "audio prompt",
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 47.0, 80.0, 13.0 ],
-					"textjustification" : 0
+					"presentation_rect" : [ 4.0, 36.0, 40.0, 29.0 ],
+					"textjustification" : 0,
+					"linecount" : 2
 				}
 			},
 			{
@@ -172,10 +173,9 @@
 					"lines" : 2,
 					"wordwrap" : 1,
 					"outputmode" : 1,
-					"fontsize" : 10.0,
 					"parameter_enable" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 60.0, 236.0, 32.0 ],
+					"presentation_rect" : [ 44.0, 36.0, 196.0, 32.0 ],
 					"saved_attribute_attributes" : {
 						"bgcolor" : {
 							"expression" : "themecolor.live_lcd_bg"
@@ -211,7 +211,7 @@
 						"parameter_enable" : 1,
 						"parameter_mappable" : 0
 					},
-					"text" : "pattr image_prompt_text @bindto image_prompt",
+					"text" : "pattr image_prompt_text",
 					"varname" : "image_prompt_text"
 				}
 			},
@@ -236,7 +236,7 @@
 						"parameter_enable" : 1,
 						"parameter_mappable" : 0
 					},
-					"text" : "pattr audio_prompt_text @bindto audio_prompt",
+					"text" : "pattr audio_prompt_text",
 					"varname" : "audio_prompt_text"
 				}
 			},
@@ -250,7 +250,7 @@
 					"patching_rect" : [ 20.0, 240.0, 110.0, 15.0 ],
 					"varname" : "preset",
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 96.0, 116.0, 15.0 ],
+					"presentation_rect" : [ 4.0, 72.0, 116.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -276,7 +276,7 @@
 					"patching_rect" : [ 140.0, 240.0, 110.0, 15.0 ],
 					"varname" : "fx",
 					"presentation" : 1,
-					"presentation_rect" : [ 124.0, 96.0, 116.0, 15.0 ],
+					"presentation_rect" : [ 124.0, 72.0, 116.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -315,7 +315,7 @@
 					"varname" : "generate",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 115.0, 76.0, 20.0 ],
+					"presentation_rect" : [ 4.0, 92.0, 76.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -355,7 +355,7 @@
 					"varname" : "cancel",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 164.0, 115.0, 76.0, 20.0 ],
+					"presentation_rect" : [ 164.0, 92.0, 76.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -395,7 +395,7 @@
 					"varname" : "audition",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 248.0, 120.0, 60.0, 20.0 ],
+					"presentation_rect" : [ 446.0, 92.0, 72.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -435,7 +435,7 @@
 					"varname" : "stop",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 312.0, 120.0, 40.0, 20.0 ],
+					"presentation_rect" : [ 522.0, 92.0, 72.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -480,14 +480,18 @@
 					"ignoreclick" : 1,
 					"parameter_enable" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 139.0, 236.0, 6.0 ],
+					"presentation_rect" : [ 4.0, 116.0, 236.0, 6.0 ],
 					"saved_attribute_attributes" : {
 						"slidercolor" : {
 							"expression" : "themecolor.live_control_selection"
+						},
+						"bgcolor" : {
+							"expression" : "themecolor.live_control_bg"
 						}
 					},
 					"annotation_name" : "Progress",
-					"annotation" : "How far the server is with the current clip."
+					"annotation" : "How far the server is with the current clip.",
+					"bgcolor" : [ 0.2, 0.2, 0.2, 1.0 ]
 				}
 			},
 			{
@@ -496,13 +500,13 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 20.0, 520.0, 420.0, 15.0 ],
+					"patching_rect" : [ 20.0, 520.0, 420.0, 40.0 ],
 					"text" : "Start `sonocanvas serve`, then press Generate.",
 					"varname" : "status",
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 147.0, 590.0, 22.0 ],
+					"presentation_rect" : [ 4.0, 128.0, 590.0, 40.0 ],
 					"textjustification" : 0,
-					"linecount" : 2,
+					"linecount" : 3,
 					"annotation_name" : "Status",
 					"annotation" : "What the server is doing, where a clip went, or why it could not go there (with the file's path)."
 				}
@@ -569,10 +573,10 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 346.0, 622.0, 40.0, 15.0 ],
+					"patching_rect" : [ 346.0, 622.0, 40.0, 18.0 ],
 					"text" : "steps",
 					"presentation" : 1,
-					"presentation_rect" : [ 346.0, 1.0, 40.0, 13.0 ],
+					"presentation_rect" : [ 346.0, 2.0, 50.0, 18.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -586,7 +590,7 @@
 					"patching_rect" : [ 600.0, 80.0, 44.0, 15.0 ],
 					"varname" : "steps",
 					"presentation" : 1,
-					"presentation_rect" : [ 346.0, 15.0, 40.0, 15.0 ],
+					"presentation_rect" : [ 398.0, 3.0, 42.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -610,10 +614,10 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 390.0, 622.0, 50.0, 15.0 ],
+					"patching_rect" : [ 390.0, 622.0, 50.0, 18.0 ],
 					"text" : "variations",
 					"presentation" : 1,
-					"presentation_rect" : [ 390.0, 1.0, 50.0, 13.0 ],
+					"presentation_rect" : [ 346.0, 20.0, 50.0, 18.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -627,7 +631,7 @@
 					"patching_rect" : [ 650.0, 80.0, 44.0, 15.0 ],
 					"varname" : "variations",
 					"presentation" : 1,
-					"presentation_rect" : [ 390.0, 15.0, 40.0, 15.0 ],
+					"presentation_rect" : [ 398.0, 21.0, 42.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -651,10 +655,10 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 346.0, 653.0, 40.0, 15.0 ],
+					"patching_rect" : [ 346.0, 653.0, 40.0, 18.0 ],
 					"text" : "seed",
 					"presentation" : 1,
-					"presentation_rect" : [ 346.0, 32.0, 40.0, 13.0 ],
+					"presentation_rect" : [ 248.0, 56.0, 28.0, 18.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -668,7 +672,7 @@
 					"patching_rect" : [ 600.0, 110.0, 44.0, 15.0 ],
 					"varname" : "seed",
 					"presentation" : 1,
-					"presentation_rect" : [ 346.0, 46.0, 60.0, 15.0 ],
+					"presentation_rect" : [ 278.0, 57.0, 54.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -692,10 +696,10 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 410.0, 653.0, 30.0, 15.0 ],
+					"patching_rect" : [ 410.0, 653.0, 30.0, 18.0 ],
 					"text" : "lock",
 					"presentation" : 1,
-					"presentation_rect" : [ 410.0, 32.0, 30.0, 13.0 ],
+					"presentation_rect" : [ 352.0, 56.0, 28.0, 18.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -709,7 +713,7 @@
 					"patching_rect" : [ 670.0, 110.0, 15.0, 15.0 ],
 					"varname" : "seed_lock",
 					"presentation" : 1,
-					"presentation_rect" : [ 412.0, 46.0, 15.0, 15.0 ],
+					"presentation_rect" : [ 336.0, 57.0, 15.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -738,7 +742,7 @@
 					"num_lines_patching" : 1,
 					"num_lines_presentation" : 1,
 					"presentation" : 1,
-					"presentation_rect" : [ 248.0, 80.0, 192.0, 15.0 ],
+					"presentation_rect" : [ 248.0, 75.0, 192.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -765,7 +769,7 @@
 					"patching_rect" : [ 600.0, 170.0, 15.0, 15.0 ],
 					"varname" : "fit_bars",
 					"presentation" : 1,
-					"presentation_rect" : [ 248.0, 100.0, 15.0, 15.0 ],
+					"presentation_rect" : [ 248.0, 93.0, 15.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -788,10 +792,10 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 264.0, 706.0, 60.0, 15.0 ],
+					"patching_rect" : [ 264.0, 706.0, 60.0, 18.0 ],
 					"text" : "fit to bars",
 					"presentation" : 1,
-					"presentation_rect" : [ 265.0, 101.0, 56.0, 13.0 ],
+					"presentation_rect" : [ 264.0, 92.0, 56.0, 18.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -805,7 +809,7 @@
 					"patching_rect" : [ 650.0, 170.0, 44.0, 15.0 ],
 					"varname" : "bars",
 					"presentation" : 1,
-					"presentation_rect" : [ 322.0, 100.0, 36.0, 15.0 ],
+					"presentation_rect" : [ 322.0, 93.0, 32.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -833,7 +837,7 @@
 					"patching_rect" : [ 600.0, 200.0, 15.0, 15.0 ],
 					"varname" : "loop",
 					"presentation" : 1,
-					"presentation_rect" : [ 358.0, 122.0, 15.0, 15.0 ],
+					"presentation_rect" : [ 358.0, 93.0, 15.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -856,10 +860,10 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 620.0, 200.0, 30.0, 15.0 ],
+					"patching_rect" : [ 620.0, 200.0, 30.0, 18.0 ],
 					"text" : "loop",
 					"presentation" : 1,
-					"presentation_rect" : [ 375.0, 123.0, 28.0, 13.0 ],
+					"presentation_rect" : [ 374.0, 92.0, 28.0, 18.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -869,10 +873,10 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 600.0, 230.0, 44.0, 15.0 ],
+					"patching_rect" : [ 600.0, 230.0, 44.0, 18.0 ],
 					"text" : "keep best",
 					"presentation" : 1,
-					"presentation_rect" : [ 248.0, 64.0, 46.0, 13.0 ],
+					"presentation_rect" : [ 248.0, 110.0, 50.0, 18.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -886,7 +890,7 @@
 					"patching_rect" : [ 650.0, 230.0, 44.0, 15.0 ],
 					"varname" : "keep",
 					"presentation" : 1,
-					"presentation_rect" : [ 296.0, 63.0, 40.0, 15.0 ],
+					"presentation_rect" : [ 300.0, 111.0, 40.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -915,7 +919,7 @@
 					"varname" : "picture",
 					"autofit" : 1,
 					"presentation" : 1,
-					"presentation_rect" : [ 446.0, 2.0, 148.0, 142.0 ],
+					"presentation_rect" : [ 446.0, 2.0, 148.0, 86.0 ],
 					"annotation_name" : "Picture",
 					"annotation" : "The latest clip's spectrogram."
 				}
@@ -932,15 +936,19 @@
 					"parameter_enable" : 0,
 					"ignoreclick" : 1,
 					"presentation" : 1,
-					"presentation_rect" : [ 600.0, 3.0, 12.0, 12.0 ],
+					"presentation_rect" : [ 600.0, 5.0, 12.0, 12.0 ],
 					"saved_attribute_attributes" : {
 						"oncolor" : {
 							"expression" : "themecolor.live_control_selection"
+						},
+						"offcolor" : {
+							"expression" : "themecolor.live_control_bg"
 						}
 					},
 					"oncolor" : [ 1.0, 0.709803921568627, 0.196078431372549, 1.0 ],
 					"annotation_name" : "Connection",
-					"annotation" : "On while the server answers."
+					"annotation" : "On while the server answers.",
+					"offcolor" : [ 0.2, 0.2, 0.2, 1.0 ]
 				}
 			},
 			{
@@ -949,10 +957,10 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 614.0, 621.0, 60.0, 15.0 ],
+					"patching_rect" : [ 614.0, 621.0, 60.0, 18.0 ],
 					"text" : "server",
 					"presentation" : 1,
-					"presentation_rect" : [ 614.0, 2.0, 60.0, 13.0 ],
+					"presentation_rect" : [ 614.0, 2.0, 60.0, 18.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -969,10 +977,9 @@
 					"keymode" : 1,
 					"lines" : 1,
 					"outputmode" : 1,
-					"fontsize" : 9.0,
 					"parameter_enable" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 600.0, 18.0, 116.0, 16.0 ],
+					"presentation_rect" : [ 600.0, 20.0, 116.0, 18.0 ],
 					"saved_attribute_attributes" : {
 						"bgcolor" : {
 							"expression" : "themecolor.live_lcd_bg"
@@ -1018,10 +1025,10 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 600.0, 657.0, 40.0, 15.0 ],
+					"patching_rect" : [ 600.0, 657.0, 40.0, 18.0 ],
 					"text" : "port",
 					"presentation" : 1,
-					"presentation_rect" : [ 600.0, 37.0, 40.0, 13.0 ],
+					"presentation_rect" : [ 600.0, 40.0, 56.0, 18.0 ],
 					"textjustification" : 0
 				}
 			},
@@ -1035,7 +1042,7 @@
 					"patching_rect" : [ 1000.0, 100.0, 44.0, 15.0 ],
 					"varname" : "server_port",
 					"presentation" : 1,
-					"presentation_rect" : [ 600.0, 50.0, 56.0, 15.0 ],
+					"presentation_rect" : [ 600.0, 58.0, 56.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -1060,12 +1067,11 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 660.0, 657.0, 60.0, 15.0 ],
-					"text" : "reply (0: auto)",
+					"patching_rect" : [ 660.0, 657.0, 60.0, 18.0 ],
+					"text" : "reply port",
 					"presentation" : 1,
-					"presentation_rect" : [ 660.0, 37.0, 56.0, 13.0 ],
-					"textjustification" : 0,
-					"linecount" : 1
+					"presentation_rect" : [ 660.0, 40.0, 56.0, 18.0 ],
+					"textjustification" : 0
 				}
 			},
 			{
@@ -1078,7 +1084,7 @@
 					"patching_rect" : [ 1060.0, 100.0, 44.0, 15.0 ],
 					"varname" : "reply_port",
 					"presentation" : 1,
-					"presentation_rect" : [ 660.0, 50.0, 56.0, 15.0 ],
+					"presentation_rect" : [ 660.0, 58.0, 56.0, 15.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -1130,7 +1136,7 @@
 					"parameter_enable" : 1,
 					"patching_rect" : [ 300.0, 440.0, 60.0, 20.0 ],
 					"presentation" : 1,
-					"presentation_rect" : [ 84.0, 115.0, 76.0, 20.0 ],
+					"presentation_rect" : [ 84.0, 92.0, 76.0, 20.0 ],
 					"saved_attribute_attributes" : {
 						"valueof" : {
 							"parameter_enum" : [ "val1", "val2" ],
@@ -1170,7 +1176,7 @@
 					"parameter_enable" : 1,
 					"patching_rect" : [ 460.0, 706.0, 40.0, 15.0 ],
 					"presentation" : 1,
-					"presentation_rect" : [ 404.0, 100.0, 36.0, 15.0 ],
+					"presentation_rect" : [ 398.0, 39.0, 42.0, 15.0 ],
 					"saved_attribute_attributes" : {
 						"valueof" : {
 							"parameter_initial" : [ 0.6 ],
@@ -1195,9 +1201,9 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 400.0, 706.0, 50.0, 15.0 ],
+					"patching_rect" : [ 400.0, 706.0, 50.0, 18.0 ],
 					"presentation" : 1,
-					"presentation_rect" : [ 362.0, 101.0, 42.0, 13.0 ],
+					"presentation_rect" : [ 346.0, 38.0, 50.0, 18.0 ],
 					"text" : "strength",
 					"textjustification" : 0
 				}
@@ -1208,9 +1214,9 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 346.0, 690.0, 94.0, 15.0 ],
+					"patching_rect" : [ 346.0, 690.0, 94.0, 18.0 ],
 					"presentation" : 1,
-					"presentation_rect" : [ 346.0, 63.0, 94.0, 13.0 ],
+					"presentation_rect" : [ 380.0, 56.0, 60.0, 18.0 ],
 					"text" : "",
 					"textjustification" : 0,
 					"varname" : "last_seed",
@@ -1224,9 +1230,9 @@
 					"maxclass" : "live.comment",
 					"numinlets" : 1,
 					"numoutlets" : 0,
-					"patching_rect" : [ 600.0, 700.0, 40.0, 15.0 ],
+					"patching_rect" : [ 600.0, 700.0, 40.0, 18.0 ],
 					"presentation" : 1,
-					"presentation_rect" : [ 600.0, 68.0, 60.0, 13.0 ],
+					"presentation_rect" : [ 600.0, 76.0, 60.0, 18.0 ],
 					"text" : "token",
 					"textjustification" : 0
 				}
@@ -1244,7 +1250,7 @@
 					"parameter_enable" : 0,
 					"patching_rect" : [ 1000.0, 100.0, 110.0, 18.0 ],
 					"presentation" : 1,
-					"presentation_rect" : [ 600.0, 82.0, 116.0, 16.0 ],
+					"presentation_rect" : [ 600.0, 94.0, 116.0, 18.0 ],
 					"text" : "",
 					"varname" : "token",
 					"saved_attribute_attributes" : {
@@ -1356,6 +1362,72 @@
 					"outlettype" : [ "" ],
 					"patching_rect" : [ 412.0, 690.0, 32.0, 22.0 ],
 					"text" : "lock"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-76",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 1,
+					"outlettype" : [ "bang" ],
+					"patching_rect" : [ 270.0, 164.0, 24.0, 22.0 ],
+					"text" : "t b"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-77",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 300.0, 164.0, 56.0, 22.0 ],
+					"text" : "deferlow"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-78",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 360.0, 164.0, 150.0, 22.0 ],
+					"text" : "prepend typed image_prompt"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-80",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 1,
+					"outlettype" : [ "bang" ],
+					"patching_rect" : [ 270.0, 204.0, 24.0, 22.0 ],
+					"text" : "t b"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-81",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 300.0, 204.0, 56.0, 22.0 ],
+					"text" : "deferlow"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-82",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 360.0, 204.0, 150.0, 22.0 ],
+					"text" : "prepend typed audio_prompt"
 				}
 			}
 		],
@@ -1526,6 +1598,66 @@
 				"patchline" : {
 					"source" : [ "obj-71", 0 ],
 					"destination" : [ "obj-5", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-76", 0 ],
+					"source" : [ "obj-10", 1 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-77", 0 ],
+					"source" : [ "obj-76", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-10", 0 ],
+					"source" : [ "obj-77", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-78", 0 ],
+					"source" : [ "obj-10", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-5", 0 ],
+					"source" : [ "obj-78", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-80", 0 ],
+					"source" : [ "obj-12", 1 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-81", 0 ],
+					"source" : [ "obj-80", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-12", 0 ],
+					"source" : [ "obj-81", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-82", 0 ],
+					"source" : [ "obj-12", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-5", 0 ],
+					"source" : [ "obj-82", 0 ]
 				}
 			}
 		],

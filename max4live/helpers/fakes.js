@@ -58,8 +58,8 @@ function wavBytes(seconds, { rate = 44100, channels = 2 } = {}) {
   return out;
 }
 
-// How long a WAV file lasts, read the way Live would (its own reading, independent of the script's).
-function wavSecondsOf(bytes) {
+// A WAV file's sample rate and length in sample frames, read the way Live would, or null.
+function wavInfoOf(bytes) {
   let rate = 0;
   let blockAlign = 0;
   for (let at = 12; at + 8 <= bytes.length;) {
@@ -69,11 +69,39 @@ function wavSecondsOf(bytes) {
       rate = bytes.readUInt32LE(at + 12);
       blockAlign = bytes.readUInt16LE(at + 20);
     } else if (tag === "data") {
-      return size / blockAlign / rate;
+      return rate && blockAlign ? { rate, frames: size / blockAlign } : null;
     }
     at += 8 + size + (size % 2);
   }
   return null;
+}
+
+// How long a WAV file lasts, in seconds, or null.
+function wavSecondsOf(bytes) {
+  const info = wavInfoOf(bytes);
+  return info && info.frames / info.rate;
+}
+
+// Where the fake puts the hidden last warp marker after the last real one. LOM Clip.warp_markers: "The last
+// Warp Marker in the dict is not visible in the Live interface. This hidden marker is used to calculate the BPM
+// of the last segment"; how far after the last real one Live puts it is not documented.
+const HIDDEN_BEATS = 1 / 32;
+
+// Seconds of the file at `beat` through warp markers ([beat, seconds] pairs, ordered): linear between the two
+// around it, and past the ends along the nearest pair (Live's own reading, independent of the script's).
+function secondsAt(markers, beat) {
+  let i = 1;
+  while (i < markers.length - 1 && markers[i][0] < beat) i++;
+  const [[b0, s0], [b1, s1]] = [markers[i - 1], markers[i]];
+  return s0 + (beat - b0) * (s1 - s0) / (b1 - b0);
+}
+
+// The beat at `seconds` of the file through the same markers.
+function beatAt(markers, seconds) {
+  let i = 1;
+  while (i < markers.length - 1 && markers[i][1] < seconds) i++;
+  const [[b0, s0], [b1, s1]] = [markers[i - 1], markers[i]];
+  return b0 + (seconds - s0) * (b1 - b0) / (s1 - s0);
 }
 
 // The files of this fake computer: exact path -> bytes, so Windows paths, spaces and non-ASCII names
@@ -109,7 +137,7 @@ const TRACK_KINDS = ["audio", "midi", "group", "return", "main", "chain"];
 class FakeLive {
   constructor({
     version = [12, 1, 5], view = "Session", tempo = 120, songTime = 0, insertMarker = songTime, disk = new FakeDisk(),
-    kind = "audio", slots = [false, false], midi = false, frozen = false, arrangement = [], autoWarpBpm = null,
+    kind = "audio", slots = [false, false], midi = false, frozen = false, arrangement = [], guessBpm = 100,
   } = {}) {
     if (midi) kind = "midi";
     if (!TRACK_KINDS.includes(kind)) throw new Error(`unknown track kind ${kind}`);
@@ -120,10 +148,11 @@ class FakeLive {
     this.opened = 0;
     this.disk = disk;
     this.version = version;
-    // Live's "Auto-Warp Long Samples" preference (LRM, "Audio Clips, Tempo, and Warping"): a new clip is
-    // warped at the tempo Live guesses for it, so it lasts seconds * that tempo / 60 beats. Off (null):
-    // a new clip plays at its own speed and lasts seconds * the song's tempo / 60 beats.
-    this.autoWarpBpm = autoWarpBpm;
+    // Live warps a new audio clip: create_audio_clip gives `warping` 1 (a published probe of Live 12.4.1's LOM),
+    // and Auto-Warp Long Samples is on by default (LRM, "Audio Clips, Tempo, and Warping"). It warps it at a
+    // tempo of its own guess, from the audio; here `guessBpm`, by default not the song's 120, so a device that
+    // leaves Live's warp in place plays the file at another speed in these tests, as it would in Live.
+    this.guessBpm = guessBpm;
     this.app = this.add("Application", "live_app", {
       methods: { get_major_version: () => version[0], get_minor_version: () => version[1], get_bugfix_version: () => version[2] },
     });
@@ -132,7 +161,7 @@ class FakeLive {
       // LOM Song.current_song_time: "the playing position in the Live Set, in beats" (the playhead);
       // Song.start_time: the insert marker, where playback starts when Play is pressed.
       props: { tempo: [tempo], current_song_time: [songTime], start_time: [insertMarker], tracks: [], return_tracks: [], master_track: ["id", 0], scenes: [] },
-      methods: { create_scene: (index) => this.createScene(index) },
+      methods: { create_scene: (index) => this.createScene(index), delete_scene: (index) => this.deleteScene(index) },
     });
     // LOM Song.View: detail_clip is "the clip currently displayed in the Live application's Detail
     // View", highlighted_clip_slot "the slot highlighted in the Session View"; id 0 when there is none.
@@ -173,6 +202,7 @@ class FakeLive {
     if (this.version[0] > 12 || (this.version[0] === 12 && this.version[1] >= 1)) {
       track.methods.create_audio_clip = (file, position) => this.trackAudioClip(track, file, position);
     }
+    track.methods.duplicate_clip_to_arrangement = (clip, time) => this.duplicateToArrangement(track, clip, time);
     if (list) list.push("id", track.id);
     if (kind === "audio" || kind === "midi" || kind === "group") {
       for (let i = 0; i < this.song.props.scenes.length / 2; i++) this.addSlot(track, false);
@@ -194,28 +224,45 @@ class FakeLive {
       },
     });
     // LOM Clip.warp_markers (Live 11): a dict; its "warp_markers" list holds each marker's "beat_time" and
-    // "sample_time" ("the position in seconds in the audio sample file"). LiveAPI.get returns a dict
-    // property as its JSON text. A test sets clip.warp to [[beat, seconds], ...].
+    // "sample_time" ("the position in seconds in the audio sample file"), the hidden one last. LiveAPI.get
+    // returns a dict property as its JSON text. clip.warp holds them as [[beat, seconds], ...].
     Object.defineProperty(clip.props, "warp_markers", {
       enumerable: true,
       get: () => [JSON.stringify({ warp_markers: (clip.warp || []).map(([beat_time, sample_time]) => ({ beat_time, sample_time })) })],
     });
+    // LOM Clip.length: "For looped clips: loop length in beats. Otherwise it's the distance in beats from start
+    // to end marker. Makes no sense for unwarped audio clips" (there it is seconds of the file, here).
+    Object.defineProperty(clip.props, "length", {
+      enumerable: true,
+      get: () => [clip.props.looping[0] ? clip.props.loop_end[0] - clip.props.loop_start[0] : clip.props.end_marker[0] - clip.props.start_marker[0]],
+    });
+    const times = ["loop_start", "loop_end", "start_marker", "end_marker"];
     clip.setters = {
-      // LOM Clip.warping: "Only available for audio clips". LOM Clip.loop_start: the loop and the markers are
-      // "in absolute clip beat time if clip is MIDI or warped", and "if the clip is unwarped audio, they are given
-      // in seconds", so turning Warp on gives them in beats: at the tempo Live warps the file at (the song's, or
-      // the one Auto-Warp guessed, see `autoWarpBpm`), from one warp marker at the file's start to one at its end.
+      // LOM Clip.warping: "Only available for audio clips". LOM Clip.loop_start: the loop and the markers are "in
+      // absolute clip beat time if clip is MIDI or warped", and "if the clip is unwarped audio, they are given in
+      // seconds": Warp turned on or off maps them through the warp markers (a clip never warped gets them at
+      // Live's guessed tempo). Turned off, the loop goes off too: "Unwarped audio cannot be looped".
       warping: (value) => {
         if (!clip.props.is_audio_clip[0]) return this.error("set warping: only available for audio clips");
         const on = value ? 1 : 0;
-        if (on && !clip.props.warping[0]) this.warp(clip);
+        if (on === clip.props.warping[0]) return true;
+        if (!clip.warp || clip.warp.length < 2) clip.warp = this.guessedMarkers();
+        const map = on ? (seconds) => beatAt(clip.warp, seconds) : (beat) => secondsAt(clip.warp, beat);
+        for (const key of times) clip.props[key] = [map(clip.props[key][0])];
         clip.props.warping = [on];
+        if (!on) clip.props.looping = [0];
         return true;
       },
       // LOM Clip.looping: "Unwarped audio cannot be looped": Live refuses, and nothing changes.
       looping: (value) => {
         if (value && clip.props.is_audio_clip[0] && !clip.props.warping[0]) return this.error("set looping: unwarped audio cannot be looped");
         clip.props.looping = [value ? 1 : 0];
+        return true;
+      },
+      // LOM Clip.start_marker: "Cannot be set behind the end marker."
+      start_marker: (value) => {
+        if (value > clip.props.end_marker[0]) return this.error("set start_marker: behind the end marker");
+        clip.props.start_marker = [value];
         return true;
       },
       // LOM Clip.end_marker: "Cannot be set before the start marker."
@@ -225,36 +272,56 @@ class FakeLive {
         return true;
       },
     };
+    // LOM Clip.add_warp_marker: "Only available for warped Audio Clips. Adds the specified warp marker, if
+    // possible", given as a dict with `beat_time` and `sample_time` (seconds; left out, Live keeps the timing).
+    // "The sample time must lie within the range [0, s]", "between the left and right adjacent markers'
+    // respective sample times", and "the allowed BPM range is [5, 999]" for the segments it makes. From Max's
+    // js the dict is a Dict (get(key)); a plain object stands for one too.
+    clip.methods.add_warp_marker = (dict) => {
+      const field = (key) => (dict && typeof dict.get === "function" ? dict.get(key) : dict && dict[key]);
+      if (!clip.props.warping[0]) return this.error("add_warp_marker: only available for warped audio clips");
+      const real = clip.warp.slice(0, -1);
+      const beat = Number(field("beat_time"));
+      const given = field("sample_time");
+      const seconds = given === undefined || given === null ? secondsAt(clip.warp, beat) : Number(given);
+      if (real.some(([b]) => b === beat)) return this.error("add_warp_marker: a marker is already there");
+      if (!(seconds >= 0 && seconds <= clip.seconds)) return this.error("add_warp_marker: sample time outside the sample");
+      const left = real.filter(([b]) => b < beat).pop();
+      const right = real.find(([b]) => b > beat);
+      const bpm = (a, b) => (b[0] - a[0]) / (b[1] - a[1]) * 60;
+      const marker = [beat, seconds];
+      if ((left && !(seconds > left[1])) || (right && !(seconds < right[1]))) return this.error("add_warp_marker: sample time not between its neighbours");
+      if ([left && bpm(left, marker), right && bpm(marker, right)].some((x) => x !== undefined && !(x >= 5 && x <= 999))) {
+        return this.error("add_warp_marker: a segment outside 5 ... 999 BPM");
+      }
+      const markers = [...real, marker].sort((a, b) => a[0] - b[0]);
+      const last = markers[markers.length - 1];
+      const before = markers.length > 1 ? markers[markers.length - 2] : clip.warp[clip.warp.length - 1];
+      const rate = markers.length > 1 ? (last[1] - before[1]) / (last[0] - before[0]) : (before[1] - last[1]) / (before[0] - last[0]);
+      clip.warp = [...markers, [last[0] + HIDDEN_BEATS, last[1] + HIDDEN_BEATS * rate]];
+    };
     return clip;
   }
 
-  // The tempo Live warps a new clip's file at: the one Auto-Warp guessed, else the song's.
-  warpTempo() {
-    return this.autoWarpBpm || this.song.props.tempo[0];
+  // A new clip's warp markers at Live's guessed tempo: one at the file's start, and the hidden one after it.
+  guessedMarkers() {
+    return [[0, 0], [HIDDEN_BEATS, HIDDEN_BEATS * 60 / this.guessBpm]];
   }
 
-  // Warp turned on for an unwarped clip: its times (seconds of its file) become beats at the warp tempo, with
-  // a warp marker at the file's first sample and one at its last (LOM Clip.warp_markers).
-  warp(clip) {
-    const perSecond = this.warpTempo() / 60;
-    for (const key of ["loop_start", "loop_end", "start_marker", "end_marker"]) clip.props[key] = [clip.props[key][0] * perSecond];
-    const seconds = clip.seconds || 0;
-    clip.warp = [[0, 0], [seconds * perSecond, seconds]];
-  }
-
-  // A clip loaded from `file`: its length in beats is the file's at the song's tempo (or the auto-warp one).
-  // Unwarped, its loop and markers are seconds of the file (LOM Clip.loop_start); Auto-Warp loads it warped.
-  fileClip(file, extra = {}) {
+  // A clip of `file`. One create_audio_clip makes (`made`) is warped at Live's guessed tempo, its loop and
+  // markers the whole file in beats at that tempo; one already in the set (a test's) is unwarped, its loop and
+  // markers seconds of the file (LOM Clip.loop_start), unless `extra` says otherwise. LOM Clip.sample_length:
+  // "Length of the Clip's sample, in samples"; sample_rate its rate.
+  fileClip(file, extra = {}, { made = false } = {}) {
     const bytes = this.disk.read(file);
-    const seconds = bytes && wavSecondsOf(bytes);
-    if (!seconds) return null;
-    const beats = seconds * this.warpTempo() / 60;
-    const clip = this.addClip({ file_path: [file], loop_end: [seconds], end_marker: [seconds], length: [beats], ...extra });
+    const info = bytes && wavInfoOf(bytes);
+    if (!info || !info.frames) return null;
+    const seconds = info.frames / info.rate;
+    const end = made ? seconds * this.guessBpm / 60 : seconds;
+    const clip = this.addClip({ file_path: [file], name: [clipNameOf(file)], warping: [made ? 1 : 0], loop_end: [end], end_marker: [end],
+      sample_rate: [info.rate], sample_length: [info.frames], ...extra });
     clip.seconds = seconds;
-    if (this.autoWarpBpm) {
-      this.warp(clip);
-      clip.props.warping = [1];
-    }
+    if (made) clip.warp = this.guessedMarkers();
     return clip;
   }
 
@@ -269,11 +336,18 @@ class FakeLive {
       if (slot.props.has_clip[0]) return this.error("create_audio_clip: clip slot is not empty");
       if (group || track.kind !== "audio") return this.error("create_audio_clip: not an audio track");
       if (track.props.is_frozen[0]) return this.error("create_audio_clip: track is frozen");
-      const clip = this.fileClip(file);
+      const clip = this.fileClip(file, {}, { made: true });
       if (!clip) return this.error(`create_audio_clip: invalid file ${file}`);
       clip.canonicalPath = `${slot.canonicalPath} clip`;
       slot.props.has_clip = [1];
       slot.props.clip = ["id", clip.id];
+    };
+    // LOM ClipSlot.delete_clip: "Deletes the contained clip."
+    slot.methods.delete_clip = () => {
+      if (!slot.props.has_clip[0]) return this.error("delete_clip: the slot is empty");
+      this.objects.delete(slot.props.clip[1]);
+      slot.props.has_clip = [0];
+      slot.props.clip = ["id", 0];
     };
     if (full && !group) {
       const clip = this.addClip({ file_path: ["old.wav"], name: ["old"] });
@@ -285,7 +359,8 @@ class FakeLive {
     return slot;
   }
 
-  // LOM Song.create_scene(index): a new scene at index, -1 for the end; every track gets its slot.
+  // LOM Song.create_scene(index): a new scene at index, -1 for the end; every track gets its slot. "Returns:
+  // The new scene."
   createScene(index, filledOn = null) {
     if (index !== -1) return this.error("create_scene: only -1 is used by these tests");
     const scene = this.add("Scene", `live_set scenes ${this.song.props.scenes.length / 2}`);
@@ -294,6 +369,34 @@ class FakeLive {
       const track = this.objects.get(id);
       this.addSlot(track, track === filledOn);
     }
+    return ["id", scene.id];
+  }
+
+  // LOM Song.delete_scene(index): "Delete the scene at the given index", with each track's slot in it; the
+  // scenes and slots after it move up one.
+  deleteScene(index) {
+    const scenes = this.song.props.scenes.filter((x) => x !== "id");
+    if (!(index >= 0 && index < scenes.length)) return this.error("delete_scene: no scene at that index");
+    this.objects.delete(scenes[index]);
+    scenes.splice(index, 1);
+    this.song.props.scenes = scenes.flatMap((id) => ["id", id]);
+    scenes.forEach((id, i) => { this.objects.get(id).canonicalPath = `live_set scenes ${i}`; });
+    for (const trackId of this.song.props.tracks.filter((x) => x !== "id")) {
+      const track = this.objects.get(trackId);
+      const slots = this.slotIds(track);
+      if (!slots.length) continue;
+      const slot = this.objects.get(slots[index]);
+      if (slot.props.has_clip[0]) this.objects.delete(slot.props.clip[1]);
+      this.objects.delete(slots[index]);
+      slots.splice(index, 1);
+      track.props.clip_slots = slots.flatMap((id) => ["id", id]);
+      slots.forEach((id, i) => {
+        const moved = this.objects.get(id);
+        moved.canonicalPath = `${track.canonicalPath} clip_slots ${i}`;
+        if (moved.props.has_clip[0]) this.objects.get(moved.props.clip[1]).canonicalPath = `${moved.canonicalPath} clip`;
+      });
+    }
+    return undefined;
   }
 
   // A clip already in a Session slot (its track's slot `index`), loaded from `file` with `props`.
@@ -313,16 +416,47 @@ class FakeLive {
     return clip;
   }
 
-  // LOM Track.create_audio_clip(file_path, start_time): an Arrangement clip at start_time in beats.
-  // LRM: a clip put where others are replaces the part of them it covers: those wholly covered are
-  // gone, those partly covered are cut back to what is left of them.
+  // LOM Track.create_audio_clip(file_path, start_time): an Arrangement clip at start_time in beats, as long as
+  // the file warped at Live's guess. Its length is fixed there: an Arrangement clip's end_time is "always the
+  // position of the clip's rightmost edge in the Arrangement" (LOM Clip.end_time, get only), which setting its
+  // loop or markers does not move (Producer Pal, a Max for Live device that places clips: "arrangement clip
+  // end_time is immutable after creation").
   trackAudioClip(track, file, position) {
     if (track.kind !== "audio") return this.error("create_audio_clip: not an audio track");
     if (track.props.is_frozen[0]) return this.error("create_audio_clip: track is frozen");
     if (!(position >= 0 && position <= 1576800)) return this.error("create_audio_clip: start_time out of range");
-    const clip = this.fileClip(file, { start_time: [position] });
+    const clip = this.fileClip(file, { start_time: [position] }, { made: true });
     if (!clip) return this.error(`create_audio_clip: invalid file ${file}`);
-    const end = position + clip.props.length[0];
+    this.lay(track, clip, position, position + clip.props.length[0]);
+    return ["id", clip.id];
+  }
+
+  // LOM Track.duplicate_clip_to_arrangement(clip, destination_time): "Duplicate the given clip to the
+  // Arrangement, placing it at the given destination_time in beats". The copy lasts what the clip plays: a
+  // looped clip its loop, else from its start to its end marker (LOM Clip.length), in beats, or for unwarped
+  // audio in seconds of the file, which at the song's tempo last seconds * tempo / 60 beats. From js the clip is
+  // given as `id N` (as Producer Pal calls it); the new clip comes back as `id M`.
+  duplicateToArrangement(track, clipRef, time) {
+    const source = this.objects.get(Number(String(clipRef).replace(/^id\s+/, "")));
+    if (!source || source.type !== "Clip") return this.error("duplicate_clip_to_arrangement: no such clip");
+    if (track.kind !== "audio" && source.props.is_audio_clip[0]) return this.error("duplicate_clip_to_arrangement: not an audio track");
+    if (track.props.is_frozen[0]) return this.error("duplicate_clip_to_arrangement: track is frozen");
+    const p = source.props;
+    const plays = p.looping[0] ? p.loop_end[0] - p.loop_start[0]
+      : (p.end_marker[0] - p.start_marker[0]) * (p.warping[0] ? 1 : this.song.props.tempo[0] / 60);
+    const copied = {};
+    for (const key of Object.keys(p)) if (key !== "warp_markers" && key !== "length") copied[key] = p[key].slice();
+    const copy = this.addClip({ ...copied, start_time: [time] });
+    copy.seconds = source.seconds;
+    copy.warp = source.warp && source.warp.map((marker) => marker.slice());
+    this.lay(track, copy, time, time + plays);
+    return ["id", copy.id];
+  }
+
+  // An Arrangement clip laid from `position` to `end`. LRM: a clip put where others are replaces the part of
+  // them it covers: those wholly covered are gone, those partly covered are cut back to what is left of them.
+  lay(track, clip, position, end) {
+    clip.props.start_time = [position];
     clip.props.end_time = [end];
     const kept = [];
     for (const id of track.props.arrangement_clips.filter((x) => x !== "id")) {
@@ -469,6 +603,23 @@ function fakeEnv({ live = new FakeLive(), values = {}, ports = {} } = {}) {
       env.heartbeat = { ms, fn, cancelled: false, cancel() { this.cancelled = true; } };
       return env.heartbeat;
     },
+    timers: [],
+    // Max's Task.schedule(ms): fn runs once, ms from now on env.clock, unless cancelled first (see advance()).
+    after(ms, fn) {
+      const timer = { due: env.clock + ms, fn, cancelled: false, cancel() { this.cancelled = true; } };
+      env.timers.push(timer);
+      return timer;
+    },
+    // Let `ms` pass: the timers due by then run, in the order they are due.
+    advance(ms) {
+      env.clock += ms;
+      for (;;) {
+        const due = env.timers.filter((t) => !t.cancelled && t.due <= env.clock).sort((a, b) => a.due - b.due)[0];
+        if (!due) break;
+        due.cancelled = true;
+        due.fn();
+      }
+    },
     listening: [],
     listen(port) {
       env.listening.push(port);
@@ -476,11 +627,8 @@ function fakeEnv({ live = new FakeLive(), values = {}, ports = {} } = {}) {
     store(name, value) {
       env.values[name] = value;
     },
-    // Max's File object reading the first `count` bytes (an array of numbers), or null.
-    readBytes(filePath, count) {
-      const bytes = live.disk.read(filePath);
-      return bytes ? Array.from(bytes.subarray(0, count)) : null;
-    },
+    // A Max Dict (Dict.get(key) and set); a plain object of its keys stands for it.
+    dict: (values) => ({ ...values }),
     now: () => env.clock,
     random: () => 0.25,
     posted: [],  // what the device printed in the Max Console (Max's `post`)
@@ -510,6 +658,6 @@ function loadedDevice(options = {}) {
 }
 
 module.exports = {
-  Device, FakeLive, FakeDisk, fakeEnv, loadedDevice, loadPatcher, initialValues, wavBytes, wavSecondsOf,
+  Device, FakeLive, FakeDisk, fakeEnv, loadedDevice, loadPatcher, initialValues, wavBytes, wavSecondsOf, secondsAt,
   PATCHER_PATH, SCRIPT_PATH, OSC_DOC_PATH, ROOT,
 };

@@ -7,22 +7,23 @@ const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+const dgram = require("node:dgram");
 const { spawn } = require("node:child_process");
 const { EventEmitter, once } = require("node:events");
 const { Device, FakeLive, fakeEnv, wavSecondsOf } = require("../helpers/fakes.js");
-const { MaxUdp, freePort } = require("../helpers/osc.js");
+const { MaxUdp, freePort, encode, decode } = require("../helpers/osc.js");
 const { FakeServer } = require("../helpers/fake-server.js");
 
 const START_TIMEOUT_MS = 120000;
 const JOB_TIMEOUT_MS = 180000;
 
-// Starts the server on a free port with its own config and drop folder; resolves once it listens.
-async function startServer(folder) {
+// Starts the server on `port` (0: a free one) with its own config and drop folder; resolves once it listens.
+async function startServer(folder, port = 0) {
   const server = spawn("python3", ["-m", "sonocanvas.bridge.cli", "serve", "--config", path.join(folder, "config.yaml"),
-    "--port", "0", "--drop-dir", path.join(folder, "drop"), "--models", "tiny-random", "--device", "cpu"],
+    "--port", String(port), "--drop-dir", path.join(folder, "drop"), "--models", "tiny-random", "--device", "cpu"],
   { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PYTHONUNBUFFERED: "1" } });
   let output = "";
-  const port = await new Promise((resolve, reject) => {
+  const listening = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start:\n${output}`)), START_TIMEOUT_MS);
     const read = (data) => {
       output += data;
@@ -39,7 +40,7 @@ async function startServer(folder) {
       reject(new Error(`the server exited (${code}):\n${output}`));
     });
   });
-  return { server, port, output: () => output };
+  return { server, port: listening, output: () => output };
 }
 
 // Waits for the first `show` that passes `check`, failing after a timeout with what was shown.
@@ -321,4 +322,77 @@ test("Keep: an older server that does not name its scorers leaves Keep on; its o
   d.device.generate();
   assert.equal(await error, "Error: keep: keep: not a generation setting");
   assert.deepEqual(d.device.jobs, {});
+});
+
+// The OSC type tags of a packet (after its address), as a string such as ",ssi".
+function typeTags(packet) {
+  const afterAddress = Math.ceil((packet.indexOf(0) + 1) / 4) * 4;
+  return packet.toString("latin1", afterAddress, packet.indexOf(0, afterAddress));
+}
+
+// One request from a plain UDP socket (not the device), answered at its source port: the decoded reply and its tags.
+async function ask(port, address, args) {
+  const socket = dgram.createSocket("udp4");
+  socket.bind(0, "127.0.0.1");
+  await once(socket, "listening");
+  try {
+    const reply = once(socket, "message");
+    socket.send(encode(address, args), port, "127.0.0.1");
+    const [packet] = await reply;
+    return { ...decode(packet)[0], tags: typeTags(packet) };
+  } finally {
+    socket.close();
+  }
+}
+
+// Max's udpreceive documents only the `i`, `f` and `s` types; the server once sent a bool as the string "True".
+test("a preset with Loop on turns Loop on, and one with Loop off turns it off, over UDP from the real server", { timeout: 60000 }, async () => {
+  for (const [name, loop] of [["e2e-looped", 1], ["e2e-unlooped", 0]]) {
+    const saved = await ask(server.port, "/sonocanvas/preset/save", [name, "image_prompt", "tiles", "audio_prompt", "drums", "loop", loop]);
+    assert.deepEqual(saved.args, [name], server.output());
+    const reply = await ask(server.port, "/sonocanvas/preset/get", [name]);
+    assert.match(reply.tags, /^,[ifs]+$/, `only i, f and s: ${reply.tags}`);
+    assert.equal(reply.args[reply.args.indexOf("loop") + 1], loop, "the bool as an int 0/1");
+  }
+  const { device, env, events } = await connectedDevice(server, { values: { loop: 0 } });
+  // connectedDevice resolves at `ready`; the menu comes with the reply to the preset/list that ready sends.
+  const [, , ...names] = await shown(events, env, ([name, selector]) => name === "preset" && selector === "_parameter_range", 10000, "preset menu");
+  for (const [name, loop] of [["e2e-looped", 1], ["e2e-unlooped", 0]]) {
+    env.values.preset = names.indexOf(name);
+    const line = shown(events, env, ([box, , text]) => box === "status" && text === `Preset ${name}`, 10000, `preset ${name}`);
+    device.presetChosen();
+    await line;
+    assert.equal(env.values.loop, loop, `${name}: loop ${loop}`);
+  }
+  assert.deepEqual(env.posted, [], "and nothing in the Max Console");
+});
+
+// A server restarted on the same port no longer knows the device's secret: the Generate still lands.
+test("a restarted server costs nothing: the Generate pressed after the restart lands, with one line about it", { timeout: 2 * START_TIMEOUT_MS + JOB_TIMEOUT_MS }, async () => {
+  const own = fs.mkdtempSync(path.join(folder, "restart-"));
+  const port = await freePort();
+  let first = await startServer(own, port);
+  const closers = [];
+  first.closers = closers;
+  try {
+    const { device, env, live, placed } = await connectedDevice(first, {
+      live: new FakeLive({ slots: [false] }),
+      values: { image_prompt: "castle towers", audio_prompt: "bells", seed: 11 },
+    });
+    first.server.kill("SIGTERM");
+    if (first.server.exitCode === null) await once(first.server, "exit");
+    first = await startServer(own, port);
+    first.closers = closers;
+    const line = placed();
+    device.generate();
+    assert.equal(await line, "Placed \u201ccastle towers / bells s11\u201d in scene 1", first.output());
+    const lines = env.shown.filter(([name, selector]) => name === "status" && selector === "set").map(([, , text]) => text);
+    assert.ok(lines.includes("127.0.0.1:" + port + " restarted: sending the Generate again"), lines.join("\n"));
+    assert.ok(!lines.some((text) => text.startsWith("Error")), lines.join("\n"));
+    assert.equal(live.changes().filter((call) => call.method === "create_audio_clip").length, 1);
+  } finally {
+    for (const close of closers) close();
+    first.server.kill("SIGTERM");
+    if (first.server.exitCode === null) await once(first.server, "exit");
+  }
 });

@@ -35,6 +35,7 @@ const OBJECTS = {
   deferlow: () => [1, 1],
   pattr: () => [1, 3],
   t: (args) => [1, args.length],
+  prepend: () => [1, 1], // as Max writes it (test/data/CPU Reporter.amxd: "prepend", 1 inlet, 1 outlet)
 };
 
 function expectedPorts(box) {
@@ -117,6 +118,10 @@ test("every message box into the js names a function the script defines", () => 
   assert.deepEqual(into.map((box) => box.text).sort(),
     ["audition", "cancel", "connect", "fx", "generate", "loaded", "lock", "preset", "riff", "stop"]);
   for (const box of into) assert.ok(functions.has(box.text), `function ${box.text}`);
+  const prefixed = patcher.lines.filter(({ patchline }) => patchline.destination[0] === js.id)
+    .map(({ patchline }) => boxes.get(patchline.source[0])).filter((box) => box.maxclass === "newobj" && /^prepend /.test(box.text));
+  assert.deepEqual(prefixed.map((box) => box.text).sort(), ["prepend typed audio_prompt", "prepend typed image_prompt"]);
+  for (const box of prefixed) assert.ok(functions.has(box.text.split(" ")[1]), box.text);
   assert.ok(functions.has("anything"), "OSC replies arrive as `anything`");
 });
 
@@ -140,7 +145,10 @@ test("presentation fits Live's device strip, and settings are live.* parameters 
   const pattrs = patcher.boxes.map(({ box }) => box).filter((box) => box.text && box.text.startsWith("pattr "));
   for (const box of named.values()) {
     if (box.maxclass !== "textedit") continue;
-    assert.ok(pattrs.find((b) => b.text.endsWith(`@bindto ${box.varname}`)), `a pattr keeps the ${box.varname} text`);
+    // A prompt's pattr is written by the script as it is typed (test/saved.test.js); the server boxes, which
+    // reconnect on Return, keep theirs bound.
+    const kept = /_prompt$/.test(box.varname) ? `pattr ${box.varname}_text` : `pattr ${box.varname}_text @bindto ${box.varname}`;
+    assert.ok(pattrs.find((b) => b.text === kept), `a pattr keeps the ${box.varname} text: ${kept}`);
   }
   for (const name of ["preset_name", "fx_name"]) assert.ok(named.get(name) && pattrs.includes(named.get(name)), `a pattr keeps the ${name}`);
   for (const menu of ["preset", "fx"]) {
@@ -183,10 +191,10 @@ test("no label overlaps a control, and no two controls overlap", () => {
   for (const box of shown) assert.ok(box.presentation_rect.every(Number.isInteger), `${box.varname || box.text} sits on whole pixels`);
 });
 
-test("the status line shows two lines, so a long message with its path can be read whole", () => {
+test("the status line shows three lines, so a long message with its path can be read whole", () => {
   const status = named.get("status");
-  assert.equal(status.linecount, 2);
-  assert.ok(status.presentation_rect[3] >= 22, "two lines of 9 pt text");
+  assert.equal(status.linecount, 3);
+  assert.ok(status.presentation_rect[3] >= 18 + 2 * 11, "three lines: 18 px, and 11 px for each line after the first");
   assert.ok(status.presentation_rect[2] >= 580);
   const { env, device } = loadedDevice();
   const long = "Not placed: this is a group track, whose slots only launch the tracks inside it; put the device on an audio track. " +
@@ -194,6 +202,53 @@ test("the status line shows two lines, so a long message with its path can be re
   device.status(long);
   assert.deepEqual(env.shown.slice(-2), [["status", "set", long], ["status", "annotation", long]],
     "and the Info View shows it whole when the mouse is over it");
+});
+
+// Max writes a one-line live.comment 18 px tall and one of two lines 29 (test/data/CPU Reporter.amxd): 11 px a line more.
+const COMMENT_LINE = 11;
+// About how wide a character of Ableton Sans is at the patcher's 10 pt (an estimate, generous to the label).
+const CHARACTER = 5;
+
+test("labels are 18 px tall, as Max writes a live.comment, and wide enough for their words", () => {
+  const comments = patcher.boxes.map(({ box }) => box).filter((box) => box.maxclass === "live.comment");
+  assert.ok(comments.length >= 15);
+  for (const box of comments) {
+    const lines = box.linecount || 1;
+    for (const rect of [box.presentation_rect, box.patching_rect].filter(Boolean)) {
+      assert.ok(rect[3] >= 18 + COMMENT_LINE * (lines - 1), `${box.text || box.varname}: ${rect[3]} px for ${lines} line(s)`);
+    }
+    if (!box.presentation || box.varname === "status") continue;
+    const widest = lines > 1 ? Math.max(...box.text.split(" ").map((word) => word.length)) : box.text.length;
+    const shown = box.varname === "last_seed" ? "seed 999999".length : widest;
+    assert.ok(box.presentation_rect[2] >= CHARACTER * shown, `"${box.text || box.varname}" fits its ${box.presentation_rect[2]} px`);
+  }
+});
+
+test("one font: Ableton Sans, the patcher's default, and no box sets its own", () => {
+  // Max for Live production guidelines: "Ableton Sans is included as a standard font in Max ... Use this type
+  // face for a look that is consistent with Live's devices"; "Font consistency: All UI fonts are set to default."
+  assert.match(patcher.default_fontname, /^Ableton Sans/);
+  for (const box of boxes.values()) {
+    assert.equal(box.fontname, undefined, `${box.varname || box.text}`);
+    assert.equal(box.fontsize, undefined, `${box.varname || box.text}`);
+  }
+});
+
+test("every colour an object draws follows the theme: the progress bar's background and the light's off colour too", () => {
+  const bound = (name, key) => named.get(name).saved_attribute_attributes[key].expression;
+  assert.match(bound("progress", "bgcolor"), /^themecolor\.live_/);
+  assert.match(bound("progress", "slidercolor"), /^themecolor\.live_/);
+  assert.match(bound("light", "offcolor"), /^themecolor\.live_/);
+  assert.match(bound("light", "oncolor"), /^themecolor\.live_/);
+});
+
+test("the buttons sit on one row, at one height, and the device's margins are even", () => {
+  const rows = ["generate", "riff", "cancel", "audition", "stop"].map((name) => named.get(name).presentation_rect);
+  assert.deepEqual(new Set(rows.map(([, y, , h]) => `${y}/${h}`)).size, 1, JSON.stringify(rows));
+  const shown = patcher.boxes.map(({ box }) => box).filter((box) => box.presentation);
+  const left = Math.min(...shown.map((box) => box.presentation_rect[0]));
+  const right = patcher.devicewidth - Math.max(...shown.map(({ presentation_rect: [x, , w] }) => x + w));
+  assert.equal(left, right, "the left-most element as far from the left side as the right-most from the right (guidelines)");
 });
 
 test("every control has an Info View annotation, and buttons act on mouse-up", () => {
@@ -272,7 +327,7 @@ test("every box the js reads or writes exists, with the class the js expects", (
   const kinds = {
     status: "live.comment", progress: "multislider", picture: "fpic", light: "led", image_prompt: "textedit",
     audio_prompt: "textedit", host: "textedit", token: "textedit", preset: "live.menu", fx: "live.menu", audio_model: "live.tab",
-    preset_name: "newobj", fx_name: "newobj", last_seed: "live.comment",
+    preset_name: "newobj", fx_name: "newobj", last_seed: "live.comment", image_prompt_text: "newobj", audio_prompt_text: "newobj",
     seed_lock: "live.toggle", fit_bars: "live.toggle", loop: "live.toggle", guidance: "live.dial", audio_weight: "live.dial",
   };
   const used = new Set([...env.read, ...env.shown.map(([name]) => name)]);

@@ -120,8 +120,8 @@ test("the fake Live itself: a group track's slots are group slots, return and ma
 test("Arrangement: the clip goes to the first gap at or after the insert marker that fits it", () => {
   const live = liveWith({ view: "Arranger", songTime: 26, insertMarker: 4, arrangement: [[0, 8], [10, 12], [20, 30]] });
   const { env } = finished(live);
-  assert.deepEqual(live.changes()[0], { id: live.track.id, method: "create_audio_clip", args: [WAV, 12] },
-    "8..10 is too short for 4 beats; 12..20 fits");
+  const copy = live.changes().find((call) => call.method === "duplicate_clip_to_arrangement");
+  assert.deepEqual([copy.id, copy.args[1]], [live.track.id, 12], "8..10 is too short for 4 beats; 12..20 fits");
   assert.deepEqual(live.arrangement(), [[0, 8, "old.wav"], [10, 12, "old.wav"], [12, 16, WAV], [20, 30, "old.wav"]],
     "nothing was replaced");
   const clip = live.track.props.arrangement_clips.filter((x) => x !== "id").map((id) => live.clip(id)).find((c) => c.file_path[0] === WAV);
@@ -137,32 +137,40 @@ test("Arrangement: variations are laid one after another, never over each other 
 });
 
 test("Arrangement: the fake replaces what a clip covers, as Live does, so the tests above can fail", () => {
-  const live = liveWith({ arrangement: [[0, 3], [5, 6], [7, 20]] });
+  const live = liveWith({ arrangement: [[0, 3], [5, 6], [7, 20]], guessBpm: 120 });
   live.track.methods.create_audio_clip(WAV, 2);
   assert.deepEqual(live.arrangement(), [[0, 2, "old.wav"], [2, 6, WAV], [7, 20, "old.wav"]]);
-  live.track.methods.create_audio_clip(WAV, 6);
-  assert.deepEqual(live.arrangement().map(([s, e]) => [s, e]), [[0, 2], [2, 6], [6, 10], [10, 20]]);
+  const [, session] = live.slotIds();
+  live.api(`id ${session}`).call("create_audio_clip", WAV);
+  live.track.methods.duplicate_clip_to_arrangement(`id ${live.objects.get(session).props.clip[1]}`, 6);
+  assert.deepEqual(live.arrangement().map(([s, e]) => [s, e]), [[0, 2], [2, 6], [6, 10], [10, 20]], "a copy replaces alike");
 });
 
-test("Arrangement: a clip Live makes longer than its file (auto-warped) is reported, with what it covers", () => {
-  const live = liveWith({ view: "Arranger", songTime: 0, arrangement: [[6, 8]], autoWarpBpm: 240 });
+test("Arrangement: a clip Live warped at a tempo of its own is unwarped first, so it lasts its own length and covers nothing", () => {
+  // At Live's guessed 240 BPM the 2 s file would last 8 beats, over the clip at beat 6.
+  const live = liveWith({ view: "Arranger", songTime: 0, arrangement: [[6, 8]], guessBpm: 240 });
   const { env } = finished(live);
-  assert.deepEqual(live.changes()[0].args, [WAV, 0], "4 beats at 120 BPM fit before beat 6");
-  assert.equal(env.status(), `Placed \u201c${NAME}\u201d in the Arrangement at beat 0, but Live made it longer than its file ` +
-    "at this tempo (warped?), so it covers the clip at beat 6; Undo takes it back");
+  assert.deepEqual(live.arrangement(), [[0, 4, WAV], [6, 8, "old.wav"]]);
+  assert.equal(env.status(), `Placed \u201c${NAME}\u201d in the Arrangement at beat 0`);
 });
 
-test("Arrangement: a clip whose length cannot be read goes after everything at or after the marker", () => {
-  const odd = "/drop/odd.wav";
-  const live = liveWith({ view: "Arranger", songTime: 0, arrangement: [[0, 8], [10, 12]] });
-  live.disk.add(odd, wavBytes(2));
-  const fixture = loadedDevice({ live, values: { image_prompt: "a", audio_prompt: "b" } });
-  fixture.env.readBytes = () => null; // Max's File could not open it (say, a path on another computer)
-  const job = fixture.device.generate();
-  fixture.device.receive("/sonocanvas/done", [job, 0, odd, PNG, JSON_PATH]);
-  fixture.env.flush();
-  assert.deepEqual(live.changes()[0].args, [odd, 12]);
-  assert.deepEqual(live.arrangement().map(([s, e]) => [s, e]), [[0, 8], [10, 12], [12, 16]]);
+test("Arrangement: the clip lasts what Live says of it, the file's own length at the song's tempo", () => {
+  // 2 s at 90 BPM: 3 beats, which fit in 8..11.
+  const live = liveWith({ view: "Arranger", tempo: 90, songTime: 8, arrangement: [[0, 8], [11, 12]] });
+  finished(live);
+  assert.deepEqual(live.arrangement().map(([s, e]) => [s, e]), [[0, 8], [8, 11], [11, 12]]);
+});
+
+test("Arrangement: with every Session slot full, the clip is set up in a new scene, deleted again after", () => {
+  const live = liveWith({ view: "Arranger", slots: [true, true] });
+  const { env } = finished(live);
+  assert.equal(live.song.props.scenes.length / 2, 2, "two scenes, as before");
+  assert.deepEqual(live.slotIds().map((id) => live.clip(live.objects.get(id).props.clip[1]).name[0]), ["old", "old"]);
+  assert.deepEqual(live.arrangement(), [[0, 4, WAV]]);
+  assert.deepEqual(live.changes().filter((c) => /scene/.test(c.method)).map((c) => [c.method, c.args]),
+    [["create_scene", [-1]], ["delete_scene", [2]]]);
+  assert.match(env.status(), /^Placed .* in the Arrangement at beat 0$/);
+  assert.deepEqual(live.errors, []);
 });
 
 for (const [what, file] of [
