@@ -295,7 +295,11 @@ def open_picture(path: str | os.PathLike[str], field: str = "picture") -> Image.
         with Image.open(path) as image:
             image.load()
             return image
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError:  # Pillow's own bound on what a picture may unpack to
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6
+        raise FieldError(field, f"'{path}' is too large a picture (the limit is about {limit:.0f} megapixels)") \
+            from None
+    except (UnidentifiedImageError, OSError) as e:
         raise FieldError(field, f"'{path}' is not a picture Pillow can read ({e})") from e
 
 

@@ -252,3 +252,23 @@ def test_a_pictures_own_metadata_never_lifts_the_length_bound(tmp_path):
     _riffusion_picture(path, 48, 1000)  # 47 s: allowed, in its own format
     fmt, picture = load_art(path, max_seconds=60)
     assert (fmt.hop_length, picture.shape[-1]) == (1000, 48)
+
+
+def test_a_picture_too_large_to_unpack_says_so_in_words(tmp_path):
+    """Issue 23, item 3: a 20000x20000 picture is "too large", not Pillow's "decompression bomb DOS attack".
+    The file is a real 1x1 PNG whose header (IHDR, with its CRC) claims 20000x20000: Pillow refuses it at open."""
+    import io
+    import struct
+    import zlib
+
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1)).save(buffer, format="PNG")
+    data = bytearray(buffer.getvalue())
+    ihdr = data.index(b"IHDR")
+    data[ihdr + 4: ihdr + 12] = struct.pack(">II", 20000, 20000)
+    data[ihdr + 17: ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(data[ihdr: ihdr + 17])))
+    path = tmp_path / "huge.png"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FieldError, match=r"^picture: '.*huge.png' is too large a picture \(the limit is about 179 "
+                                         r"megapixels\)$"):
+        load_art(path)
