@@ -173,6 +173,8 @@ BAD = {
     "unknown decode format": (["decode", "{tmp}/tone.wav", "--format", "x"], "format: unknown 'x'"),
     "missing output folder": (["decode", "{tmp}/tone.wav", "-o", "{tmp}/no/such/out.png"],
                               "output: folder '{tmp}/no/such' does not exist"),
+    "an output that is a folder": (["encode", "{tmp}/art.png", "-o", "{tmp}", "--overwrite"],
+                                   "output: '{tmp}' is a folder; name the file to write in it"),
     "an encode extension not written": (["encode", "{tmp}/art.png", "-o", "{tmp}/out.xyz"], "output: cannot write XYZ"),
     "a decode extension not PNG": (["decode", "{tmp}/tone.wav", "-o", "{tmp}/out.jpg"],
                                    "output: decode writes PNG pictures"),

@@ -107,6 +107,8 @@ def _progress(label: str):
 
 def _check_output(path: Path, overwrite: bool) -> None:
     """Fail before the slow part: the folder must exist, and an existing file needs --overwrite."""
+    if path.is_dir():
+        raise FieldError("output", f"'{path}' is a folder; name the file to write in it, e.g. '{path / 'sound.wav'}'")
     if not path.parent.is_dir():
         raise FieldError("output", f"folder '{path.parent}' does not exist")
     if path.exists() and not overwrite:
