@@ -1,10 +1,10 @@
 """`sonocanvas replay RECORD.json`: make a clip again from its JSON record alone.
 
-The record names the models (with their content hashes), every setting, the seed and variation, the init file
-riffed (with its hash), the device and dtype, and how the clip was written. Replayed on the machine that made
-it (the same device, dtype and libraries) the result is bit-identical, for Auffusion and Riffusion alike; on
-another CPU model or build it is close, not identical (vectorised kernels round differently). What cannot be had (a model not on this machine,
-an init file gone or changed, a record from a newer sonocanvas) is named, with how to get it.
+The record names the models (with their content hashes), every setting, the seed and variation, the init file riffed
+(with its hash), the device and dtype, and how the clip was written. Replayed on the machine that made it (the same
+device, dtype and libraries) the result is bit-identical, for Auffusion and Riffusion alike; on another CPU model or
+build it is close, not identical (vectorised kernels round differently). What cannot be had (a model not on this
+machine, an init file gone or changed, a record from a newer sonocanvas) is named, with how to get it.
 """
 from __future__ import annotations
 
