@@ -3,7 +3,7 @@ import queue
 import threading
 
 import pytest
-from sonocanvas.bridge.jobs.queue import Job, JobQueue, Progress, QueueBounds
+from sonocanvas.bridge.jobs.queue import Job, JobInterrupted, JobQueue, Progress, QueueBounds
 from sonocanvas.engine.errors import FieldError
 
 TIMEOUT = 10
@@ -122,7 +122,9 @@ def test_a_failing_job_does_not_stop_the_worker(events):
         jobs.close()
 
 
-def test_close_cancels_what_waits(events):
+def test_close_interrupts_what_waits_and_what_runs(events):
+    """A server that stops tells each job it did not finish as interrupted (issue 24, item 7): a failure its
+    client can act on (send it again), not a cancel nobody asked for."""
     gates = {"1": threading.Event()}
     jobs = make(gates, events)
     jobs.submit(Job("a", "1", 3))
@@ -130,9 +132,13 @@ def test_close_cancels_what_waits(events):
     assert events.next() == ("started", "1")
     closer = threading.Thread(target=jobs.close)
     closer.start()
-    assert events.next("cancelled") == ("cancelled", "2")
+    waiting = events.next("failed")
+    assert waiting[:2] == ("failed", "2") and isinstance(waiting[2], JobInterrupted)
+    assert "before this job ran" in str(waiting[2])
     gates["1"].set()
-    assert events.next("cancelled") == ("cancelled", "1")
+    running = events.next("failed")
+    assert running[:2] == ("failed", "1") and isinstance(running[2], JobInterrupted)
+    assert "while this job ran" in str(running[2])
     closer.join(TIMEOUT)
     assert not closer.is_alive()
 

@@ -157,7 +157,8 @@ def _port(config: Config) -> list[Finding]:
 
 
 def _drop_folder(config: Config) -> list[Finding]:
-    """Writable, and how its file system lets a clip appear without replacing another (engine/files.py)."""
+    """Writable as serve writes it: a real clip (WAV, PNGs, JSON) dropped by the server's own writer in a hidden
+    folder there, then removed, and how its file system lets a clip appear without replacing another."""
     from ...engine.files import WriteMethod, write_method
 
     folder = config.drop_dir
@@ -166,8 +167,10 @@ def _drop_folder(config: Config) -> list[Finding]:
         return [Finding("drop folder", FAIL, f"{folder}: {existing} is a file, not a folder")]
     try:
         method = write_method(existing)
-    except OSError as error:
-        return [Finding("drop folder", FAIL, f"{folder}: cannot write in {existing}: {error.strerror or error}")]
+        _drop_a_clip(existing, config)
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        return [Finding("drop folder", FAIL, f"{folder}: cannot write a clip in {existing}: {reason}")]
     how = {
         WriteMethod.LINK: "hard links",
         WriteMethod.RENAME_NOREPLACE: "no hard links (exFAT, FAT32 or SMB?): a no-replace rename, as safe",
@@ -176,6 +179,29 @@ def _drop_folder(config: Config) -> list[Finding]:
     }[method]
     later = "" if existing == folder else f" (serve creates it; checked in {existing})"
     return [Finding("drop folder", OK, f"{folder}{later}: writable; writes use {method.value}: {how}")]
+
+
+def _drop_a_clip(folder: Path, config: Config) -> None:
+    """A tenth of a second of silence dropped as serve drops a clip (`DropFolder`: staged, placed, the audio
+    last, at the config's rate and depth), in a hidden folder of `folder` that is removed after; OSError (or a
+    FieldError) if any step fails, as it would for serve's first clip."""
+    import shutil
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    from ...engine.pipeline import Clip
+    from ..output.drop import DropFolder
+    from ..request.build import Output
+
+    probe = Path(tempfile.mkdtemp(prefix=".sonocanvas-doctor-", dir=folder))
+    try:
+        clip = Clip(index=0, seed=0, audio=np.zeros(1600, np.float32), sample_rate=16000,
+                    spectrogram=Image.new("L", (8, 8)), picture=Image.new("RGB", (8, 8)), record={})
+        DropFolder(probe).drop(clip, Output(config.sample_rate, config.bit_depth), "doctor", {})
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
 
 
 def _device_build(config: Config) -> list[Finding]:

@@ -1,18 +1,35 @@
-"""`sonocanvas serve`: load the models once and answer OSC (docs/osc.md) until stopped."""
+"""`sonocanvas serve`: load the models once and answer OSC (docs/osc.md) until stopped.
+
+SIGTERM or Ctrl-C (SIGINT) stops it within STOP_WITHIN seconds, whatever its clients did: the signal handler
+takes no lock (it raises in the main thread), the jobs it cuts short are told to their clients as interrupted
+and journalled so (`JobQueue.close`, bounded), and a watchdog ends the process if closing still hangs. A
+second signal ends it at once.
+"""
 from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import logging
+import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from ...engine.errors import FieldError
 from ...engine.settings import BY_NAME
 from ..log import LEVELS
 from ..store.config import Config, load_config
 from ._model_options import TINY, add_model_options, audio_sources
+
+log = logging.getLogger("sonocanvas.server")
+
+STOP_WITHIN = 5.0
+"""Seconds from SIGTERM or Ctrl-C to the end of the process, at the most."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,9 +71,8 @@ def apply_flags(config: Config, args: argparse.Namespace) -> Config:
 def build_server(config: Config):
     """The server `serve` runs, from the config. What can fail fast does, before the models load, with a
     ValueError naming what to change: the port or host (bound first), a missing token off loopback, and
-    a journal another server holds. Holding the journal, it owns the drop folder's temporaries too, so
-    those a killed server left are removed at once."""
-    from ...engine.files import remove_stale_parts
+    a journal another server holds or that is not a file. The drop folder, when opened, removes what killed
+    writers left (`DropFolder`); another live writer's temporaries are never touched."""
     from ..jobs.journal import Journal
     from ..osc.server import Server
     from ..osc.transport import bind_pair, is_loopback
@@ -72,7 +88,6 @@ def build_server(config: Config):
         journal = Journal(config.journal_path)
         drop_stem_room(config.drop_dir)  # a drop folder too deep for any clip's name is refused before it is made
         config.drop_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_parts(config.drop_dir, 0)
         services = _services(config, journal, loopback)
     except BaseException:
         for sock in sockets:
@@ -157,16 +172,79 @@ def _player(config: Config):
         return None, f"audio_output: audition is off: {error}"
 
 
+class _Stop(Exception):
+    """Raised in the main thread by the first stop signal: it ends the wait (or the loading) where it is, and
+    the server closes on the way out. Raising takes no lock, unlike setting an Event from the handler, which
+    deadlocks if the signal lands while the main thread holds that Event's own lock."""
+
+
+def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _on_second_signal)
+    raise _Stop(signal.Signals(signum).name)
+
+
+def _on_second_signal(signum: int, frame: FrameType | None) -> None:
+    # os.write, not print: print takes stderr's lock, which the interrupted main thread may hold
+    os.write(2, f"sonocanvas serve: {signal.Signals(signum).name} again: stopping now\n".encode())
+    os._exit(128 + signum)
+
+
+class _Watchdog:
+    """From the first stop signal on, ends the process STOP_WITHIN seconds later if it is still there. Python's
+    C-level handler writes each signal to the wakeup socket as it arrives, so this holds even while the main
+    thread is inside one long call (loading a model) and its Python handler has not run yet, and through the
+    interpreter's own exit (a daemon thread)."""
+
+    def __init__(self) -> None:
+        self._wake, self._woken = socket.socketpair()
+        self._woken.setblocking(False)
+        self._previous = signal.set_wakeup_fd(self._woken.fileno(), warn_on_full_buffer=False)
+        threading.Thread(target=self._watch, name="sonocanvas-stop-watchdog", daemon=True).start()
+
+    def disarm(self) -> None:
+        """No stop signal came (serve returned on its own): give the wakeup descriptor back (main thread)."""
+        signal.set_wakeup_fd(self._previous)
+        self._wake.shutdown(socket.SHUT_RDWR)  # ends the watcher's recv
+
+    def _watch(self) -> None:
+        while (data := self._wake.recv(1)) and data[0] not in STOP_SIGNALS:
+            pass  # another signal with a Python handler (serve installs none, but a library may)
+        if data and not threading.Event().wait(STOP_WITHIN - 0.5):  # a deadline: nothing sets this event
+            log.error("not stopped %g s after %s (a job or a client still holds on); ending the process now",
+                      STOP_WITHIN, signal.Signals(data[0]).name)
+            logging.shutdown()
+            os._exit(1)
+
+
 def run(args: argparse.Namespace) -> int:
+    handlers = {sig: signal.signal(sig, _on_stop_signal) for sig in STOP_SIGNALS}
+    watchdog = _Watchdog()
+    try:
+        code = _serve(args)
+    except _Stop as stop:
+        log.info("stopped (%s)", stop)
+        return 0  # a second signal, and the watchdog, keep their say until the process ends
+    except BaseException:
+        _restore(handlers, watchdog)
+        raise
+    _restore(handlers, watchdog)  # it returned (a config error): no stop came
+    return code
+
+
+def _restore(handlers: dict[signal.Signals, Any], watchdog: _Watchdog) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    watchdog.disarm()
+
+
+def _serve(args: argparse.Namespace) -> int:
     try:
         config = apply_flags(load_config(args.config), args)
         server = build_server(config)
     except ValueError as error:
         print(f"sonocanvas serve: {error}", file=sys.stderr)
         return 2
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     with server:
         host, port = server.address
         host = f"[{host}]" if ":" in host else host  # IPv6, as in a URL
@@ -179,5 +257,9 @@ def run(args: argparse.Namespace) -> int:
         # Last, so a script that waits for this line knows the server answers.
         print(f"sonocanvas {s.version} listening on udp://{host}:{port} and tcp://{host}:{port} (OSC, SLIP on TCP)",
               flush=True)
-        stop.wait()
+        try:
+            threading.Event().wait()  # until a stop signal raises _Stop here
+        except _Stop as stop:
+            log.info("stopping (%s): jobs still running are told interrupted; a second signal stops at once", stop)
+            raise
     return 0

@@ -6,10 +6,16 @@ callback raises `JobCancelled`, so the job stops within one step). Once a job st
 last result a cancel is refused, so every accepted cancel ends in `cancelled`. A job that fails, out
 of GPU memory included, fails alone: the worker goes on with the next one. So does a job whose listener
 fails (the journal locked by another program, or the disk full): the worker survives any exception.
+
+`close` (the server stopping) is bounded: a running job is asked to stop at its next step, and one that has not
+ended CLOSE_GRACE seconds later (a wedged step, a stuck disk) is told ended anyway. Every job the stop cuts
+short, queued or running, ends as failed with `JobInterrupted` (field `job`), never as a client's cancel; each
+job's end is reported once, whichever of its worker and `close` comes first.
 """
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import sys
 import threading
@@ -25,8 +31,21 @@ from .inputs import Inputs
 log = logging.getLogger("sonocanvas.jobs")
 
 
+CLOSE_GRACE = 3.0
+"""Seconds `close` waits for running jobs to stop before it reports them interrupted and returns, so that
+`serve` is gone within 5 s of SIGTERM whatever its jobs do."""
+
+
 class JobCancelled(Exception):
     """Raised inside a running job (from its step callback) once it has been cancelled."""
+
+
+class JobInterrupted(FieldError):
+    """How a job cut short by the server's stop ends: told to its client, and journalled, as a failure."""
+
+    def __init__(self, ran: bool):
+        super().__init__("job", "interrupted: the server stopped while this job ran; it did not finish: send it again"
+                         if ran else "interrupted: the server stopped before this job ran: send it again")
 
 
 @dataclass(eq=False)
@@ -41,8 +60,10 @@ class Job:
     queued_at: float = field(default_factory=time.time)
     cancelled: threading.Event = field(default_factory=threading.Event)
     finishing: bool = False
+    interrupted: bool = False  # cancelled by the server's stop, not by its client
     inputs: Inputs = field(default_factory=dict, repr=False)  # the files it reads, read safely as it starts
     _state: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _ended: bool = field(default=False, repr=False)  # its end was reported: by its worker, or by the queue's close
 
     @property
     def key(self) -> tuple[Hashable, str]:
@@ -56,12 +77,21 @@ class Job:
                 raise JobCancelled(self.job_id)
             self.finishing = self.finishing or last
 
-    def cancel(self) -> bool:
-        """Ask the job to stop; False once it is delivering its last result (it will finish)."""
+    def cancel(self, interrupt: bool = False) -> bool:
+        """Ask the job to stop (`interrupt`: because the server stops); False once it is delivering its last
+        result (it will finish)."""
         with self._state:
-            if not self.finishing:
+            if not self.finishing and not self.cancelled.is_set():  # a client's cancel stays one
                 self.cancelled.set()
+                self.interrupted = interrupt
             return not self.finishing
+
+    def claim_end(self) -> bool:
+        """True to the first caller only: whoever reports the job's end (its worker, or a stop that could not
+        wait for it) does so once."""
+        with self._state:
+            first, self._ended = not self._ended, True
+            return first
 
 
 class Listener(Protocol):
@@ -179,7 +209,7 @@ class JobQueue:
             if queued:
                 self._queue.remove(job)
         if queued:
-            self._listener.cancelled(job)
+            self._end(job, functools.partial(self._listener.cancelled, job))
         return True
 
     def status(self) -> tuple[Job | None, int]:
@@ -192,21 +222,38 @@ class JobQueue:
         with self._lock:
             return self._lock.wait_for(lambda: not self._queue and not self._running, timeout)
 
-    def close(self) -> None:
-        """Cancel everything and wait for the workers: each running job stops at its next step or after the
-        clip it is writing, and is told to its client, before the caller closes what the workers use."""
+    def close(self, grace: float = CLOSE_GRACE) -> None:
+        """Stop: what waits is told interrupted at once; each running job stops at its next step or after the
+        clip it is writing, and is told, before the caller closes what the workers use. One still running after
+        `grace` seconds is told interrupted now, and its worker (a daemon thread) is left to the process's end."""
         with self._lock:
             self._closed = True
             waiting = list(self._queue)
             self._queue.clear()
             for job in self._running:
-                job.cancel()
+                job.cancel(interrupt=True)
             self._lock.notify_all()
         for job in waiting:
-            job.cancelled.set()
-            self._listener.cancelled(job)
+            job.cancel(interrupt=True)
+            self._end(job, functools.partial(self._listener.failed, job, JobInterrupted(ran=False)))
+        deadline = time.monotonic() + grace
         for worker in self._workers:
-            worker.join()
+            worker.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            stuck = list(self._running)
+        for job in stuck:
+            log.warning("job %r did not stop within %g s of the server's stop; told interrupted", job.job_id, grace)
+            self._end(job, functools.partial(self._listener.failed, job, JobInterrupted(ran=True)))
+
+    def _end(self, job: Job, report: Callable[[], None]) -> None:
+        """Report the job's end unless it was reported already; a report that fails is logged (the journal
+        full, say: its client was told first), never raised into a worker or the stop."""
+        if not job.claim_end():
+            return
+        try:
+            report()
+        except BaseException:  # noqa: BLE001 - a listener failing to report an end: log it, go on
+            log.exception("job %r: could not report its end", job.job_id)
 
     def _work(self) -> None:
         while True:
@@ -216,10 +263,7 @@ class JobQueue:
                     return
                 job = self._queue.popleft()
                 self._running.append(job)
-            try:
-                self._execute(job)
-            except BaseException:  # noqa: BLE001 - a listener failing to report a failure: log it, go on
-                log.exception("job %r: could not report its end", job.job_id)
+            self._execute(job)
             with self._lock:
                 self._running.remove(job)
                 self._lock.notify_all()
@@ -236,10 +280,15 @@ class JobQueue:
             self._listener.started(job)
             self._run(job, on_step)  # once it returns, every clip was delivered: a late cancel changes nothing
         except JobCancelled:
-            self._listener.cancelled(job)
+            if job.interrupted:
+                self._end(job, functools.partial(self._listener.failed, job, JobInterrupted(ran=True)))
+            else:
+                self._end(job, functools.partial(self._listener.cancelled, job))
         except BaseException as error:  # noqa: BLE001 - one job's failure must never stop the worker
-            self._listener.failed(job, error)
+            self._end(job, functools.partial(self._listener.failed, job, error))
         else:
+            if not job.claim_end():
+                return  # the stop could not wait for it and told it interrupted already
             try:
                 self._listener.finished(job)
             except BaseException:  # noqa: BLE001 - its clips are delivered; only the record of it failed

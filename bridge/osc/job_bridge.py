@@ -74,6 +74,14 @@ class JobBridge:
     def _run(self, job: Job, on_step: Callable[[int, int], None]) -> None:
         def done(index: int, wav: Path, png: Path, record: Path,
                  ranked: tuple[int, int, dict[str, float]] | None = None) -> None:
+            if job.finishing:  # its last clip: the journal says done before the client hears it
+                try:
+                    self._set_state(job, "done")
+                except Exception as error:
+                    log.exception("job %r: its last clip is written, but its end could not be journalled", job.job_id)
+                    raise FieldError("journal", f"the clip is written ({wav}), but the job's end could not be "
+                                     f"recorded ({_short(error)}): after a restart it would be reported as not "
+                                     "finished") from None
             if ranked is not None:  # a clip chosen among candidates: its scores first, then the clip
                 rank, candidates, scores = ranked
                 job.peer.send("/sonocanvas/scores", job.job_id, index, rank, candidates,
@@ -101,7 +109,8 @@ class JobBridge:
     def finished(self, job: Job) -> None:
         self._ended(job)
         self._end(job, "done")
-        self._set_state(job, "done")
+        if not job.finishing:  # a job that delivered its last clip was journalled done before its `done` went out
+            self._set_state(job, "done")
 
     def failed(self, job: Job, error: BaseException) -> None:
         self._ended(job)

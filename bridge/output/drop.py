@@ -3,9 +3,12 @@
 Each clip is finished (resampled to the requested rate, fitted to bars at a tempo, run through an
 effect chain) and written as audio (WAV, or the format `Output.format` names), its spectrogram PNG,
 its colour picture and its JSON record.
-Every file goes through `atomic_write(exclusive=True)`: it appears only when complete, and a name
-already taken gets `-2`, `-3`, ... instead of replacing a finished clip. A clip whose files cannot all
-be written leaves none behind.
+A clip set appears whole or not at all, a kill -9 at any instant included: every file is written first in a
+hidden staging folder (`engine.files.Staging`), then placed without replacing anything, the audio last, so a
+DAW that sees the audio sees its PNGs and JSON too. A name already taken gets `-2`, `-3`, ... instead of
+replacing a finished clip. A clip whose files cannot all be written (a full disk) never shows at all, and what
+a killed writer left (its staging folder, a set placed but for its audio) is put right by the next writer that
+opens the folder, or the next clip this one drops.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from pedalboard import time_stretch
 from PIL import Image, PngImagePlugin
 
 from ...engine.audio import resample, within_full_scale, write_audio
-from ...engine.files import PART, atomic_write, remove_stale_parts
+from ...engine.files import Staging, atomic_write, remove_stale_parts
 from ..request.build import Output
 from ..store.paths import stem_room
 
@@ -95,11 +98,11 @@ def finish(audio: np.ndarray, sample_rate: int, output: Output, loop: bool = Fal
 
 
 def drop_stem_room(folder: Path) -> int:
-    """How long a clip's stem may be in `folder` so that every file of the clip, and the hidden temporary each is
-    written under first, fits Windows' path limit (a share or an exFAT drive may be read there): the longest is
-    `.<stem>-1000.picture.png.XXXXXXXX.part`. FieldError on `drop_dir` when no readable name fits."""
-    temporary = len(".") + len(".XXXXXXXX") + len(PART)  # atomic_write's mkstemp name around the final one
-    return stem_room(Path(folder).absolute(), temporary + len(f"-{MAX_TRIES}") + max(map(len, SIBLINGS)))
+    """How long a clip's stem may be in `folder` so that every file of the clip fits Windows' path limit (a share
+    or an exFAT drive may be read there): the longest is `<stem>-1000.picture.png`. Its staging folder's files
+    (`engine.files.STAGING_ROOM`) are never longer than that with the shortest stem. FieldError on `drop_dir`
+    when no readable name fits."""
+    return stem_room(Path(folder).absolute(), len(f"-{MAX_TRIES}") + max(map(len, SIBLINGS)))
 
 
 class DropFolder:
@@ -117,52 +120,47 @@ class DropFolder:
     def drop(self, clip: Any, output: Output, stem: str, record: dict) -> Dropped:
         """Finish `clip` (a pipeline `Clip`: audio, sample_rate, spectrogram, picture) and write its files
         under `stem` (or `stem-2`, ... if taken). `record` is completed with the files and output and saved."""
+        remove_stale_parts(self.folder)  # what a writer killed since we opened the folder left behind
         stem = shortened(stem, self.stem_room)
         pngs = [self._pool.submit(_png_bytes, clip.spectrogram), self._pool.submit(_png_bytes, clip.picture)]
         dry = finish(clip.audio, clip.sample_rate, output, clip.loop)
         wet = self.effects.apply(output.fx, dry, output.sample_rate) if output.fx else None
         main = within_full_scale(wet if wet is not None else dry)
-        for attempt in range(1, MAX_TRIES + 1):
-            name = stem if attempt == 1 else f"{stem}-{attempt}"
-            paths = {suffix: self.folder / f"{name}{suffix}" for suffix in
-                     (f".{output.format}", f".dry.{output.format}", *SIBLINGS)}
-            audio, dry_path = paths[f".{output.format}"], paths[f".dry.{output.format}"]
-            if any(p.exists() for p in paths.values()):
-                continue
-            try:  # the audio file claims the name: exclusive, so a racing writer moves on to the next one
-                write_audio(audio, main, output.sample_rate, output.bit_depth, exclusive=True)
-            except FileExistsError:
-                continue
-            break
-        else:
-            raise FileExistsError(f"{stem}: {MAX_TRIES} clips of this name already exist in {self.folder}")
-        dropped = Dropped(
-            wav=audio, png=paths[".png"], picture=paths[".picture.png"], json=paths[".json"],
-            dry=dry_path if wet is not None else None,
-        )
-        full = {
-            **record,
-            "output": dataclasses.asdict(output),
-            "files": {k: v.name for k, v in dataclasses.asdict(dropped).items() if v is not None},
-        }
-        text = json.dumps(full, indent=2, default=str).encode()
-        writes: list[Future[Any]] = [
-            self._pool.submit(_write_bytes, dropped.png, pngs[0].result()),
-            self._pool.submit(_write_bytes, dropped.picture, pngs[1].result()),
-            self._pool.submit(_write_bytes, dropped.json, text),
-        ]
-        if wet is not None:
-            writes.append(self._pool.submit(write_audio, dry_path, within_full_scale(dry), output.sample_rate,
-                                            output.bit_depth, exclusive=True))
-        done, _ = wait(writes)  # every write ends before any is judged: none is left running
-        if any(write.exception() for write in done):
-            # a full disk, say: a clip set is whole or absent, never a WAV whose JSON names missing PNGs
-            for path in dataclasses.astuple(dropped):
-                if path is not None:
-                    path.unlink(missing_ok=True)  # all ours: the WAV claimed the name, the rest are exclusive
+        audio_suffix, dry_suffix = f".{output.format}", f".dry.{output.format}"
+        suffixes = (audio_suffix, *([dry_suffix] if wet is not None else []), *SIBLINGS)
+        with Staging(self.folder) as staging:
+            staged = {suffix: f"c{suffix}" for suffix in suffixes}  # short: a staging folder's paths fit any stem
+            writes: list[Future[Any]] = [
+                self._pool.submit(write_audio, staging.file(staged[audio_suffix]), main, output.sample_rate,
+                                  output.bit_depth),
+                self._pool.submit(lambda: _write_bytes(staging.file(staged[".png"]), pngs[0].result())),
+                self._pool.submit(lambda: _write_bytes(staging.file(staged[".picture.png"]), pngs[1].result())),
+            ]
+            if wet is not None:
+                writes.append(self._pool.submit(write_audio, staging.file(staged[dry_suffix]), within_full_scale(dry),
+                                                output.sample_rate, output.bit_depth))
+            wait(writes)  # every write ends before any is judged: none is left running
             for write in writes:
-                write.result()  # raises the first failure
-        return dropped
+                write.result()  # raises the first failure: nothing was placed, and the staging folder goes
+            for attempt in range(1, MAX_TRIES + 1):
+                name = stem if attempt == 1 else f"{stem}-{attempt}"
+                finals = {suffix: self.folder / f"{name}{suffix}" for suffix in suffixes}
+                if any(path.exists() for path in (*finals.values(), self.folder / f"{name}{dry_suffix}")):
+                    continue
+                dropped = Dropped(wav=finals[audio_suffix], png=finals[".png"], picture=finals[".picture.png"],
+                                  json=finals[".json"], dry=finals.get(dry_suffix))
+                full = {
+                    **record,
+                    "output": dataclasses.asdict(output),
+                    "files": {k: v.name for k, v in dataclasses.asdict(dropped).items() if v is not None},
+                }
+                _write_bytes(staging.file(staged[".json"]), json.dumps(full, indent=2, default=str).encode())
+                try:
+                    staging.place({staged[suffix]: path for suffix, path in finals.items()}, last=staged[audio_suffix])
+                except FileExistsError:  # a racing writer took one of the names since the check: the next name
+                    continue
+                return dropped
+        raise FileExistsError(f"{stem}: {MAX_TRIES} clips of this name already exist in {self.folder}")
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -177,4 +175,4 @@ def _png_bytes(image: Image.Image) -> bytes:
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda f: f.write(data), exclusive=True)
+    atomic_write(path, lambda f: f.write(data))
