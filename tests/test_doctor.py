@@ -100,7 +100,10 @@ def test_models_from_the_cache_or_the_exact_download_command(capsys, tmp_path, m
     (repo / "snapshots" / commit).mkdir(parents=True)
     (repo / "snapshots" / commit / "model_index.json").write_text("{}")
     config = write_config(tmp_path / "default-models")  # no models named: the defaults
-    code, rows = doctor(capsys, "--config", str(config))
+    hub = socket.create_server(("127.0.0.1", 0))  # a hub that can be reached: its host accepts connections
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{hub.getsockname()[1]}")
+    with hub:
+        code, rows = doctor(capsys, "--config", str(config))
     assert code == 0  # serve would download the rest on first start
     assert rows["image_model"] == ("ok", f"{IMAGE_MODEL}: in the Hugging Face cache ({repo})")
     status, detail = rows["audio_models.auffusion"]
@@ -114,6 +117,21 @@ def test_models_from_the_cache_or_the_exact_download_command(capsys, tmp_path, m
     code, rows = doctor(capsys, "--config", str(config))
     assert code == 1
     assert rows["audio_models.riffusion"][0] == "FAIL" and "HF_HUB_OFFLINE is set" in rows["audio_models.riffusion"][1]
+
+
+def test_a_model_to_download_from_a_hub_out_of_reach_stops_serve(capsys, tmp_path, monkeypatch):
+    """Issue 23, item 2: offline, with no model in the cache, serve would fail at its first start; doctor says so
+    (exit 1) with the download command, instead of "nothing stops serve"."""
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connections are refused
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{port}")
+    code, rows = doctor(capsys, "--config", str(write_config(tmp_path / "default-models")))
+    assert code == 1
+    status, detail = rows["image_model"]
+    assert status == "FAIL" and f"the hub cannot be reached (127.0.0.1:{port}: " in detail
+    assert "download it where it can: hf download " in detail
 
 
 def test_the_last_device_build_is_reported(capsys, tmp_path, config):

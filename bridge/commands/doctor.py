@@ -8,11 +8,14 @@ off, a model to download, the device not built yet) does not.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
 import shlex
+import socket
 import sys
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +103,23 @@ def _torch(config: Config) -> list[Finding]:
                                             "minutes per clip; `serve --models tiny-random` checks the plumbing")]
 
 
+HUB_TIMEOUT = 5.0
+"""Seconds doctor waits for the hub's host to accept a connection."""
+
+
+@functools.lru_cache(maxsize=4)
+def hub_unreachable(endpoint: str) -> str:
+    """Why `endpoint` (the hub serve downloads from) cannot be reached, or "" if its host accepts a connection:
+    a model neither in a folder nor in the cache would stop serve at its first start. Asked once per run."""
+    url = urllib.parse.urlsplit(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=HUB_TIMEOUT).close()
+    except OSError as error:
+        return f"{url.hostname}:{port}: {error.strerror or error}"
+    return ""
+
+
 def _models(config: Config) -> list[Finding]:
     """Each configured model (the defaults unless the config names others): a folder, in the Hugging Face
     cache, or the exact command that downloads what serve loads."""
@@ -122,6 +142,9 @@ def _models(config: Config) -> list[Finding]:
         if constants.HF_HUB_OFFLINE:
             found.append(Finding(field, FAIL, f"{name}: not in the cache, and HF_HUB_OFFLINE is set; "
                                               f"download it while online: {command}"))
+        elif unreachable := hub_unreachable(constants.ENDPOINT):
+            found.append(Finding(field, FAIL, f"{name}: not in the cache, and the hub cannot be reached "
+                                              f"({unreachable}); download it where it can: {command}"))
         else:
             found.append(Finding(field, WARN, f"{name}: not in the cache; serve downloads it on first start, "
                                               f"or get it now: {command}"))
