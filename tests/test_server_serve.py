@@ -198,3 +198,16 @@ def test_serve_listens_on_ipv6(tmp_path, tiny_model_paths, sonocanvas_cache):
             tcp.close()
     finally:
         assert process.stop() == 0
+
+
+def test_a_drop_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path):
+    """Issue 23, item 1: `serve --drop-dir` where no folder can be made (here a file stands in the way) was two
+    chained tracebacks; it is one line on `drop_dir`, exit 2, before any model loads."""
+    (tmp_path / "a-file").write_text("not a folder")
+    result = subprocess.run(
+        [sys.executable, "-m", "sonocanvas.bridge.cli", "serve", "--config", str(write_config(tmp_path)), "--port",
+         "0", "--drop-dir", str(tmp_path / "a-file" / "drop"), "--image-model-source", str(tmp_path / "no-such")],
+        capture_output=True, text=True, timeout=2 * TIMEOUT,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"sonocanvas serve: drop_dir: cannot make {tmp_path / 'a-file' / 'drop'}: Not a directory\n"
