@@ -175,6 +175,9 @@ BAD = {
                               "output: folder '{tmp}/no/such' does not exist"),
     "an output that is a folder": (["encode", "{tmp}/art.png", "-o", "{tmp}", "--overwrite"],
                                    "output: '{tmp}' is a folder; name the file to write in it"),
+    # /proc takes no new file, even from root: the error names the user's path, never atomic_write's temporary
+    "an output the system refuses": (["encode", "{tmp}/art.png", "-o", "/proc/a.wav"],
+                                     "output: cannot write /proc/a.wav: "),
     "an encode extension not written": (["encode", "{tmp}/art.png", "-o", "{tmp}/out.xyz"], "output: cannot write XYZ"),
     "a decode extension not PNG": (["decode", "{tmp}/tone.wav", "-o", "{tmp}/out.jpg"],
                                    "output: decode writes PNG pictures"),
