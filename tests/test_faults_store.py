@@ -610,19 +610,22 @@ def test_13_done_goes_out_only_once_the_journal_says_done_and_a_full_disk_says_s
 
     services = Services(run=run, limits=Limits((tmp_path,), frozenset(), frozenset({"auffusion"})), journal=journal,
                         version="test", device="cpu", models="none")
-    with Server(services, port=0) as server:
-        client = UdpClient(server.address)
-        try:
-            client.send("/sonocanvas/generate", "full", "image_prompt", "a", "audio_prompt", "b")
-            job_id, field, message = client.expect("/sonocanvas/error")
-            assert (job_id, field) == ("full", "journal")
-            assert message.startswith(f"journal: the clip is written ({tmp_path / 'full.wav'}), but the job's end "
-                                      "could not be recorded") and "full" in message
-            assert "/sonocanvas/done" not in [address for address, _ in client.seen]
-            run.filler.unlink()
-            client.send("/sonocanvas/generate", "ok", "image_prompt", "a", "audio_prompt", "b")
-            client.expect("/sonocanvas/done")
-            seen_by_client.update({e.job_id: e.state for e in journal.entries()})  # as the client hears `done`
-        finally:
-            client.close()
+    try:  # the journal closed, so that the tmpfs under it can be unmounted
+        with Server(services, port=0) as server:
+            client = UdpClient(server.address)
+            try:
+                client.send("/sonocanvas/generate", "full", "image_prompt", "a", "audio_prompt", "b")
+                job_id, field, message = client.expect("/sonocanvas/error")
+                assert (job_id, field) == ("full", "journal")
+                assert message.startswith(f"journal: the clip is written ({tmp_path / 'full.wav'}), but the job's end "
+                                          "could not be recorded") and "full" in message
+                assert "/sonocanvas/done" not in [address for address, _ in client.seen]
+                run.filler.unlink()
+                client.send("/sonocanvas/generate", "ok", "image_prompt", "a", "audio_prompt", "b")
+                client.expect("/sonocanvas/done")
+                seen_by_client.update({e.job_id: e.state for e in journal.entries()})  # as the client hears `done`
+            finally:
+                client.close()
+    finally:
+        journal.close()
     assert seen_by_client["ok"] == "done"
