@@ -158,6 +158,19 @@ def small_disk(tmp_path):
     subprocess.run(["umount", str(mount)], check=True)
 
 
+def fill_up(folder: Path) -> Path:
+    """The rest of a disk, taken by another program; returns the file to delete for room again."""
+    filler = folder / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+    return filler
+
+
 def test_19_a_clip_that_fills_the_disk_never_shows_a_file(small_disk, monkeypatch):
     """The WAV fits the disk, its picture does not (incompressible noise, about 3 MiB as PNG). The audit saw the
     final WAV for 6.8 ms: its name was claimed first. Now no file is placed before every file is written."""
@@ -311,14 +324,7 @@ def test_13_a_journal_on_a_full_disk_says_what_it_could_not_record_and_where(sma
     try:
         job = journal.add("job", ("127.0.0.1", 9000), "generate", {})
         journal.set_state(job, "running")
-        filler = small_disk / "filler"
-        with open(filler, "wb") as f:  # the rest of the disk, taken by another program
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError as error:
-                assert error.errno == errno.ENOSPC
+        filler = fill_up(small_disk)
         with pytest.raises(JournalError) as refused:
             for n in range(200):  # until SQLite needs a page the disk no longer has
                 journal.set_state(journal.add(str(n), ("127.0.0.1", 9000), "generate", {"x": "y" * 2000}), "done")
@@ -574,19 +580,6 @@ def test_21_a_second_sigterm_ends_serve_at_once(tmp_path, tiny_model_paths, sono
         client.close()
         serve.stop()
     assert "SIGTERM again: stopping now" in "".join(serve.output)
-
-
-def fill_up(folder: Path) -> Path:
-    """The rest of a disk, taken by another program; returns the file to delete for room again."""
-    filler = folder / "filler"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError as error:
-            assert error.errno == errno.ENOSPC
-    return filler
 
 
 def test_13_done_goes_out_only_once_the_journal_says_done_and_a_full_disk_says_so(small_disk, tmp_path):
