@@ -23,6 +23,7 @@ from ..request.build import GenerateRequest, Limits, Output, build_generate
 from ..studio.ranking import Choice, make_and_choose
 from . import cannot_write, one_line_errors
 from ._model_options import TINY, add_model_options, audio_sources
+from ._stores import effect_chains, presets
 
 if TYPE_CHECKING:  # torch: loaded only when a command runs, so that --help answers at once
     from ...engine.pipeline import JointPipeline
@@ -177,21 +178,3 @@ def _progress():
     from ..jobs.queue import Progress, text_bar
 
     return Progress(text_bar("sampling"))
-
-
-def presets():
-    from ..request.presets import PresetStore
-    from ..store.config import default_config_path
-    from ..store.paths import shipped_presets_dir
-
-    return PresetStore(shipped_presets_dir(), default_config_path().parent / "presets")
-
-
-def effect_chains():
-    """The shipped effect chains and the user's (from the server config, when there is one)."""
-    from ..output.effects import EffectChains
-    from ..store.config import default_config_path, load_config
-    from ..store.paths import shipped_presets_dir
-
-    user = load_config().effects if default_config_path().exists() else {}
-    return EffectChains.load(shipped_presets_dir() / "effects" / "catalogue.yaml", user)

@@ -7,24 +7,23 @@ from __future__ import annotations
 import argparse
 
 from . import one_line_errors
+from ._stores import effect_chains, presets
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    presets = subparsers.add_parser(
+    listing = subparsers.add_parser(
         "presets", help="list the prompt presets a request may name, with their values",
         description="List the prompt presets (shipped, and yours in the config folder) that `generate --preset` "
                     "and the device may name, each with the settings it gives.")
-    one_line_errors(presets).set_defaults(run=run_presets)
-    effects = subparsers.add_parser(
+    one_line_errors(listing).set_defaults(run=run_presets)
+    listing = subparsers.add_parser(
         "effects", help="list the effect chains a request may name, with their plugins",
         description="List the effect chains (shipped, and yours in the server config) that `generate --fx` and "
                     "the device may name, each with its plugins and their settings.")
-    one_line_errors(effects).set_defaults(run=run_effects)
+    one_line_errors(listing).set_defaults(run=run_effects)
 
 
 def run_presets(args: argparse.Namespace) -> int:
-    from .generate import presets
-
     store = presets()
     for name in store.names():
         values = ", ".join(f"{key}={value!r}" for key, value in store.get(name).items())
@@ -33,8 +32,6 @@ def run_presets(args: argparse.Namespace) -> int:
 
 
 def run_effects(args: argparse.Namespace) -> int:
-    from .generate import effect_chains
-
     chains = effect_chains()
     for name in chains.names():
         print(f"{name}: {chains.describe(name)}")
