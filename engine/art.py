@@ -24,6 +24,7 @@ from PIL import Image, ImageOps
 from .audio import audio_format, check_depth
 from .errors import FieldError
 from .files import atomic_write
+from .input_file import FileSource
 from .spectrogram import SpectrogramFormat, get_format, open_picture, picture_from_png
 
 MAX_SECONDS = 3600.0
@@ -36,7 +37,7 @@ def art_format(fmt: SpectrogramFormat) -> SpectrogramFormat:
 
 
 def load_art(
-    path: str | os.PathLike[str], format_name: str | None = None, seconds: float | None = None,
+    path: FileSource, format_name: str | None = None, seconds: float | None = None,
     field: str = "picture", max_seconds: float = MAX_SECONDS,
 ) -> tuple[SpectrogramFormat, torch.Tensor]:
     """The format and picture `(n_mels, frames)` in [0, 1] that a picture file turns into.

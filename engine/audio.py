@@ -17,12 +17,13 @@ from pedalboard.io import AudioFile
 
 from .errors import FieldError
 from .files import atomic_write
+from .input_file import FileSource, is_present, readable
 
 SILENCE_PEAK = 1e-6
 """A file whose loudest sample is below this (-120 dBFS) holds nothing to show or to normalise."""
 
 
-def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None, field: str = "audio",
+def load_audio(source: FileSource, sample_rate: int | None = None, field: str = "audio",
                region: tuple[float, float | None] | None = None) -> np.ndarray:
     """Read WAV, FLAC, MP3 or OGG as mono float32 `(samples,)`, resampled to `sample_rate` if given.
 
@@ -31,12 +32,13 @@ def load_audio(path: str | os.PathLike[str], sample_rate: int | None = None, fie
 
     Raises FieldError(field) for a missing file, one that is not audio, or audio that is empty, silent or holds
     NaN/infinite samples, since none can become a picture; `field` is the caller's name for the file.
+    `source` is a path, or a file's bytes already read (`InputFile`), named by the path it came from.
     """
-    path = Path(path)
-    if not path.is_file():
+    path = str(source)
+    if not is_present(source):
         raise FieldError(field, f"no such file '{path}'")
     try:
-        with AudioFile(str(path)) as f:
+        with AudioFile(readable(source)) as f:
             rate = f.samplerate
             first, last = (0, f.frames) if region is None or not f.frames else region_frames(f.frames, rate, *region)
             f.seek(first)

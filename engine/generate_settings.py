@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FieldError
+from .input_file import InputFile
 from .schedulers import first_step
 from .settings import BY_NAME, ENGINE, MAX_SEED, RANDOM_SEED
 
@@ -68,10 +69,10 @@ class GenerateSettings:
     loop: bool = _default("loop")
     method: str = _default("method")
     imprint_ratio: float = _default("imprint_ratio")
-    init_audio: Path | np.ndarray | None = field(default=_default("init_audio"), compare=False)
+    init_audio: Path | InputFile | np.ndarray | None = field(default=_default("init_audio"), compare=False)
     init_start: float = _default("init_start")
     init_end: float | None = _default("init_end")
-    init_picture: Path | None = _default("init_picture")
+    init_picture: Path | InputFile | None = _default("init_picture")
     strength: float = _default("strength")
     to_image_prompt: str | None = _default("to_image_prompt")
     to_audio_prompt: str | None = _default("to_audio_prompt")

@@ -192,11 +192,10 @@ class JointPipeline:
             grey = fmt.picture_from_audio(torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32)))
             return self.audio.encode(grey[..., :width].expand(1, 3, -1, -1))
         if s.init_picture is not None:
-            try:
-                with Image.open(s.init_picture) as img:
-                    rgb = img.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-            except (OSError, ValueError) as error:
-                raise FieldError("init_picture", f"cannot read {s.init_picture} as a picture ({error})") from error
+            from .spectrogram import open_picture
+
+            rgb = open_picture(s.init_picture, "init_picture").convert("RGB").resize((width, height),
+                                                                                   Image.Resampling.LANCZOS)
             pixels = torch.from_numpy(np.asarray(rgb, dtype=np.float32) / 255).permute(2, 0, 1)[None]
             return self.image.encode(pixels)
         return None

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .input_file import InputFile
+
 RECORD_VERSION = 2
 """2: settings are the rows of engine/settings.py (interpolation as to_image_prompt, to_audio_prompt, to_seed;
 image_start), and Riffusion's Griffin-Lim phases come from the clip's seed. Records without a version are 1."""
@@ -29,10 +31,10 @@ def package_versions() -> dict[str, str | None]:
 
 
 def _jsonable(value):
-    if isinstance(value, Path):
+    if isinstance(value, (Path, InputFile)):  # a file read by a server: the client's own path
         return str(value)
     if dataclasses.is_dataclass(value):
-        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -44,13 +46,15 @@ def _jsonable(value):
     return repr(value)
 
 
-def _file_identity(path: Path) -> dict[str, str]:
+def _file_identity(source: Path | InputFile) -> dict[str, str]:
     """An init file by name and content, so a record says which clip or picture was riffed even if it moves."""
+    if isinstance(source, InputFile):
+        return {"path": source.path, "sha256": hashlib.sha256(source.data).hexdigest()}
     digest = hashlib.sha256()
-    with open(path, "rb") as file:
+    with open(source, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
-    return {"path": str(path), "sha256": digest.hexdigest()}
+    return {"path": str(source), "sha256": digest.hexdigest()}
 
 
 def make_record(settings, *, index: int, seed: int, models: dict[str, dict], sample_rate: int, samples: int,
@@ -58,7 +62,7 @@ def make_record(settings, *, index: int, seed: int, models: dict[str, dict], sam
     """A JSON-serialisable dict: the models (with hub revision and content hash), every setting, the seed of
     this variation, the init file riffed (name and content hash), the output's shape and the package versions."""
     inputs = {name: _file_identity(getattr(settings, name)) for name in ("init_audio", "init_picture")
-              if isinstance(getattr(settings, name, None), Path)}
+              if isinstance(getattr(settings, name, None), (Path, InputFile))}
     return {
         "sonocanvas": "clip",
         "record": RECORD_VERSION,

@@ -117,7 +117,7 @@ class ClapScorer(_Scorer):
                                           max_length=text_config.max_position_embeddings - 2)
         is_longer = features.get("is_longer")
         sound = _features(self.model.get_audio_features(
-            input_features=features["input_features"].to(self.device),
+            input_features=features["input_features"].to(self.device, self.model.dtype),  # fp16 on a GPU
             **({"is_longer": is_longer.to(self.device)} if is_longer is not None else {})))
         text = _features(self.model.get_text_features(input_ids=tokens["input_ids"].to(self.device),
                                                       attention_mask=tokens["attention_mask"].to(self.device)))

@@ -22,6 +22,7 @@ import numpy as np
 
 from .catalog import AUDIO_MODELS, DEFAULT_AUDIO_MODEL
 from .errors import FieldError
+from .input_file import InputFile
 from .schedulers import SCHEDULERS
 
 MAX_SEED = 2**31 - 1
@@ -82,7 +83,7 @@ class Setting:
                 return bool(value)
             raise FieldError(self.name, f"expected true or false, got {_describe(value)}")
         if self.kind in (str, Path):
-            if self.kind is Path and isinstance(value, Path):
+            if self.kind is Path and isinstance(value, (Path, InputFile)):  # a file's bytes, already read
                 return value
             if not isinstance(value, str):
                 expected = 'a path' if self.kind is Path else 'text'

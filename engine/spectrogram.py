@@ -12,7 +12,6 @@ import dataclasses
 import functools
 import json
 import math
-import os
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from transformers.audio_utils import mel_filter_bank
 
 from .errors import FieldError
 from .griffinlim import ShortTimeFourier, griffin_lim_chunked
+from .input_file import FileSource, is_present, readable
 
 PNG_KEY = "sonocanvas.spectrogram"
 _CPU = torch.device("cpu")
@@ -269,7 +269,7 @@ def get_format(name: str) -> SpectrogramFormat:
     return FORMATS[name]()
 
 
-def picture_from_png(source: str | os.PathLike[str] | Image.Image) -> tuple[SpectrogramFormat, torch.Tensor]:
+def picture_from_png(source: FileSource | Image.Image) -> tuple[SpectrogramFormat, torch.Tensor]:
     """The format and picture `(n_mels, width)` in [0, 1] of a spectrogram PNG.
 
     Reads sonocanvas's text chunk, or the EXIF tags riffusion-hobby writes. Raises ValueError
@@ -287,12 +287,14 @@ def picture_from_png(source: str | os.PathLike[str] | Image.Image) -> tuple[Spec
     return fmt, torch.from_numpy(grey.astype(np.float32) / 255)
 
 
-def open_picture(path: str | os.PathLike[str], field: str = "picture") -> Image.Image:
-    """A picture file, fully loaded; FieldError(field) if missing or unreadable (`field`: the caller's name for it)."""
-    if not os.path.isfile(path):
+def open_picture(source: FileSource, field: str = "picture") -> Image.Image:
+    """A picture file (a path, or its bytes already read), fully loaded; FieldError(field) if missing or
+    unreadable (`field`: the caller's name for it)."""
+    path = str(source)
+    if not is_present(source):
         raise FieldError(field, f"no such file '{path}'")
     try:
-        with Image.open(path) as image:
+        with Image.open(readable(source)) as image:
             image.load()
             return image
     except Image.DecompressionBombError:  # Pillow's own bound on what a picture may unpack to

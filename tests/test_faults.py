@@ -696,7 +696,7 @@ def test_d13_a_path_swapped_for_a_symlink_after_the_check_is_not_followed(make_s
 
     def runner(job, on_step, done):
         if job.request.settings.init_audio is not None:
-            read[job.job_id] = job.request.settings.init_audio.read_bytes()
+            read[job.job_id] = job.request.settings.init_audio.data  # the bytes the job reads
         real_runner(job, on_step, done)
 
     server.services.run = runner

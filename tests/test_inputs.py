@@ -1,7 +1,8 @@
-"""bridge/inputs.py: a job reads the files it was given from private copies of the bytes checked as it starts,
-and its records name the client's own paths (issue 15, D13)."""
+"""bridge/jobs/inputs.py: a job reads the bytes of its files, checked as it starts, never their paths again;
+its records and errors name the client's own paths from the start (issue 15, D13; issue 20)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -9,9 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-from sonocanvas.bridge.jobs.inputs import private_copies, read_inputs, renamed
+from sonocanvas.bridge.jobs.inputs import read_inputs
 from sonocanvas.bridge.request.build import MAX_INPUT_BYTES, GenerateRequest, Limits, Output
+from sonocanvas.engine.errors import FieldError
 from sonocanvas.engine.generate_settings import GenerateSettings
+from sonocanvas.engine.input_file import InputFile
+from sonocanvas.engine.record import make_record
 
 
 def request_with(init_audio: Path) -> GenerateRequest:
@@ -39,14 +43,25 @@ def clip_and_swap(tmp_path):
 
 def test_a_path_swapped_after_the_job_started_is_never_read(clip_and_swap):
     clip, limits, swap = clip_and_swap
-    inputs = read_inputs(request_with(clip), limits)  # the job starts: opened, checked, read
+    request = read_inputs(request_with(clip), limits)  # the job starts: opened, checked, read
     swap()  # a moment later
-    with private_copies(request_with(clip), inputs) as (request, renames):
-        copy = request.settings.init_audio
-        assert copy != clip and copy.name == "clip.wav" and copy.read_bytes() == b"the clip"
-        assert renamed({"settings": {"init_audio": str(copy)}, "note": [f"read {copy}"]}, renames) == \
-            {"settings": {"init_audio": str(clip)}, "note": [f"read {clip}"]}
-    assert not copy.exists()  # the copies go with the job
+    assert request.settings.init_audio == InputFile(str(clip), b"the clip")
+    assert request.input_paths() == {}  # nothing left to read from disk: the swapped path is never opened
+
+
+def test_a_bad_init_file_is_named_by_the_clients_path(clip_and_swap):
+    """The engine's own error for bytes that are not audio names the path the client gave, as its record does."""
+    from sonocanvas.engine.audio import load_audio
+
+    clip, limits, _ = clip_and_swap
+    request = read_inputs(request_with(clip), limits)
+    with pytest.raises(FieldError, match=f"^init_audio: '{clip}' is not an audio file"):
+        load_audio(request.settings.init_audio, 16000, field="init_audio")
+    record = make_record(request.settings, index=0, seed=1, models={}, sample_rate=16000, samples=1, height=1,
+                         width=1, device="cpu", dtype="float32")
+    assert record["settings"]["init_audio"] == str(clip)
+    assert record["inputs"]["init_audio"] == {
+        "path": str(clip), "sha256": "7c0e5de0983261ac64439a164d25703589e98aa260c87c60802fa6feaca1e4d0"}
 
 
 def test_a_file_swapped_before_the_job_starts_is_refused_by_name(clip_and_swap):
@@ -57,9 +72,9 @@ def test_a_file_swapped_before_the_job_starts_is_refused_by_name(clip_and_swap):
         read_inputs(request, limits)
 
 
-def test_a_riff_over_osc_reads_a_copy_and_its_record_names_the_clients_file(client, server):
+def test_a_riff_over_osc_reads_the_bytes_and_its_record_names_the_clients_file(client, server):
     """The real server riffing on a WAV in its drop folder: the record's settings and input name the client's
-    path and hash its bytes; no temporary path is left anywhere in it."""
+    path and hash its bytes."""
     folder = server.services.limits.read_roots[0]
     clip = folder / "riff source.wav"
     rate = 16000
@@ -75,8 +90,8 @@ def test_a_riff_over_osc_reads_a_copy_and_its_record_names_the_clients_file(clie
         assert address == "/sonocanvas/progress", (address, args)
     record = json.loads(Path(args[4]).read_text())
     assert record["settings"]["init_audio"] == str(clip)
-    assert record["inputs"]["init_audio"]["path"] == str(clip)
-    assert "sonocanvas-inputs-" not in json.dumps(record)
+    assert record["inputs"]["init_audio"] == {"path": str(clip),
+                                              "sha256": hashlib.sha256(clip.read_bytes()).hexdigest()}
 
 
 @pytest.fixture(scope="module")
@@ -112,4 +127,4 @@ def test_a_file_over_its_kinds_size_limit_is_refused_before_it_is_read(tmp_path,
     with pytest.raises(ValueError, match="^init_audio: .* 11 bytes, over the 10 allowed"):
         read_inputs(request_with(limits.readable("init_audio", str(clip))), limits)
     clip.write_bytes(b"x" * 10)
-    assert read_inputs(request_with(clip), limits) == {"init_audio": (str(clip), b"x" * 10)}
+    assert read_inputs(request_with(clip), limits).settings.init_audio == InputFile(str(clip), b"x" * 10)

@@ -99,7 +99,7 @@ def test_the_cycle_finder_finds_a_circle():
 def test_the_graph_sees_relative_type_checking_and_function_level_imports():
     graph = import_graph()
     assert "sonocanvas.bridge.commands" in graph["sonocanvas.bridge.cli"]  # `from . import commands`
-    assert "sonocanvas.bridge.jobs.inputs" in graph["sonocanvas.bridge.studio.studio"]  # `from ..jobs.inputs`
+    assert "sonocanvas.bridge.jobs.queue" in graph["sonocanvas.bridge.studio.studio"]  # `from ..jobs.queue`
     assert "sonocanvas.engine.art" in graph["sonocanvas.bridge.studio.studio"]  # inside `Studio.encode`
 
 

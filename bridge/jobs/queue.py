@@ -26,7 +26,6 @@ from typing import Any, Protocol
 
 from ...engine.errors import FieldError
 from ..request.build import Request
-from .inputs import Inputs
 
 log = logging.getLogger("sonocanvas.jobs")
 
@@ -61,7 +60,6 @@ class Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
     finishing: bool = False
     interrupted: bool = False  # cancelled by the server's stop, not by its client
-    inputs: Inputs = field(default_factory=dict, repr=False)  # the files it reads, read safely as it starts
     _state: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _ended: bool = field(default=False, repr=False)  # its end was reported: by its worker, or by the queue's close
 

@@ -88,7 +88,7 @@ class JobBridge:
                               *(item for kind_score in scores.items() for item in kind_score))
             job.peer.send("/sonocanvas/done", job.job_id, index, str(wav), str(png), str(record))
 
-        job.inputs = read_inputs(job.request, self.services.limits)
+        job.request = read_inputs(job.request, self.services.limits)  # its files' bytes, checked now
         self.services.run(job, on_step, done)
 
     # the queue's listener ----------------------------------------------------------------------

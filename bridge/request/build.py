@@ -19,6 +19,7 @@ from ...engine import catalog
 from ...engine import settings as settings_table
 from ...engine.errors import FieldError
 from ...engine.generate_settings import GenerateSettings
+from ...engine.input_file import InputFile
 from ...engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given, fit_to_bars
 from ..store.paths import inside
 
@@ -94,20 +95,20 @@ class GenerateRequest:
     kind: ClassVar[str] = "generate"
 
     def input_paths(self) -> dict[str, Path]:
-        """By field: the files this request reads (an init clip, an init picture)."""
+        """By field: the files this request has yet to read from disk (an init clip, an init picture)."""
         values = {f.name: getattr(self.settings, f.name) for f in dataclasses.fields(self.settings)}
         return {name: path for name, path in values.items() if isinstance(path, Path)}
 
-    def reading(self, paths: Mapping[str, Path]) -> GenerateRequest:
-        """This request, reading its files at `paths` instead (by field)."""
-        changes: dict[str, Any] = dict(paths)
+    def reading(self, files: Mapping[str, InputFile]) -> GenerateRequest:
+        """This request, reading `files` (by field), already read, instead of their paths."""
+        changes: dict[str, Any] = dict(files)
         return dataclasses.replace(self, settings=dataclasses.replace(self.settings, **changes))
 
 
 @dataclass(frozen=True)
 class EncodeRequest:
     job_id: str
-    picture_path: Path
+    picture_path: Path | InputFile
     output: Output
     format: str = "auffusion"
     seconds: float | None = None
@@ -118,17 +119,16 @@ class EncodeRequest:
     kind: ClassVar[str] = "encode"
 
     def input_paths(self) -> dict[str, Path]:
-        """By field: the file this request reads, its picture."""
-        return {"picture_path": self.picture_path}
+        """By field: the file this request has yet to read from disk, its picture."""
+        return {"picture_path": self.picture_path} if isinstance(self.picture_path, Path) else {}
 
-    def reading(self, paths: Mapping[str, Path]) -> EncodeRequest:
-        """This request, reading its picture at `paths["picture_path"]` instead."""
-        changes: dict[str, Any] = dict(paths)
-        return dataclasses.replace(self, **changes)
+    def reading(self, files: Mapping[str, InputFile]) -> EncodeRequest:
+        """This request, reading its picture from `files["picture_path"]`, already read."""
+        return dataclasses.replace(self, picture_path=files["picture_path"])
 
 
 Request = GenerateRequest | EncodeRequest
-"""A job's request; `kind` says which, `input_paths` what it reads."""
+"""A job's request; `kind` says which, `input_paths` what it reads from disk, `reading` it with those files read."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ This module imports Ray; `serve` imports it only with `--ray` (or `ray:` in the 
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import queue
@@ -32,7 +31,6 @@ from ray.exceptions import RayActorError, RayTaskError
 
 from ...engine.errors import FieldError
 from ...engine.scorers import Scorers
-from ..jobs.inputs import private_copies, renamed
 from ..jobs.queue import Job, JobCancelled, Progress
 from ..output.drop import DropFolder
 from .studio import Done, Made, Models, Studio, deliver
@@ -123,7 +121,7 @@ class Worker:
 
     @ray.method(num_returns="streaming")
     def make(self, key: str, job_id: str, request: Any, queued_at: float, when: datetime,
-             inputs: dict[str, tuple[str, bytes]]) -> Iterator[Step | list[Made] | Failure]:
+             ) -> Iterator[Step | list[Made] | Failure]:
         """Yield `Step`s while sampling, then the clips (`list[Made]`) or a `Failure`. The sampler runs on a
         thread of its own, since its step callback cannot yield. `when`: the front end's local time of the
         request, for the file names (this machine's clock may be in another time zone)."""
@@ -142,19 +140,15 @@ class Worker:
             progress(step, total)
 
         def work() -> None:
-            renames: dict[str, str] = {}  # temporary path -> the client's, in records and messages
             try:
-                with private_copies(request, inputs) as (job.request, renames):
-                    made = studio.make(job, on_step, when)
-                events.put([dataclasses.replace(m, record=renamed(m.record, renames)) for m in made])
+                events.put(studio.make(job, on_step, when))
             except JobCancelled:
                 events.put(Failure("cancelled", job_id))
             except FieldError as error:
-                events.put(Failure("field", renamed(error.reason, renames), error.field))
+                events.put(Failure("field", error.reason, error.field))
             except BaseException as error:  # noqa: BLE001 - told to the front end, which fails this job alone
                 log.exception("job %s failed", job_id)
-                message = renamed(f"{type(error).__name__}: {error}", renames)
-                events.put(Failure("error", message, trace=_trace(error)))
+                events.put(Failure("error", f"{type(error).__name__}: {error}", trace=_trace(error)))
 
         threading.Thread(target=work, name=f"sonocanvas-job-{job_id}", daemon=True).start()
         try:
@@ -246,7 +240,7 @@ class Cluster:
     def _make(self, worker: Any, job: Job, on_step: Callable[[int, int], None]) -> list[Made]:
         key = uuid.uuid4().hex
         when = datetime.fromtimestamp(job.queued_at).astimezone()  # this machine's time zone travels with it
-        stream = worker.make.remote(key, job.job_id, job.request, job.queued_at, when, job.inputs)
+        stream = worker.make.remote(key, job.job_id, job.request, job.queued_at, when)  # its files' bytes too
         told = False
         try:
             while True:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from ...engine.errors import FieldError
 from ...engine.scorers import Scorers
 from ...engine.settings import DEFAULT_CAPS
-from ..jobs.inputs import private_copies, renamed
 from ..jobs.queue import Job
 from ..output.drop import DropFolder, clip_stem, slug
 from ..request.build import EncodeRequest, GenerateRequest
@@ -103,20 +102,11 @@ class Studio:
         return cls(pipelines, image.device.type, label, drop, version, scorers, batch)
 
     def run(self, job: Job, on_step: Callable[[int, int], None], done: Done) -> None:
-        """The job queue's runner: sample (or encode) from private copies of the files the job reads
-        (`job.inputs`), then drop each clip and report it at once, naming the client's own files throughout."""
+        """The job queue's runner: sample (or encode), then drop each clip and report it at once."""
         if self.drop is None:
             raise RuntimeError("a studio without a drop folder (a cluster worker's) makes clips, and the server that "
                                "sent the job drops them: call make, not run")
-        request, renames = job.request, dict[str, str]()
-        try:
-            with private_copies(request, job.inputs) as (job.request, renames):
-                made = self.make(job, on_step)
-        except FieldError as error:
-            raise FieldError(error.field, renamed(error.reason, renames)) from None
-        finally:
-            job.request = request
-        deliver(self.drop, job, [dataclasses.replace(m, record=renamed(m.record, renames)) for m in made], done)
+        deliver(self.drop, job, self.make(job, on_step), done)
 
     def make(self, job: Job, on_step: Callable[[int, int], None], when: datetime | None = None) -> list[Made]:
         """Sample (or encode) the job's clips, each with its file stem and its record (job and server included).
@@ -138,7 +128,7 @@ class Studio:
             ]
         else:
             clips = [self.encode(request, on_step)]
-            stems = [f"{when:%Y%m%d-%H%M%S}_{slug(request.picture_path.stem)}_{request.format}"]
+            stems = [f"{when:%Y%m%d-%H%M%S}_{slug(Path(request.picture_path.name).stem)}_{request.format}"]
         server = {"version": self.version, "models": self.label}
         return [Made(clip, stem, {**clip.record, "job_id": job.job_id, "server": server})
                 for clip, stem in zip(clips, stems, strict=True)]
