@@ -93,3 +93,21 @@ def test_a_folder_that_is_not_a_clip_model_names_the_field(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FieldError, match="^clip_model: cannot load"):
         Scorers(clip_model=str(tmp_path)).clip()
+
+
+def test_half_precision_scorers_take_their_inputs_in_the_models_dtype(scorers):
+    """On a GPU the scorers run in fp16; CLAP's feature extractor gives float32, which its first layer (a batch
+    norm) refused (found by the full-size GPU benchmark). bfloat16 on CPU stands in for fp16 on CUDA."""
+    from sonocanvas.engine.scorers import ClapScorer, ClipScorer
+
+    clap, clip = scorers.clap(), scorers.clip()
+    half_clap = ClapScorer(clap.model.to(torch.bfloat16), clap.processor, clap.device)
+    half_clip = ClipScorer(clip.model.to(torch.bfloat16), clip.processor, clip.device)
+    try:
+        rng = np.random.default_rng(3)
+        sounds = [rng.standard_normal(16000).astype(np.float32) * 0.1 for _ in range(2)]
+        assert all(-1 <= s <= 1 for s in half_clap(sounds, 16000, "rain"))
+        assert all(-1 <= s <= 1 for s in half_clip(pictures(), "rain"))
+    finally:
+        clap.model.to(torch.float32)
+        clip.model.to(torch.float32)
