@@ -116,6 +116,118 @@ def test_2_a_kill_9_while_a_clip_set_is_placed_leaves_it_whole_or_absent_after_a
     assert visible(tmp_path) == after_restart and hidden(tmp_path) == []
 
 
+KILLED_SERVER = r"""
+import sys
+from pathlib import Path
+import numpy as np
+from PIL import Image
+from sonocanvas.engine import files
+from sonocanvas.engine.pipeline import Clip
+from sonocanvas.bridge.jobs.journal import Journal
+from sonocanvas.bridge.osc.server import Server
+from sonocanvas.bridge.osc.services import Services
+from sonocanvas.bridge.output.drop import DropFolder
+from sonocanvas.bridge.request.build import Limits
+from sonocanvas.bridge.studio.studio import Made, deliver
+
+folder, clips, name = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+real = files.place_exclusive
+
+def place(temp, path):
+    method = real(temp, path)
+    if path.name == name:  # the instant to be killed at: placed, not yet journalled or told
+        print("at", path.name, flush=True); sys.stdin.readline()
+    return method
+
+files.place_exclusive = place
+drop = DropFolder(folder)
+
+def run(job, on_step, done):
+    clip = Clip(index=0, seed=1, audio=np.zeros(4000, np.float32), sample_rate=16000,
+                spectrogram=Image.new("L", (16, 16)), picture=Image.new("RGB", (16, 16)), record={})
+    deliver(drop, job, [Made(clip, f"c{i}", {}) for i in range(clips)], done)
+
+services = Services(run=run, limits=Limits((folder,), frozenset(), frozenset({"auffusion"})),
+                    journal=Journal(folder / "journal.sqlite3"), version="test", device="cpu", models="none", drop=drop)
+server = Server(services, port=0).start()
+print(server.address[1], flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.parametrize("clips, killed_after, state", [
+    (1, "c0.wav", "done"),  # its only clip whole: done after all
+    (2, "c0.wav", "failed"),  # one of two: failed, naming the one there
+], ids=["every-clip-placed", "one-of-two-placed"])
+def test_2_a_restart_reconciles_the_journal_with_the_clips_a_killed_server_placed(
+        tmp_path, clips, killed_after, state):
+    """Killed after placing a clip's audio, before journalling it: the clip is whole in the drop folder, but the
+    journal said running, and the restart told the client the job did not finish. Now the restarted server finds
+    the job's clips by the journal entry in their records, and tells the client `done` (at start-up and again at
+    its hello) when they are all there, else an error naming the clips that are."""
+    child = subprocess.Popen([sys.executable, "-c", KILLED_SERVER, str(tmp_path), str(clips), killed_after],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(child.stdout.readline())
+        client = UdpClient(("127.0.0.1", port))
+        client.send("/sonocanvas/generate", "j", "image_prompt", "a", "audio_prompt", "b")
+        client.expect("/sonocanvas/queued")
+        assert child.stdout.readline() == f"at {killed_after}\n"
+    finally:
+        child.kill()
+        child.wait(TIMEOUT)
+    try:
+        assert "/sonocanvas/done" not in [address for address, _ in client.seen]
+        drop = DropFolder(tmp_path)  # as `serve` opens it again
+        journal = Journal(tmp_path / "journal.sqlite3")
+        services = Services(run=lambda job, on_step, done: None, journal=journal, drop=drop, version="test",
+                            device="cpu", models="none", limits=Limits((tmp_path,), frozenset(), frozenset()))
+        with Server(services, port=0) as server:
+            wav = str(tmp_path / "c0.wav")
+            if state == "done":
+                assert client.expect("/sonocanvas/done") == ["j", 0, wav, str(tmp_path / "c0.png"),
+                                                             str(tmp_path / "c0.json")]
+            else:
+                job_id, field, message = client.expect("/sonocanvas/error")
+                assert (job_id, field) == ("j", "job")
+                assert "did not finish: 1 of its 2 clips are in the drop folder (c0.wav)" in message
+            assert [(e.job_id, e.state) for e in journal.entries()] == [("j", state)]
+            client.server = server.address
+            client.hello()  # a client that missed the start-up message hears it again at its hello
+            assert client.next()[0] == ("/sonocanvas/done" if state == "done" else "/sonocanvas/error")
+    finally:
+        client.close()
+    assert visible(tmp_path) == ["c0.json", "c0.picture.png", "c0.png", "c0.wav", "journal.sqlite3"]
+
+
+def test_2_the_clips_of_a_job_are_found_by_their_records_and_nothing_else_is(tmp_path):
+    """`delivered` reads only records naming the job's journal entry, with plain names in this folder and their
+    audio present: another job's clip, a record pointing outside, half a set and junk are not the job's clips."""
+    import json
+    import time
+
+    drop = DropFolder(tmp_path)
+    since = time.time()
+
+    def record(stem: str, entry: int, **files: str) -> None:
+        names = {"wav": f"{stem}.wav", "png": f"{stem}.png", "picture": f"{stem}.picture.png", "json": f"{stem}.json",
+                 **files}
+        (tmp_path / f"{stem}.json").write_text(json.dumps(
+            {"delivery": {"journal_entry": entry, "clip": 0, "clips": 1}, "files": names}))
+        (tmp_path / f"{stem}.wav").write_bytes(b"RIFF")
+
+    record("mine", 7)
+    record("other", 8)
+    record("escape", 7, wav="../mine.wav")
+    record("half", 7)
+    (tmp_path / "half.wav").unlink()
+    (tmp_path / "junk.json").write_text("{not json")
+    (found,) = drop.delivered(7, since)
+    assert (found.clip, found.clips, found.dropped.wav, found.dropped.json) == (
+        0, 1, tmp_path / "mine.wav", tmp_path / "mine.json")
+    assert drop.delivered(7, time.time() + 60) == []  # older than the job: not read
+
+
 def test_2_the_undo_removes_only_the_files_the_killed_writer_placed(tmp_path):
     kill_at(tmp_path, "before", "c.wav", "links")
     (tmp_path / "c.png").unlink()

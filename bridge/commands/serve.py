@@ -153,6 +153,7 @@ def _services(config: Config, journal, loopback: bool):
         token=config.token,
         scorers=studio.scorers,
         workers=workers,
+        drop=drop,
     )
 
 

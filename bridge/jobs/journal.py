@@ -1,7 +1,8 @@
 """Every job's life, queued to done/failed/cancelled, in SQLite, so a crash never makes the server forget one.
 
-After a crash or a kill, `recover()` marks the jobs that were queued or running as failed; the
-server tells their clients at start-up and once more at each client's next `hello`.
+After a crash or a kill, `recover()` marks the jobs that were queued or running as failed; the server then
+reconciles them with the drop folder (`osc/recovery.py`: a job whose clips were all placed is done after all)
+and tells their clients at start-up and once more at each client's next `hello`.
 
 One server owns a journal: the connection holds SQLite's exclusive lock (WAL in exclusive locking mode)
 from opening to closing, so a second server with the same journal refuses to start instead of telling
@@ -15,6 +16,7 @@ stops the server instead (`JournalError`: `serve` exits 2 with an error starting
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -68,6 +70,7 @@ class Entry:
     kind: str
     state: str
     message: str
+    created: float  # when it was journalled (this machine's clock): no clip of it is older
 
 
 class JournalError(FieldError):
@@ -149,7 +152,7 @@ class Journal:
                 " WHERE state IN ('queued', 'running')",
                 (RESTART_MESSAGE, time.time()),
             )
-        return [Entry(r.id, r.job_id, r.client_host, r.client_port, r.kind, "failed", RESTART_MESSAGE) for r in rows]
+        return [dataclasses.replace(r, state="failed", message=RESTART_MESSAGE) for r in rows]
 
     def take_untold(self, client: tuple[str, int]) -> list[Entry]:
         """The recovered failures of one client not yet told at a hello; they are told now, so forget them."""
@@ -179,7 +182,8 @@ class Journal:
 
     def _select(self, where: str, params: tuple) -> list[Entry]:
         rows = self._db.execute(
-            f"SELECT id, job_id, client_host, client_port, kind, state, message FROM jobs WHERE {where} ORDER BY id",
+            f"SELECT id, job_id, client_host, client_port, kind, state, message, created FROM jobs WHERE {where}"
+            " ORDER BY id",
             params,
         ).fetchall()
         return [Entry(*row) for row in rows]

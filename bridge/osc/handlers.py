@@ -18,6 +18,7 @@ from ..jobs.queue import JobQueue
 from ..request import build as protocol
 from ..request.build import EncodeRequest, GenerateRequest, ProtocolError
 from ..studio.ranking import Choice
+from . import recovery
 from .clients import Clients
 from .services import Services
 from .transport import Peer, Sender
@@ -86,7 +87,7 @@ def hello(context: Context, call: Call) -> None:
     peer.send("/sonocanvas/ready", s.version, s.device, s.models, secret,
               " ".join(s.scorers.kinds))
     for entry in s.journal.take_untold(peer.address):
-        peer.send("/sonocanvas/error", entry.job_id, "job", entry.message)
+        recovery.tell(entry, peer, s.drop)
 
 
 @handles("/sonocanvas/generate")

@@ -25,6 +25,7 @@ from ..jobs.queue import QueueBounds
 from ..log import RateLimited
 from ..request import build as protocol
 from ..request.build import ProtocolError
+from . import recovery
 from .addresses import JOB_REQUESTS, REPLIES_ONLY
 from .clients import Clients
 from .handlers import HANDLERS, Call, Context
@@ -201,9 +202,8 @@ class Server:
 
     def start(self) -> Server:
         """Serve on background threads; tell the clients of jobs a dead server left behind."""
-        for entry in self.services.journal.recover():
-            self.transport.udp_peer((entry.client_host, entry.client_port)).send(
-                "/sonocanvas/error", entry.job_id, "job", entry.message)
+        for entry in recovery.reconcile(self.services.journal, self.services.drop):
+            recovery.tell(entry, self.transport.udp_peer((entry.client_host, entry.client_port)), self.services.drop)
         self.transport.start()
         log.info("serving on %s:%d", *self.address)
         return self

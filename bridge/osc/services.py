@@ -12,6 +12,7 @@ from ..request.build import Limits
 if TYPE_CHECKING:  # the scorers bring torch and the player PortAudio, which the OSC side never needs to import
     from ...engine.scorers import Scorers
     from ..output.audition import Player
+    from ..output.drop import DropFolder
     from ..request.presets import PresetStore
 
 
@@ -38,3 +39,4 @@ class Services:
     token: str = ""  # with a token, only a hello carrying it lets a client in
     scorers: Scorers = field(default_factory=_no_scorers)  # what a request's keep may rank with
     workers: int = 1  # jobs run at once: one per Ray worker (bridge/studio/cluster.py), else one
+    drop: DropFolder | None = None  # where the clips go: a restart finds there what a dead server placed

@@ -16,6 +16,7 @@ import dataclasses
 import io
 import json
 import re
+import stat
 import unicodedata
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -35,6 +36,13 @@ from ..store.paths import stem_room
 SIBLINGS = (".png", ".picture.png", ".json")
 """Beside the audio (`.<format>`, and `.dry.<format>` when an effect chain was applied)."""
 MAX_TRIES = 1000
+DELIVERY = "delivery"
+"""The record's key that ties a server's clip to its job: `{"journal_entry": id, "clip": i, "clips": n}`, clip i
+of the n its job delivers. A restarted server finds by it the clips a dead one placed but never journalled."""
+MAX_RECORD_BYTES = 1 << 20
+"""The largest JSON record `delivered` reads; a record is a few kilobytes."""
+MTIME_SLACK = 2.0
+"""Seconds a file's time may read before the clock that wrote it: FAT32 keeps times to 2 s."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,15 @@ class Dropped:
     picture: Path
     json: Path
     dry: Path | None = None
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A server's clip found in a drop folder: clip `clip` of the `clips` its job delivers, and its files."""
+
+    clip: int
+    clips: int
+    dropped: Dropped
 
 
 def clip_stem(when: datetime, image_prompt: str, audio_prompt: str, seed: int, index: int | None = None) -> str:
@@ -161,6 +178,38 @@ class DropFolder:
                     continue
                 return dropped
         raise FileExistsError(f"{stem}: {MAX_TRIES} clips of this name already exist in {self.folder}")
+
+
+    def delivered(self, journal_entry: int, since: float) -> list[Delivered]:
+        """The whole clips in this folder of the job journalled as `journal_entry`, by clip, found by their records
+        (`DELIVERY`); only records written since `since` (a time) are read. A clip whose audio is missing is not
+        whole: the audio is placed last."""
+        found: dict[int, Delivered] = {}
+        for path in self.folder.glob("*.json"):
+            try:
+                info = path.stat()
+                if (path.name.startswith(".") or not stat.S_ISREG(info.st_mode) or info.st_mtime < since - MTIME_SLACK
+                        or info.st_size > MAX_RECORD_BYTES):
+                    continue
+                record = json.loads(path.read_bytes())
+            except (OSError, ValueError):
+                continue  # not a record of ours, or going away: nothing of the job
+            delivery = record.get(DELIVERY) if isinstance(record, dict) else None
+            if not isinstance(delivery, dict) or delivery.get("journal_entry") != journal_entry:
+                continue
+            dropped = self._files(record.get("files"))
+            if dropped is not None and dropped.wav.is_file():
+                found[int(delivery["clip"])] = Delivered(int(delivery["clip"]), int(delivery["clips"]), dropped)
+        return [found[clip] for clip in sorted(found)]
+
+    def _files(self, names: Any) -> Dropped | None:
+        """A record's `files` as paths in this folder; None unless each is a plain name here."""
+        fields = {f.name for f in dataclasses.fields(Dropped)}
+        if not isinstance(names, dict) or not {"wav", "png", "picture", "json"} <= set(names) <= fields:
+            return None
+        if not all(isinstance(n, str) and n == Path(n).name and not n.startswith(".") for n in names.values()):
+            return None
+        return Dropped(**{key: self.folder / name for key, name in names.items()})
 
 
 def _png_bytes(image: Image.Image) -> bytes:

@@ -19,7 +19,7 @@ import torch
 from ...engine.scorers import Scorers
 from ...engine.settings import DEFAULT_CAPS
 from ..jobs.queue import Job
-from ..output.drop import DropFolder, clip_stem, slug
+from ..output.drop import DELIVERY, DropFolder, clip_stem, slug
 from ..request.build import EncodeRequest, GenerateRequest
 from .ranking import Choice, make_and_choose
 
@@ -158,7 +158,9 @@ def deliver(drop: DropFolder, job: Job, made: list[Made], done: Done) -> None:
     """Drop each clip and report it at once; a cancel stops before the next clip, and is refused from the last."""
     for i, item in enumerate(made):
         job.check(last=i == len(made) - 1)
-        dropped = drop.drop(item.clip, job.request.output, item.stem, item.record)
+        delivery = {} if job.journal_id is None else {
+            DELIVERY: {"journal_entry": job.journal_id, "clip": i, "clips": len(made)}}
+        dropped = drop.drop(item.clip, job.request.output, item.stem, {**item.record, **delivery})
         record = item.record
         ranked = (record["rank"], record["candidates"], record["scores"]) if "rank" in record else None
         done(i, dropped.wav, dropped.png, dropped.json, ranked=ranked)
