@@ -584,6 +584,33 @@ def test_7_the_queue_stops_within_its_grace_even_with_a_wedged_job_and_tells_eac
     assert len(events.ends) == 2
 
 
+def test_7_a_tcp_client_hears_its_job_interrupted_before_the_server_closes_the_connection(tmp_path):
+    """The queue's close tells a running job "interrupted", queued on the client's TCP connection; the transport
+    used to shut every connection at once, so a TCP client could lose it. Now what is queued is written first."""
+    running = threading.Event()
+
+    def run(job, on_step, done):
+        on_step(1, 2)
+        running.set()
+        job.cancelled.wait(TIMEOUT)  # as the sampler does: its next step sees the stop
+        job.check()
+
+    journal = Journal(tmp_path / "journal.sqlite3")
+    services = Services(run=run, limits=Limits((tmp_path,), frozenset(), frozenset({"auffusion"})), journal=journal,
+                        version="test", device="cpu", models="none")
+    server = Server(services, port=0).start()
+    client = TcpClient(server.address)
+    try:
+        client.send("/sonocanvas/generate", "long", "image_prompt", "a", "audio_prompt", "b")
+        client.expect("/sonocanvas/queued")
+        assert running.wait(TIMEOUT)
+        server.close()
+        assert client.expect_error() == ["long", "job", "job: interrupted: the server stopped while this job ran; "
+                                                        "it did not finish: send it again"]
+    finally:
+        client.close()
+
+
 def test_7_a_job_its_client_cancelled_stays_cancelled_when_the_server_stops():
     stepping, release = threading.Event(), threading.Event()
 

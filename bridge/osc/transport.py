@@ -47,6 +47,8 @@ each then holds no fewer than the other, so two hosts never take a place back an
 BACKLOG = 128  # connections waiting to be accepted: a burst of connects is not delayed by SYN retries
 ACCEPT_BACKOFF = 0.1  # after an accept error such as EMFILE, so the loop waits instead of spinning
 POLL = 0.5
+FLUSH_ON_CLOSE = 1.0
+"""Seconds a closing server gives its TCP clients, all together, to take the replies already queued for them."""
 
 log = logging.getLogger("sonocanvas.transport")
 
@@ -125,6 +127,11 @@ class TcpPeer(Peer):
         with self._ready:
             self._closing = True
             self._ready.notify()
+
+    def wait_written(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the writer to end (after `finish`: all written); whether it did."""
+        self._writer.join(timeout)
+        return not self._writer.is_alive()
 
     def _kill(self) -> None:
         self.dead = True
@@ -277,10 +284,24 @@ class Transport:
             self._threads.append(thread)
 
     def close(self) -> None:
+        """Stop serving. The replies already queued for TCP clients (a job's "interrupted", as the queue's close
+        tells it) are written first, for at most FLUSH_ON_CLOSE seconds in all; then every connection is shut."""
         self._closing.set()
         with self._lock:
-            connections = list(self._connections)
-        for sock in [self.udp, self.tcp, *connections]:
+            connections = list(self._connections.values())
+        for sock in (self.udp, self.tcp):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for connection in connections:
+            connection.peer.finish()
+        deadline = time.monotonic() + FLUSH_ON_CLOSE
+        for connection in connections:
+            if not connection.peer.wait_written(max(0.0, deadline - time.monotonic())):
+                log.info("TCP client %s:%d did not take its last replies within %g s", *connection.peer.remote,
+                         FLUSH_ON_CLOSE)
+        for sock in [connection.conn for connection in connections]:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
