@@ -121,3 +121,18 @@ def test_missing_or_bad_file_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"^wav_path: cannot play .*bad.wav"):
         player.play(bad)
     assert player.wait(timeout=1)  # nothing is playing
+
+
+def test_portaudios_errors_are_said_in_words():
+    """Issue 23: doctor said "audition is off (Error querying device -1)". PortAudio's own errors, as
+    sounddevice raises them (on a machine with no sound output, query_devices(None, "output") raises the first),
+    are told in words; the missing library too."""
+    from sonocanvas.bridge.output.portaudio import NO_LIBRARY, in_words
+
+    assert in_words(sd.PortAudioError("Error querying device -1")) == (
+        "there is no default sound output (none is connected, or the system has no sound device)")
+    assert in_words(OSError("PortAudio library not found")) == NO_LIBRARY
+    assert in_words(sd.PortAudioError("Invalid sample rate [PaErrorCode -9997]")).startswith(
+        "the sound output does not take this sample rate")
+    assert in_words(sd.PortAudioError("Bad thing [PaErrorCode -9999]")) == (
+        "the sound system refused (Bad thing [PaErrorCode -9999])")

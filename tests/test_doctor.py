@@ -7,6 +7,7 @@ import errno
 import os
 import re
 import socket
+import subprocess
 
 import pytest
 import torch
@@ -15,15 +16,27 @@ from osc_helpers import write_config
 from sonocanvas.bridge.cli import main
 from sonocanvas.engine.catalog import IMAGE_MODEL
 
+CONTINUED = " \\"  # a shell line continuation
+
 
 def doctor(capsys, *args: str) -> tuple[int, dict[str, tuple[str, str]]]:
-    """Exit code and the table as {check: (status, detail)}."""
+    """Exit code and the table as {check: (status, detail)}: a row's lines joined as a reader (or, for a
+    command's `\\` continuations, a shell) reads them. Every line fits 100 columns."""
     code = main(["doctor", *args])
-    rows = {}
+    rows: dict[str, tuple[str, str]] = {}
+    check = None
     for line in capsys.readouterr().out.splitlines():
         found = re.match(r"^(\S+(?: \S+)?)\s+(ok|warn|FAIL)\s+(.*)$", line)
         if found:
-            rows[found.group(1)] = (found.group(2), found.group(3))
+            check, words = found.group(1), found.group(3)
+            rows[check] = (found.group(2), words)
+        elif line.startswith(" ") and check is not None:
+            status, detail = rows[check]
+            words = line.strip()
+            rows[check] = (status, detail.removesuffix(CONTINUED) + " " + words)
+        else:
+            check, words = None, ""  # not a row of the table
+        assert len(line) <= 100 or " " not in words, line  # only a word longer than the room (a path) goes past
     return code, rows
 
 
@@ -109,6 +122,7 @@ def test_models_from_the_cache_or_the_exact_download_command(capsys, tmp_path, m
     status, detail = rows["audio_models.auffusion"]
     assert status == "warn"
     command = detail.split("get it now: ")[1]
+    assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0  # one command, as a shell reads it
     assert command.startswith("hf download auffusion/auffusion-full-no-adapter --include model_index.json ")
     assert "'unet/*.safetensors'" in command and command.endswith("--exclude '*.fp16.*' '*non_ema*' '*.ckpt' "
                                                                   "'*.onnx' '*.msgpack'")

@@ -15,6 +15,7 @@ import platform
 import shlex
 import socket
 import sys
+import textwrap
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class Finding:
     check: str
     status: str
     detail: str
+    command: str = ""  # what to run about it, printed after the detail, ready to paste into a shell
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,12 +48,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     findings = diagnose(args.config)
-    width = max(len(f.check) for f in findings)
-    for f in findings:
-        print(f"{f.check:<{width}}  {f.status:<4}  {f.detail}")
+    print(table(findings))
     failed = [f.check for f in findings if f.status == FAIL]
     print(f"\nserve would stop at: {', '.join(failed)}" if failed else "\nnothing stops serve")
     return 1 if failed else 0
+
+
+COLUMNS = 100
+"""The table fits a terminal this wide: a long detail goes on under itself, broken between words only, so a
+path is never cut; a command goes on its own lines, joined by shell line continuations (`\\`), so that it
+pastes into a shell as one."""
+
+
+def table(findings: list[Finding]) -> str:
+    """One row per finding (check, status, detail, command), each line at most COLUMNS wide where its words allow."""
+    width = max(len(f.check) for f in findings)
+    indent = " " * (width + 8)
+    rows = []
+    for f in findings:
+        rows.append(textwrap.fill(f.detail, COLUMNS, initial_indent=f"{f.check:<{width}}  {f.status:<4}  ",
+                                  subsequent_indent=indent, break_long_words=False, break_on_hyphens=False))
+        if f.command:
+            lines = textwrap.wrap(f.command, COLUMNS - len(indent) - 4, break_long_words=False,
+                                  break_on_hyphens=False)
+            rows.append(indent + f" \\\n{indent}  ".join(lines))
+    return "\n".join(rows)
 
 
 def diagnose(config_path: Path | None = None) -> list[Finding]:
@@ -141,13 +162,13 @@ def _models(config: Config) -> list[Finding]:
                             "--exclude", *map(shlex.quote, _SKIP)])
         if constants.HF_HUB_OFFLINE:
             found.append(Finding(field, FAIL, f"{name}: not in the cache, and HF_HUB_OFFLINE is set; "
-                                              f"download it while online: {command}"))
+                                              "download it while online:", command))
         elif unreachable := hub_unreachable(constants.ENDPOINT):
             found.append(Finding(field, FAIL, f"{name}: not in the cache, and the hub cannot be reached "
-                                              f"({unreachable}); download it where it can: {command}"))
+                                              f"({unreachable}); download it where it can:", command))
         else:
             found.append(Finding(field, WARN, f"{name}: not in the cache; serve downloads it on first start, "
-                                              f"or get it now: {command}"))
+                                              "or get it now:", command))
     return found
 
 
@@ -161,7 +182,9 @@ def _audio(config: Config) -> list[Finding]:
         device = Player(config.audio_output).device
         chosen = sd.query_devices(device, "output")
     except Exception as error:  # PortAudio missing, no output at all, or the configured one gone
-        return [Finding("audio output", WARN, f"audition is off ({error}); serve still generates")]
+        from ..output.portaudio import in_words
+
+        return [Finding("audio output", WARN, f"audition is off: {in_words(error)}; serve still generates")]
     outputs = [d["name"] for d in sd.query_devices() if d["max_output_channels"] > 0]
     return [Finding("audio output", OK, f"audition plays on {chosen['name']!r}; outputs: {'; '.join(outputs)}")]
 

@@ -173,7 +173,9 @@ def _player(config: Config):
     try:
         return Player(config.audio_output), ""
     except Exception as error:  # PortAudio missing or the device gone: audition alone is off
-        return None, f"audio_output: audition is off: {error}"
+        from ..output.portaudio import in_words
+
+        return None, f"audio_output: audition is off: {in_words(error)}"
 
 
 class _Stop(Exception):

@@ -13,6 +13,7 @@ import sounddevice as sd
 from pedalboard.io import AudioFile, ReadableAudioFile, ResampledReadableAudioFile
 
 from ...engine.errors import FieldError
+from .portaudio import in_words
 
 
 class Player:
@@ -63,7 +64,7 @@ class _Playback:
             self.stream = self._open(device)
         except (sd.PortAudioError, ValueError) as error:
             self.file.close()
-            raise FieldError("audio_output", f"cannot play on this output: {error}") from None
+            raise FieldError("audio_output", f"cannot play: {in_words(error)}") from None
 
     def _open(self, device: int | None) -> sd.OutputStream:
         """A stream at the file's rate (or, if the device cannot take it, resampled to the device's)."""
