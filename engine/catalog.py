@@ -52,3 +52,15 @@ AUDIO_MODELS: dict[str, AudioModelKind] = {kind.name: kind for kind in (
 DEFAULT_AUDIO_MODEL = next(iter(AUDIO_MODELS))
 DEFAULT_AUDIO_MODELS: dict[str, str] = {name: kind.hub_id for name, kind in AUDIO_MODELS.items()}
 """By kind, its default hub id: what a config names when it names nothing."""
+
+
+DEVICES = ("auto", "cuda", "mps", "cpu")
+"""Where the models run: `auto` takes cuda, else mps, else cpu; `cuda:N` names one GPU of several."""
+DTYPES = ("fp16", "bf16", "fp32")
+
+
+def device_problem(device: str) -> str | None:
+    """Why `device` names no device sonocanvas can run on, or None: one of DEVICES, or `cuda:N`."""
+    if device in DEVICES or (device.startswith("cuda:") and device[5:].isdigit()):
+        return None
+    return f"must be auto, cuda (cuda:N for one GPU of several), mps or cpu, got {device!r}"

@@ -10,7 +10,7 @@ DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 
 def choose_device(device: str | torch.device | None = None) -> torch.device:
     """The named device, or the best one present. A device that is not present is a user error."""
-    if device is None:
+    if device is None or device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
         if torch.backends.mps.is_available():

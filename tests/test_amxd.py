@@ -170,5 +170,5 @@ def test_output_must_be_an_amxd(tmp_path: Path, capsys) -> None:
 def test_a_missing_folder_is_refused_not_made(tmp_path: Path, capsys) -> None:
     """A typo in the long User Library path must not "succeed" in a folder Live never looks in."""
     assert main(["build-device", "-o", str(tmp_path / "Usr Library" / "x.amxd")]) == 2
-    assert f"folder {tmp_path / 'Usr Library'} does not exist" in capsys.readouterr().err
+    assert f"folder '{tmp_path / 'Usr Library'}' does not exist" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

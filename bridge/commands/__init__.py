@@ -24,6 +24,12 @@ def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def no_folder(folder: Path, hint: str = "") -> FieldError:
+    """The output's folder is missing: one wording in every command that does not make folders (`hint`: where
+    the right one is, said after it)."""
+    return FieldError("output", f"folder '{folder}' does not exist{f' ({hint})' if hint else ''}; nothing was written")
+
+
 def cannot_write(error: OSError, output: Path) -> FieldError:
     """An `OSError` met while writing a command's output, as the user sees it: the output's fault, named by the
     path they gave (never the hidden temporary `atomic_write` was writing)."""

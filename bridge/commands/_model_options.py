@@ -11,7 +11,15 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from ...engine.catalog import AUDIO_MODELS, CLAP_MODEL, CLIP_MODEL, DEFAULT_AUDIO_MODELS, IMAGE_MODEL
+from ...engine.catalog import (
+    AUDIO_MODELS,
+    CLAP_MODEL,
+    CLIP_MODEL,
+    DEFAULT_AUDIO_MODELS,
+    DTYPES,
+    IMAGE_MODEL,
+    device_problem,
+)
 from ...engine.errors import FieldError
 
 TINY = "tiny-random"
@@ -46,6 +54,20 @@ def add_model_options(parser: argparse.ArgumentParser | Any, renamed: dict[str, 
                              "a --clip-model or --clap-model you name is still used")
     for old, new in (renamed or {}).items():
         parser.add_argument(old, action=_Renamed, new=new)
+
+
+def add_device_options(parser: argparse.ArgumentParser | Any, device_default: str, dtype_default: str | None) -> None:
+    """`--device` (and, with `dtype_default`, `--dtype`) onto `parser`, spelled the same in every command."""
+    parser.add_argument("--device", type=_device, metavar="DEVICE",
+                        help=f"auto, cuda (cuda:N for one GPU of several), mps or cpu (default: {device_default})")
+    if dtype_default is not None:
+        parser.add_argument("--dtype", choices=DTYPES, help=f"default: {dtype_default}")
+
+
+def _device(value: str) -> str:
+    if problem := device_problem(value):
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def audio_sources(given: list[str] | None, kind: str | None = None) -> dict[str, str]:

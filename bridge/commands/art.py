@@ -16,7 +16,7 @@ from ...engine.catalog import AUDIO_MODELS
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
 from ...engine.settings import BY_NAME
-from . import cannot_write, one_line_errors
+from . import cannot_write, no_folder, one_line_errors
 
 FORMATS = tuple(kind.format for kind in AUDIO_MODELS.values())
 """The spectrogram formats, named without loading the codecs (torch): `engine.spectrogram.FORMATS`' keys."""
@@ -110,6 +110,6 @@ def _check_output(path: Path, overwrite: bool) -> None:
     if path.is_dir():
         raise FieldError("output", f"'{path}' is a folder; name the file to write in it, e.g. '{path / 'sound.wav'}'")
     if not path.parent.is_dir():
-        raise FieldError("output", f"folder '{path.parent}' does not exist")
+        raise no_folder(path.parent)
     if path.exists() and not overwrite:
         raise FieldError("output", f"'{path}' exists; pass --overwrite to replace it")

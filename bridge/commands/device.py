@@ -11,7 +11,7 @@ from ...engine.files import atomic_write
 from ..device import amxd
 from ..store.config import default_config_path
 from ..store.paths import device_sources_dir
-from . import cannot_write
+from . import cannot_write, no_folder
 
 PATCHER = "sonocanvas.maxpat"
 SCRIPT = "sonocanvas.js"
@@ -51,8 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if output.suffix != ".amxd":
         raise FieldError("output", f"{output} must end in .amxd, or Live will not load it as a device")
     if not output.parent.is_dir():  # no folder made: a typo in the long User Library path would "succeed" unseen
-        raise FieldError("output", f"folder {output.parent} does not exist (Live lists its User Library's "
-                                   "folder under Settings > Library)")
+        raise no_folder(output.parent, "Live shows where its User Library is under Settings > Library")
     source = device_sources_dir()
     patcher = json.loads((source / PATCHER).read_text(encoding="utf-8"))
     script = amxd.EmbeddedFile.from_path(source / SCRIPT)

@@ -22,7 +22,7 @@ from ...engine.settings import DEFAULT_CAPS, SETTINGS, Setting
 from ..request.build import GenerateRequest, Limits, Output, build_generate
 from ..studio.ranking import Choice, make_and_choose
 from . import cannot_write, one_line_errors
-from ._model_options import TINY, add_model_options, audio_sources
+from ._model_options import TINY, add_device_options, add_model_options, audio_sources
 from ._stores import effect_chains, presets
 
 if TYPE_CHECKING:  # torch: loaded only when a command runs, so that --help answers at once
@@ -38,15 +38,14 @@ def register(subparsers) -> None:
                     "/sonocanvas/generate (docs/osc.md), with the same default and range.")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR_OR_FILE",
                    help=f"folder to write into (clip.wav), or a file whose extension picks the format "
-                        f"({', '.join(AUDIO_FORMATS)})")
+                        f"({', '.join(AUDIO_FORMATS)}); missing folders are made")
     groups: dict[str, Any] = {}
     for setting in SETTINGS:
         group = groups.setdefault(setting.scope, p.add_argument_group(setting.scope))
         group.add_argument(setting.option, dest=setting.name, default=None, **_argument(setting))
     models = p.add_argument_group("models")
     add_model_options(models)
-    models.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: cuda, else mps, else cpu")
-    models.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), help="default: fp16 on GPUs, fp32 on cpu")
+    add_device_options(models, "auto: cuda, else mps, else cpu", "fp16 on GPUs, fp32 on cpu")
     p.add_argument("--keep-all", action="store_true",
                    help="with --keep, write the candidates not kept too, into a candidates/ folder beside the kept")
     one_line_errors(p).set_defaults(run=run)
@@ -154,7 +153,7 @@ def load_scorers(args: argparse.Namespace, pipe: JointPipeline):
     return Scorers(clip or None, clap or None, device=pipe.device)
 
 
-def write_clips(clips, output, folder: Path, stem: str, tiny: bool) -> list:
+def write_clips(clips, output, folder: Path, stem: str, tiny: bool, command: str = "generate") -> list:
     """Each clip through the drop folder's writer (the server's), into `folder`; returns what was dropped."""
     from ..output.drop import DropFolder
 
@@ -167,7 +166,7 @@ def write_clips(clips, output, folder: Path, stem: str, tiny: bool) -> list:
         rank = clip.record.get("rank")
         name = stem if len(clips) == 1 and rank in (None, 1) else f"{stem}_r{rank}" if rank else f"{stem}_v{clip.index}"
         dropped = drop.drop(clip, output, name, record)
-        print(f"sonocanvas generate: wrote {dropped.wav} ({len(clip.audio) / clip.sample_rate:.2f} s, seed "
+        print(f"sonocanvas {command}: wrote {dropped.wav} ({len(clip.audio) / clip.sample_rate:.2f} s, seed "
               f"{clip.seed}, {output.sample_rate} Hz {output.bit_depth}-bit), {dropped.png.name}, "
               f"{dropped.picture.name}, {dropped.json.name}", file=sys.stderr)
         written.append(dropped)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ...engine.errors import FieldError
 from ...engine.generate_settings import GenerateSettings
 from . import cannot_write, one_line_errors
-from ._model_options import TINY
+from ._model_options import TINY, add_device_options
 from .generate import write_clips
 
 if TYPE_CHECKING:  # torch: loaded only when a command runs, so that --help answers at once
@@ -31,12 +31,10 @@ def register(subparsers) -> None:
                     "device and dtype: bit-identical on the machine that made it, close elsewhere.")
     p.add_argument("record", type=Path, help="the clip's .json record")
     p.add_argument("-o", "--output", type=Path, metavar="DIR",
-                   help="folder to write into (default: the record's own; nothing is overwritten)")
+                   help="folder to write into, made if missing (default: the record's own; nothing is overwritten)")
     p.add_argument("--image-model-source", metavar="ID_OR_DIR", help="where the recorded image model is now")
     p.add_argument("--audio-model-source", metavar="ID_OR_DIR", help="where the recorded audio model is now")
-    p.add_argument("--device", choices=("cpu", "cuda", "mps"),
-                   help="default: the record's (another is not bit-identical)")
-    p.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), help="default: the record's")
+    add_device_options(p, "the record's (another is not bit-identical)", "the record's")
     one_line_errors(p).set_defaults(run=run)
 
 
@@ -51,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         recorded = (record.get("device", "cpu").split(":")[0],
                     {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(record.get("dtype", ""), "fp32"))
         device, dtype = args.device or recorded[0], args.dtype or recorded[1]
+        if device == "auto":
+            from ...engine.devices import choose_device
+
+            device = choose_device(device).type
         pipe = load_recorded(record["models"], args, device, dtype)
         if replay.caveat:
             print(f"sonocanvas replay: note: this record was {replay.caveat}", file=sys.stderr)
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         folder = args.output or args.record.parent
         files = record.get("files", {})
         stem = Path(files.get("wav") or files.get("audio") or "clip.wav").stem  # "audio": records before version 2
-        write_clips([clip], output, folder, stem, tiny=pipe.image.name.startswith(TINY))
+        write_clips([clip], output, folder, stem, tiny=pipe.image.name.startswith(TINY), command="replay")
     except OSError as error:
         raise cannot_write(error, args.output or args.record.parent) from None
     return 0

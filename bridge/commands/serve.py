@@ -23,7 +23,7 @@ from ...engine.errors import FieldError
 from ...engine.settings import BY_NAME
 from ..log import LEVELS
 from ..store.config import Config, load_config
-from ._model_options import TINY, add_model_options, audio_sources
+from ._model_options import TINY, add_device_options, add_model_options, audio_sources
 
 log = logging.getLogger("sonocanvas.server")
 
@@ -42,20 +42,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="UDP and TCP port (default 9010; 0 picks a free one)")
     parser.add_argument("--drop-dir", type=Path, help="folder finished clips are dropped into")
-    parser.add_argument("--device", help="auto, cuda, mps or cpu")
+    add_device_options(parser, "the config's, auto", None)
     add_model_options(parser, renamed={"--image-model": "--image-model-source ID_OR_DIR",
                                        "--audio-model": "--audio-model-source KIND=ID_OR_DIR"})
     parser.add_argument("--token", help="secret a client's hello must carry; required off loopback "
                         "(better: keep 127.0.0.1 and reach it through an SSH tunnel, see docs/osc.md)")
-    parser.add_argument("--log-level", choices=LEVELS, default="info",
-                        help="what the log (stderr) shows: one line per job at info; third-party chatter at debug")
+    parser.add_argument("--log-level", choices=LEVELS,
+                        help="what the log (stderr) shows: one line per job at info (the default); third-party "
+                             "chatter at debug")
     parser.add_argument("--ray", metavar="local|ADDRESS",
                         help="run jobs on Ray workers: local starts Ray here, HOST:PORT joins the cluster whose "
                              "head is there (pip install 'sonocanvas[ray]'; docs/studio.md)")
     parser.add_argument("--workers", type=int, metavar="N",
                         help="with --ray: jobs run at once, each on a worker with a GPU of its own "
                              "(default: one per GPU of the cluster)")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, default_log_level="info")  # a server logs each job; see cli.main
 
 
 def apply_flags(config: Config, args: argparse.Namespace) -> Config:

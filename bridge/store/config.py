@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from ...engine.catalog import CLAP_MODEL, CLIP_MODEL, DEFAULT_AUDIO_MODELS, IMAGE_MODEL
+from ...engine.catalog import CLAP_MODEL, CLIP_MODEL, DEFAULT_AUDIO_MODELS, IMAGE_MODEL, device_problem
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
 from ...engine.settings import BY_NAME, DEFAULT_CAPS, capped
@@ -177,8 +177,8 @@ def _checked(config: Config) -> Config:
     for key in ("clip_model", "clap_model"):
         if not isinstance(getattr(config, key), str):
             raise ConfigError(key, f"must be a hub id or a folder, or \"\" for none, got {getattr(config, key)!r}")
-    if config.device not in ("auto", "cuda", "mps", "cpu") and not str(config.device).startswith("cuda:"):
-        raise ConfigError("device", f"must be auto, cuda, mps or cpu, got {config.device!r}")
+    if problem := device_problem(str(config.device)):
+        raise ConfigError("device", problem)
     if not isinstance(config.audio_models, dict) or set(config.audio_models) - set(DEFAULT_AUDIO_MODELS):
         raise ConfigError("audio_models",
                           f"a mapping with keys auffusion and/or riffusion, got {config.audio_models!r}")
