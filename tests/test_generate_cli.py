@@ -21,6 +21,12 @@ def tiny_cli(sonocanvas_cache, tiny_model_paths, monkeypatch):
     return lambda *args: main(["generate", *PROMPTS, "--models", "tiny-random", *args])
 
 
+def the(folder, suffix: str):
+    """The one file in `folder` ending in `suffix` (a clip's name says when it was made, so it is found)."""
+    (path,) = [p for p in folder.iterdir() if p.name.endswith(suffix) and not p.name.endswith(f".picture{suffix}")]
+    return path
+
+
 def read_wav(path):
     with AudioFile(str(path)) as f:
         return f.read(f.frames), f.samplerate
@@ -29,13 +35,16 @@ def read_wav(path):
 def test_one_clip_writes_wav_pngs_and_a_record_with_the_servers_defaults(tiny_cli, tmp_path, capsys):
     out = tmp_path / "out"
     assert tiny_cli("-o", str(out), "--steps", "4", "--seed", "5", "--scheduler", "dpm++") == 0
-    assert sorted(p.name for p in out.iterdir()) == ["clip.json", "clip.picture.png", "clip.png", "clip.wav"]
-    with AudioFile(str(out / "clip.wav")) as f:  # the server's defaults: 48 kHz, 24-bit
+    stem = the(out, ".wav").stem  # named as the server's drop folder names it: time, prompts, seed
+    assert re.fullmatch(r"\d{8}-\d{6}_a-castle_bells_s5", stem), stem
+    assert sorted(p.name for p in out.iterdir()) == [f"{stem}{ext}"
+                                                     for ext in (".json", ".picture.png", ".png", ".wav")]
+    with AudioFile(str(out / f"{stem}.wav")) as f:  # the server's defaults: 48 kHz, 24-bit
         audio, rate, depth = f.read(f.frames), f.samplerate, f.file_dtype
     assert rate == 48000 and depth == "int24" and audio.shape[0] == 1
     assert abs(audio.shape[1] - 1.28 * 48000) <= 64  # 128 columns x 160 samples at 16 kHz, resampled
     assert np.isfinite(audio).all() and np.abs(audio).max() > 0
-    record = json.loads((out / "clip.json").read_text())
+    record = json.loads((out / f"{stem}.json").read_text())
     assert record["seed"] == 5 and record["settings"]["steps"] == 4 and record["settings"]["scheduler"] == "dpm++"
     assert record["settings"]["audio_weight"] == 0.5 and record["settings"]["image_start_step"] == 0  # 0.1 of 4
     assert record["models"]["image"]["name"] == "tiny-random/image"
@@ -43,12 +52,13 @@ def test_one_clip_writes_wav_pngs_and_a_record_with_the_servers_defaults(tiny_cl
     assert len(record["models"]["audio"]["sha256"]) == 64
     assert "tiny-random" in record["tiny_random"]
     assert record["sample_rate"] == 16000 and record["output"]["sample_rate"] == 48000
-    assert record["files"] == {"wav": "clip.wav", "png": "clip.png", "picture": "clip.picture.png", "json": "clip.json"}
+    assert record["files"] == {"wav": f"{stem}.wav", "png": f"{stem}.png", "picture": f"{stem}.picture.png",
+                               "json": f"{stem}.json"}
     assert record["versions"]["torch"] and record["versions"]["diffusers"]
-    with Image.open(out / "clip.png") as grey, Image.open(out / "clip.picture.png") as colour:
+    with Image.open(out / f"{stem}.png") as grey, Image.open(out / f"{stem}.picture.png") as colour:
         assert grey.mode == "L" and grey.size == (128, 32) and colour.mode == "RGB" and colour.size == (128, 32)
         assert "sonocanvas.spectrogram" in grey.text
-    fmt, picture = picture_from_png(out / "clip.png")
+    fmt, picture = picture_from_png(out / f"{stem}.png")
     assert fmt.name == "auffusion" and tuple(picture.shape) == (32, 128)
     err = capsys.readouterr().err
     assert "sampling [" in err and "seed 5" in err
@@ -59,10 +69,12 @@ def test_variations_write_numbered_files_with_consecutive_seeds(tiny_cli, tmp_pa
     assert tiny_cli("-o", str(out), "--steps", "3", "--variations", "2", "--seed", "7", "--sample-rate", "16000",
                     "--bit-depth", "32") == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(f"clip_v{i}{ext}" for i in (0, 1) for ext in (".json", ".wav", ".png", ".picture.png"))
-    seeds = [json.loads((out / f"clip_v{i}.json").read_text())["seed"] for i in (0, 1)]
+    time = names[0].split("_")[0]  # as the server names variations: each its own seed and number
+    assert names == sorted(f"{time}_a-castle_bells_s{7 + i}_v{i}{ext}" for i in (0, 1)
+                           for ext in (".json", ".wav", ".png", ".picture.png"))
+    seeds = [json.loads((out / f"{time}_a-castle_bells_s{7 + i}_v{i}.json").read_text())["seed"] for i in (0, 1)]
     assert seeds == [7, 8]
-    (a, rate), (b, _) = read_wav(out / "clip_v0.wav"), read_wav(out / "clip_v1.wav")
+    (a, rate), (b, _) = (read_wav(out / f"{time}_a-castle_bells_s{7 + i}_v{i}.wav") for i in (0, 1))
     assert rate == 16000 and a.shape == b.shape == (1, 128 * 160) and not np.allclose(a, b)
 
 
@@ -71,7 +83,7 @@ def test_no_seed_or_seed_minus_one_draws_a_fresh_one_printed_and_recorded(tiny_c
     for i, extra in enumerate([(), ("--seed", "-1")]):
         out = tmp_path / f"out{i}"
         assert tiny_cli("-o", str(out), "--steps", "2", *extra) == 0
-        seed = json.loads((out / "clip.json").read_text())["seed"]
+        seed = json.loads(the(out, ".json").read_text())["seed"]
         assert f"seed {seed}" in capsys.readouterr().err and 0 <= seed < 2**31
         seeds.append(seed)
     assert seeds[0] != seeds[1]
@@ -97,9 +109,9 @@ def test_riffusion_and_an_init_clip(tiny_cli, tmp_path):
     out = tmp_path / "out"
     assert tiny_cli("-o", str(out), "--audio-model", "riffusion", "--steps", "4", "--init-audio",
                     str(tmp_path / "riff.wav"), "--strength", "0.5", "--image-start-step", "0") == 0
-    audio, rate = read_wav(out / "clip.wav")
+    audio, rate = read_wav(the(out, ".wav"))
     assert rate == 48000 and audio.shape[1] > 0
-    record = json.loads((out / "clip.json").read_text())
+    record = json.loads(the(out, ".json").read_text())
     assert record["settings"]["init_audio"] == str(tmp_path / "riff.wav") and record["settings"]["strength"] == 0.5
     assert record["models"]["audio"]["kind"] == "riffusion"
 
@@ -107,10 +119,10 @@ def test_riffusion_and_an_init_clip(tiny_cli, tmp_path):
 def test_a_finished_clip_is_never_overwritten(tiny_cli, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
-    (out / "clip.wav").write_bytes(b"my earlier take")
-    assert tiny_cli("-o", str(out), "--steps", "2", "--seed", "1") == 0
-    assert (out / "clip.wav").read_bytes() == b"my earlier take"
-    assert "clip-2.wav" in {p.name for p in out.iterdir()}
+    (out / "take.wav").write_bytes(b"my earlier take")
+    assert tiny_cli("-o", str(out / "take.wav"), "--steps", "2", "--seed", "1") == 0
+    assert (out / "take.wav").read_bytes() == b"my earlier take"
+    assert "take-2.wav" in {p.name for p in out.iterdir()}
 
 
 @pytest.mark.parametrize("args, message", [

@@ -76,7 +76,8 @@ def tiny_cli(sonocanvas_cache, tiny_model_paths, monkeypatch):
 def test_the_command_line_writes_the_best_in_rank_order_with_scores_a_direct_computation_repeats(
         tiny_cli, tmp_path, tiny_model_paths):
     out = tmp_path / "out"
-    assert tiny_cli("-o", str(out), "--variations", "4", "--keep", "2", "--rank", "both", "--keep-all") == 0
+    assert tiny_cli("-o", str(out / "clip.wav"), "--variations", "4", "--keep", "2", "--rank", "both",
+                    "--keep-all") == 0
     assert sorted(p.name for p in out.glob("*.wav")) == ["clip_r1.wav", "clip_r2.wav"]
     assert sorted(p.name for p in (out / "candidates").glob("*.wav")) == ["clip_r3.wav", "clip_r4.wav"]
     from transformers import ClapModel, ClapProcessor, CLIPModel, CLIPProcessor

@@ -28,7 +28,8 @@ def samples(path):
 def test_replay_is_bit_identical_for_both_audio_models(tiny_cache, tmp_path, model):
     made = tmp_path / "made"
     assert main(["generate", *PROMPTS, "--models", "tiny-random", "--audio-model", model, "--steps", "3",
-                 "--variations", "2", "--to-seed", "4", "--alpha", "0.3", "--bit-depth", "32", "-o", str(made)]) == 0
+                 "--variations", "2", "--to-seed", "4", "--alpha", "0.3", "--bit-depth", "32",
+                 "-o", str(made / "clip.wav")]) == 0
     again = tmp_path / "again"
     assert main(["replay", str(made / "clip_v1.json"), "-o", str(again)]) == 0
     np.testing.assert_array_equal(samples(again / "clip_v1.wav"), samples(made / "clip_v1.wav"))
@@ -38,7 +39,8 @@ def test_replay_is_bit_identical_for_both_audio_models(tiny_cache, tmp_path, mod
 
 
 def test_replay_into_the_records_folder_never_overwrites(tiny_cache, tmp_path):
-    assert main(["generate", *PROMPTS, "--models", "tiny-random", "--steps", "2", "-o", str(tmp_path)]) == 0
+    assert main(["generate", *PROMPTS, "--models", "tiny-random", "--steps", "2",
+                 "-o", str(tmp_path / "clip.wav")]) == 0
     assert main(["replay", str(tmp_path / "clip.json")]) == 0
     np.testing.assert_array_equal(samples(tmp_path / "clip-2.wav"), samples(tmp_path / "clip.wav"))
 

@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from ._model_options import TINY, add_device_options, add_model_options, audio_s
 from ._stores import effect_chains, presets
 
 if TYPE_CHECKING:  # torch: loaded only when a command runs, so that --help answers at once
+    from ...engine.generate_settings import GenerateSettings
     from ...engine.pipeline import JointPipeline
 
 
@@ -37,7 +39,8 @@ def register(subparsers) -> None:
                     "like the image prompt and sounds like the audio prompt. Every option is a key of "
                     "/sonocanvas/generate (docs/osc.md), with the same default and range.")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR_OR_FILE",
-                   help=f"folder to write into (clip.wav), or a file whose extension picks the format "
+                   help=f"folder to write into (its files named as serve names them: time, prompts, seed), or a "
+                        f"file whose extension picks the format "
                         f"({', '.join(AUDIO_FORMATS)}); missing folders are made")
     groups: dict[str, Any] = {}
     for setting in SETTINGS:
@@ -75,11 +78,13 @@ def run(args: argparse.Namespace) -> int:
         scorers = load_scorers(args, pipe)
         choice.check(settings.variations, scorers)
         print(f"sonocanvas generate: seed {settings.seed}", file=sys.stderr)
+        when = datetime.now()  # as the server names a clip: when it was asked for
         kept, rest = make_and_choose(pipe, settings, choice, scorers, output, int(DEFAULT_CAPS["variations"]),
                                      _progress())
-        write_clips(kept, output, folder, stem, tiny=args.models == TINY)
+        write_clips(kept, output, folder, clip_names(kept, stem, settings, when), tiny=args.models == TINY)
         if args.keep_all and rest:
-            write_clips(rest, output, folder / "candidates", stem, tiny=args.models == TINY)
+            write_clips(rest, output, folder / "candidates", clip_names(rest, stem, settings, when),
+                        tiny=args.models == TINY)
     except OSError as error:  # the disk, not a setting: still the output's fault as the user sees it
         raise cannot_write(error, args.output) from None
     return 0
@@ -92,14 +97,15 @@ def request_of(args: argparse.Namespace) -> GenerateRequest:
     return build_generate("", given, Limits.local(frozenset(effect_chains().names())), presets().get)
 
 
-def output_of(args: argparse.Namespace, output: Output) -> tuple[Output, Path, str]:
-    """(Output in the format `-o` names, folder, stem) from `-o`: checked now, so that a run that cannot write
-    fails before sampling (and leaves no folder behind)."""
+def output_of(args: argparse.Namespace, output: Output) -> tuple[Output, Path, str | None]:
+    """(Output in the format `-o` names, folder, the file's stem, or None for a folder) from `-o`: checked now, so
+    that a run that cannot write fails before sampling (and leaves no folder behind)."""
     path: Path = args.output
+    stem: str | None
     if path.suffix and not path.is_dir():
         fmt, folder, stem = audio_format(path), path.parent, path.stem
     else:
-        fmt, folder, stem = "wav", path, "clip"
+        fmt, folder, stem = "wav", path, None
     if folder.exists() and not folder.is_dir():
         raise FieldError("output", f"{folder} is a file, not a folder")
     existing = next(parent for parent in [folder, *folder.parents] if parent.exists())
@@ -153,18 +159,34 @@ def load_scorers(args: argparse.Namespace, pipe: JointPipeline):
     return Scorers(clip or None, clap or None, device=pipe.device)
 
 
-def write_clips(clips, output, folder: Path, stem: str, tiny: bool, command: str = "generate") -> list:
-    """Each clip through the drop folder's writer (the server's), into `folder`; returns what was dropped."""
+def clip_names(clips: list, stem: str | None, settings: GenerateSettings, when: datetime) -> list[str]:
+    """Each clip's file stem. Into a folder (`stem` None), the names the server's drop folder gives: the time,
+    the prompts, the seed, and the variation when there are several. As a named file, its stem, with `_r<rank>`
+    (ranked) or `_v<variation>` when there is more than one."""
+    if stem is None:
+        from ..output.drop import clip_stem
+
+        return [clip_stem(when, settings.image_prompt, settings.audio_prompt, clip.seed,
+                          clip.index if settings.variations > 1 else None) for clip in clips]
+    names = []
+    for clip in clips:
+        rank = clip.record.get("rank")
+        names.append(stem if len(clips) == 1 and rank in (None, 1) else f"{stem}_r{rank}" if rank
+                     else f"{stem}_v{clip.index}")
+    return names
+
+
+def write_clips(clips, output, folder: Path, names: list[str], tiny: bool, command: str = "generate") -> list:
+    """Each clip through the drop folder's writer (the server's), into `folder` under its name (`names`, one per
+    clip; a taken one gets `-2`, ...); returns what was dropped."""
     from ..output.drop import DropFolder
 
     drop = DropFolder(folder, effect_chains() if output.fx else None)
     written = []
-    for clip in clips:
+    for clip, name in zip(clips, names, strict=True):
         record = dict(clip.record)
         if tiny:
             record["tiny_random"] = "made with the tiny-random models: random weights, the output is noise"
-        rank = clip.record.get("rank")
-        name = stem if len(clips) == 1 and rank in (None, 1) else f"{stem}_r{rank}" if rank else f"{stem}_v{clip.index}"
         dropped = drop.drop(clip, output, name, record)
         print(f"sonocanvas {command}: wrote {dropped.wav} ({len(clip.audio) / clip.sample_rate:.2f} s, seed "
               f"{clip.seed}, {output.sample_rate} Hz {output.bit_depth}-bit), {dropped.png.name}, "

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         folder = args.output or args.record.parent
         files = record.get("files", {})
         stem = Path(files.get("wav") or files.get("audio") or "clip.wav").stem  # "audio": records before version 2
-        write_clips([clip], output, folder, stem, tiny=pipe.image.name.startswith(TINY), command="replay")
+        write_clips([clip], output, folder, [stem], tiny=pipe.image.name.startswith(TINY), command="replay")
     except OSError as error:
         raise cannot_write(error, args.output or args.record.parent) from None
     return 0
