@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from .denoisers import GuidedDenoiser, JointDenoiser
 from .errors import FieldError
 from .generate_settings import GenerateSettings
 from .models import DiffusionModel
+from .preview import Previews
 from .record import make_record
 from .sampler import make_scheduler, sample, timesteps_from
 
@@ -83,7 +85,10 @@ class JointPipeline:
         return height, width
 
     @torch.no_grad()
-    def __call__(self, settings: GenerateSettings, on_step: Callable[[int, int], None] | None = None) -> list[Clip]:
+    def __call__(self, settings: GenerateSettings, on_step: Callable[[int, int], None] | None = None,
+                 previews: Previews | None = None) -> list[Clip]:
+        """The clips `settings` describe (one per variation); `on_step(done, total)` after each sampling step, and
+        `previews` (engine/preview.py) shows the canvas as it forms."""
         s = settings
         height, width = self.size(s)
         scale = self.audio.vae_scale_factor
@@ -131,14 +136,15 @@ class JointPipeline:
             if s.method == "joint":
                 denoiser = JointDenoiser(image if s.audio_weight < 1 else None, audio if s.audio_weight > 0 else None,
                                          s.audio_weight, s.image_start_step, s.audio_start_step)
-                latents = sample(canvas(denoiser), scheduler, latents, timesteps, first, on_step, generators)
+                latents = sample(canvas(denoiser), scheduler, latents, timesteps, first, on_step, generators,
+                                 previews)
             else:  # the imprint baseline: each model alone from the same start, the picture multiplied into the sound
-                halves = _halves(on_step, len(timesteps))
+                halves, shown = _halves(on_step, len(timesteps)), _halves(previews, len(timesteps))
                 image_latents = sample(canvas(image), scheduler, latents, timesteps,
-                                       first, halves[0], generators)
+                                       first, halves[0], generators, shown[0])
                 scheduler, timesteps, first = schedule()  # a fresh one: multistep schedulers keep history
                 audio_latents = sample(canvas(audio), scheduler, latents, timesteps,
-                                       first, halves[1], generators)
+                                       first, halves[1], generators, shown[1])
         with circular(self.image.vae, self.audio.vae):
             if s.method == "joint":
                 picture = self.image.decode(latents)
@@ -246,9 +252,9 @@ def riff_region(clip: np.ndarray, rate: int, start: float, end: float | None) ->
     return clip[first:last]
 
 
-def _halves(on_step: Callable[[int, int], None] | None, n: int):
-    """Progress for two passes of n steps reported as one run of 2n."""
-    if on_step is None:
+def _halves(report: Callable[..., None] | None, n: int) -> tuple[Any, Any]:
+    """A step callback (progress, previews) for two passes of n steps, told as one run of 2n."""
+    if report is None:
         return None, None
-    return (lambda done, _: on_step(done, 2 * n)), (lambda done, _: on_step(n + done, 2 * n))
+    return (lambda done, _, *rest: report(done, 2 * n, *rest)), (lambda done, _, *rest: report(n + done, 2 * n, *rest))
 

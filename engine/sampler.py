@@ -37,16 +37,23 @@ def timesteps_from(scheduler, steps: int, strength: float = 1.0) -> tuple[torch.
 
 def sample(denoiser: Denoiser, scheduler, latents: torch.Tensor, timesteps: torch.Tensor, first_step: int = 0,
            on_step: Callable[[int, int], None] | None = None,
-           generator: list[torch.Generator] | None = None) -> torch.Tensor:
+           generator: list[torch.Generator] | None = None,
+           on_latents: Callable[[int, int, torch.Tensor], None] | None = None) -> torch.Tensor:
     """One denoiser evaluation and one scheduler step per timestep; `on_step(done, total)` after each.
 
     `generator` (one per batch item) feeds the stochastic schedulers (euler_a, ddpm), so a variation made in a batch
-    equals the same seed made alone.
+    equals the same seed made alone. `on_latents(done, total, canvas)` (previews) gets the scheduler's estimate of
+    the clean latents where it gives one (`pred_original_sample`), else the latents after the step; it only
+    reads them, so the result is the same with it or without.
     """
     extra = {"generator": generator} if "generator" in inspect.signature(scheduler.step).parameters else {}
     for i, t in enumerate(timesteps):
         eps = denoiser(scheduler.scale_model_input(latents, t), t, first_step + i // scheduler.order)
-        latents = scheduler.step(eps, t, latents, **extra).prev_sample
-        if on_step is not None:
+        out = scheduler.step(eps, t, latents, **extra)
+        latents = out.prev_sample
+        if on_step is not None:  # first: a cancel it raises stops before a preview is made
             on_step(i + 1, len(timesteps))
+        if on_latents is not None:
+            estimate = getattr(out, "pred_original_sample", None)
+            on_latents(i + 1, len(timesteps), latents if estimate is None else estimate)
     return latents

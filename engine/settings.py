@@ -51,6 +51,8 @@ class Setting:
     choices: tuple = ()
     multiple_of: int | None = None
     required: bool = False
+    command_line: bool = True
+    """Whether `sonocanvas generate` takes it; False for what only a client watching over OSC uses."""
 
     @property
     def numeric(self) -> bool:
@@ -154,6 +156,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("rank", str, "both", "what best means with keep: clip (the picture against the image prompt), clap (the "
       "sound against the audio prompt), or both (the sum of the two places)", scope="request",
       choices=("clip", "clap", "both")),
+    S("preview", int, 0, "send a preview of the picture as it forms every this many sampling steps "
+      "(`/sonocanvas/preview`); 0 sends none", scope="request", low=0, high=1000, command_line=False),
     S("seed", int, RANDOM_SEED, "the noise's seed; -1 (the default) draws a fresh one, which is printed and recorded",
       low=0, high=MAX_SEED),
     S("steps", int, 100, "sampling steps (the paper's 100; dpm++ needs about 25)", low=1, high=1000),
@@ -198,7 +202,7 @@ del S
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 ENGINE = tuple(s.name for s in SETTINGS if s.scope == "engine")
 OUTPUT = tuple(s.name for s in SETTINGS if s.scope == "output")
-PRESET_EXCLUDED = ("preset", "init_audio", "init_start", "init_end", "init_picture")
+PRESET_EXCLUDED = ("preset", "init_audio", "init_start", "init_end", "init_picture", "preview")
 """What a preset may not hold: a preset names a sound, not one request's files or another preset."""
 
 DEFAULT_CAPS: dict[str, float] = {"steps": 500, "variations": 8}

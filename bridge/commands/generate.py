@@ -26,6 +26,9 @@ from . import cannot_write, one_line_errors
 from ._model_options import TINY, add_device_options, add_model_options, audio_sources
 from ._stores import effect_chains, presets
 
+COMMAND_LINE = [setting for setting in SETTINGS if setting.command_line]
+"""The settings `generate` takes, as options spelled from their names."""
+
 if TYPE_CHECKING:  # torch: loaded only when a command runs, so that --help answers at once
     from ...engine.generate_settings import GenerateSettings
     from ...engine.pipeline import JointPipeline
@@ -43,7 +46,7 @@ def register(subparsers) -> None:
                         f"file whose extension picks the format "
                         f"({', '.join(AUDIO_FORMATS)}); missing folders are made")
     groups: dict[str, Any] = {}
-    for setting in SETTINGS:
+    for setting in COMMAND_LINE:
         group = groups.setdefault(setting.scope, p.add_argument_group(setting.scope))
         group.add_argument(setting.option, dest=setting.name, default=None, **_argument(setting))
     models = p.add_argument_group("models")
@@ -93,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 def request_of(args: argparse.Namespace) -> GenerateRequest:
     """This run's request, built as the server builds one (`build_generate`), with the command line's limits
     (`Limits.local`: any file, every model, no policy caps)."""
-    given = {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name) is not None}
+    given = {s.name: getattr(args, s.name) for s in COMMAND_LINE if getattr(args, s.name) is not None}
     return build_generate("", given, Limits.local(frozenset(effect_chains().names())), presets().get)
 
 

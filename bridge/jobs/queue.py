@@ -60,6 +60,9 @@ class Job:
     cancelled: threading.Event = field(default_factory=threading.Event)
     finishing: bool = False
     interrupted: bool = False  # cancelled by the server's stop, not by its client
+    show_preview: Callable[[int, int, Any], None] | None = field(default=None, repr=False)
+    """Where its previews go while it samples (step, total, a PIL picture): set by whoever tells its client;
+    None: nobody watches."""
     _state: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _ended: bool = field(default=False, repr=False)  # its end was reported: by its worker, or by the queue's close
 

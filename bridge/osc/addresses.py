@@ -24,8 +24,8 @@ class Request:
 PREFIX = "/sonocanvas"
 REQUESTS: dict[str, Request] = {r.address: r for r in (
     Request(f"{PREFIX}/hello", (f"{PREFIX}/ready",)),
-    Request(f"{PREFIX}/generate", (f"{PREFIX}/queued", f"{PREFIX}/progress", f"{PREFIX}/scores", f"{PREFIX}/done",
-                                   f"{PREFIX}/cancelled"), job=True),
+    Request(f"{PREFIX}/generate", (f"{PREFIX}/queued", f"{PREFIX}/progress", f"{PREFIX}/preview", f"{PREFIX}/scores",
+                                   f"{PREFIX}/done", f"{PREFIX}/cancelled"), job=True),
     Request(f"{PREFIX}/encode", (f"{PREFIX}/queued", f"{PREFIX}/progress", f"{PREFIX}/done", f"{PREFIX}/cancelled"),
             job=True),
     Request(f"{PREFIX}/cancel", (f"{PREFIX}/cancelled",), job=True),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ...engine.errors import FieldError
 from ..jobs.inputs import read_inputs
 from ..jobs.queue import Job, JobQueue, QueueBounds
+from ..output.previews import JobPreviews, PreviewFolder
 from ..request.build import Request
 from .services import Services
 
@@ -32,6 +33,7 @@ class JobBridge:
         self._started: dict[int, float] = {}
         self._live: dict[int, Job] = {}  # queued or running, by id(job): whose jobs they are, and where replies go
         self._live_lock = threading.Lock()
+        self._preview_folder: PreviewFolder | None = None  # made when a job first asks for previews
         self.queue = JobQueue(self._run, self, bounds or QueueBounds(), services.workers)
 
     def owner_busy(self, owner: Hashable) -> bool:
@@ -72,8 +74,13 @@ class JobBridge:
         log.debug("job %r (%s) from %s: received, position %d", job.job_id, kind, peer.address, position)
 
     def _run(self, job: Job, on_step: Callable[[int, int], None]) -> None:
+        job.request = read_inputs(job.request, self.services.limits)  # its files' bytes, checked now
+        previews = self._previews_of(job)
+
         def done(index: int, wav: Path, png: Path, record: Path,
                  ranked: tuple[int, int, dict[str, float]] | None = None) -> None:
+            if previews is not None:  # the clip is here: its preview goes before the client hears of the clip
+                previews.close()
             if job.finishing:  # its last clip: the journal says done before the client hears it
                 try:
                     self._set_state(job, "done")
@@ -88,8 +95,28 @@ class JobBridge:
                               *(item for kind_score in scores.items() for item in kind_score))
             job.peer.send("/sonocanvas/done", job.job_id, index, str(wav), str(png), str(record))
 
-        job.request = read_inputs(job.request, self.services.limits)  # its files' bytes, checked now
-        self.services.run(job, on_step, done)
+        try:
+            self.services.run(job, on_step, done)
+        finally:
+            if previews is not None:
+                previews.close()  # its last preview goes with it, however it ended
+
+    def _previews_of(self, job: Job) -> JobPreviews | None:
+        """The job's previews, when its request asks for them and there is a drop folder to hold them: each
+        written, then told to its client as `/sonocanvas/preview job_id step total path`."""
+        if not job.request.preview or self.services.drop is None:
+            return None
+        with self._live_lock:
+            if self._preview_folder is None:
+                self._preview_folder = PreviewFolder(self.services.drop.folder)
+        previews = self._preview_folder.job()
+
+        def show(step: int, total: int, picture: Any) -> None:
+            previews.show(step, picture, lambda path: job.peer.send("/sonocanvas/preview", job.job_id, step, total,
+                                                                    str(path)))
+
+        job.show_preview = show
+        return previews
 
     # the queue's listener ----------------------------------------------------------------------
 

@@ -92,6 +92,8 @@ class GenerateRequest:
     reply_port: int | None = None
     keep: int | None = None
     rank: str = BY_NAME["rank"].default
+    preview: int = BY_NAME["preview"].default
+    """Steps between the previews its client is sent while it samples; 0: none."""
     kind: ClassVar[str] = "generate"
 
     def input_paths(self) -> dict[str, Path]:
@@ -117,6 +119,7 @@ class EncodeRequest:
     """The longest sound this request may make, in seconds: with no `seconds`, the picture's own width decides
     its length, known only once the picture is read (`load_art`'s `max_seconds`), so the bound travels along."""
     kind: ClassVar[str] = "encode"
+    preview: ClassVar[int] = 0  # no sampler: the picture is the client's own
 
     def input_paths(self) -> dict[str, Path]:
         """By field: the file this request has yet to read from disk, its picture."""
@@ -340,11 +343,12 @@ def build_generate(job_id: str, given: Mapping[str, Any], limits: Limits,
     preset_name, reply_port = values.pop("preset", ""), values.pop("reply_port", None)
     values.pop("client", None)
     keep, rank = values.pop("keep", None), values.pop("rank", BY_NAME["rank"].default)
+    preview = values.pop("preview", BY_NAME["preview"].default)
     try:
         settings = GenerateSettings.resolved(**values)
     except FieldError as error:
         raise ProtocolError(error.field, error.reason) from None
-    return GenerateRequest(job_id, settings, output, audio_model, preset_name, reply_port, keep, rank)
+    return GenerateRequest(job_id, settings, output, audio_model, preset_name, reply_port, keep, rank, preview)
 
 
 def _ranking_caps(caps: Mapping[str, float], values: Mapping[str, Any]) -> dict[str, float]:

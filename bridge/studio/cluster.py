@@ -62,6 +62,15 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Shown:
+    """One preview from an actor's sampler (a PIL picture: it pickles), for the front end to write and tell."""
+
+    step: int
+    total: int
+    picture: Any
+
+
+@dataclass(frozen=True)
 class Failure:
     """A job's error on an actor, as data: exceptions with an `__init__` of their own (`FieldError`) do not
     survive pickling, and the front end must tell a cancel from a user's mistake from a fault."""
@@ -121,8 +130,9 @@ class Worker:
 
     @ray.method(num_returns="streaming")
     def make(self, key: str, job_id: str, request: Any, queued_at: float, when: datetime,
-             ) -> Iterator[Step | list[Made] | Failure]:
-        """Yield `Step`s while sampling, then the clips (`list[Made]`) or a `Failure`. The sampler runs on a
+             ) -> Iterator[Step | Shown | list[Made] | Failure]:
+        """Yield `Step`s (and `Shown` previews, if its request asks) while sampling, then the clips (`list[Made]`)
+        or a `Failure`. The sampler runs on a
         thread of its own, since its step callback cannot yield. `when`: the front end's local time of the
         request, for the file names (this machine's clock may be in another time zone)."""
         studio = self.studio
@@ -130,8 +140,9 @@ class Worker:
             field, reason = self.error or ("models", "the models did not load")
             yield Failure("field", reason, field)
             return
-        job = self.jobs[key] = Job(owner=key, job_id=job_id, request=request, queued_at=queued_at)
         events: queue.Queue = queue.Queue()
+        job = self.jobs[key] = Job(owner=key, job_id=job_id, request=request, queued_at=queued_at,
+                                   show_preview=lambda step, total, picture: events.put(Shown(step, total, picture)))
         # Thinned as the front end thins them: only the reports it would send travel.
         progress = Progress(lambda step, total: events.put(Step(step, total)))
 
@@ -152,7 +163,7 @@ class Worker:
 
         threading.Thread(target=work, name=f"sonocanvas-job-{job_id}", daemon=True).start()
         try:
-            while isinstance(item := events.get(), Step):
+            while isinstance(item := events.get(), (Step, Shown)):
                 yield item
         finally:
             del self.jobs[key]  # before the last item: once the front end has it, this actor runs nothing
@@ -253,6 +264,9 @@ class Cluster:
                 item = ray.get(next(stream))
                 if isinstance(item, Step):
                     on_step(item.step, item.total)
+                elif isinstance(item, Shown):
+                    if job.show_preview is not None:
+                        job.show_preview(item.step, item.total, item.picture)
                 elif isinstance(item, Failure):
                     raise _raised(job, item)
                 else:

@@ -25,6 +25,7 @@ from ..request.build import Output
 
 if TYPE_CHECKING:  # torch and the models load only when a job makes candidates, not with the OSC handlers
     from ...engine.pipeline import Clip, JointPipeline
+    from ...engine.preview import Previews
     from ...engine.scorers import Scorers
 
 Step = Callable[[int, int], None]
@@ -54,13 +55,15 @@ class Choice:
 
 
 def make_and_choose(pipe: JointPipeline, settings: GenerateSettings, choice: Choice, scorers: Scorers,
-                    output: Output, batch: int, on_step: Step | None = None) -> tuple[list[Clip], list[Clip]]:
+                    output: Output, batch: int, on_step: Step | None = None,
+                    previews: Previews | None = None) -> tuple[list[Clip], list[Clip]]:
     """(the clips to deliver, the candidates left out): every candidate and none (no `keep`), or the best `keep` in
-    rank order and the rest in the order they were made, every one's record holding its scores."""
+    rank order and the rest in the order they were made, every one's record holding its scores. `previews` shows
+    the first batch forming (its first candidate)."""
     from ...engine.scorers import rank  # with torch: see the imports above
 
     if choice.keep is None:
-        return pipe(settings, on_step=on_step), []
+        return pipe(settings, on_step=on_step, previews=previews), []
     batches = math.ceil(settings.variations / batch)
     progress = _Progress(on_step, batches, settings.variations)
     candidates: list[Clip] = []
@@ -68,7 +71,7 @@ def make_and_choose(pipe: JointPipeline, settings: GenerateSettings, choice: Cho
         offset = b * batch
         size = min(batch, settings.variations - offset)
         part = dataclasses.replace(settings, seed=settings.seed + offset, variations=size)
-        for clip in pipe(part, on_step=progress.sampling(b)):
+        for clip in pipe(part, on_step=progress.sampling(b), previews=previews if b == 0 else None):
             candidates.append(dataclasses.replace(clip, index=offset + clip.index,
                                                   record={**clip.record, "index": offset + clip.index}))
     scores = score(candidates, settings, choice, scorers, output, progress.scored)

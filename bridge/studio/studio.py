@@ -114,10 +114,13 @@ class Studio:
         request = job.request
         when = when or datetime.fromtimestamp(job.queued_at)
         if isinstance(request, GenerateRequest):
+            from ...engine.preview import Previews
+
+            shown = Previews(request.preview, job.show_preview) if request.preview and job.show_preview else None
             try:
                 clips, _ = make_and_choose(self.pipelines[request.audio_model], request.settings,
                                            Choice(request.keep, request.rank), self.scorers, request.output, self.batch,
-                                           on_step)
+                                           on_step, shown)
             except torch.OutOfMemoryError:
                 torch.cuda.empty_cache()  # give the failed job's memory back before the next one
                 raise

@@ -1,0 +1,116 @@
+"""Previews while sampling (issue 22, part 1): the canvas as a small picture every few steps, over OSC from the
+real server on the tiny-random models, files read back as they are announced, none left after a job."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sonocanvas.bridge.output import previews as preview_files
+from sonocanvas.engine.generate_settings import GenerateSettings
+from sonocanvas.engine.preview import LATENT_RGB, MAX_WIDTH, Previews, preview_picture
+
+
+def quick(**overrides) -> GenerateSettings:
+    values = dict(image_prompt="a castle", audio_prompt="bells", steps=6, image_start_step=2, seed=3)
+    return GenerateSettings.resolved(**{**values, **overrides})
+
+
+def test_a_preview_is_the_latent_rgb_approximation_with_the_canvas_aspect_at_most_256_wide():
+    latents = torch.zeros(2, 4, 4, 16)
+    latents[0, 0] = 1.0  # channel 0 alone: the first row of the matrix
+    picture = preview_picture(latents)
+    assert picture.mode == "RGB" and picture.size == (128, 32)  # the picture's own size (8 x the latents)
+    expected = ((LATENT_RGB[0] + 1) / 2 * 255).round().to(torch.uint8).tolist()
+    assert list(picture.getpixel((64, 16))) == expected
+    wide = preview_picture(torch.zeros(1, 4, 4, 750))  # a 60 s canvas
+    assert wide.size == (MAX_WIDTH, 1)  # 750 : 4 kept as near as whole pixels allow
+    assert preview_picture(torch.zeros(1, 4, 32, 128)).size == (MAX_WIDTH, 64)
+
+
+def test_previews_come_every_n_steps_and_leave_the_clip_bit_for_bit_as_it_was(auffusion_pipe):
+    shown = []
+    plain = auffusion_pipe(quick())
+    watched = auffusion_pipe(quick(), previews=Previews(2, lambda step, total, picture: shown.append(
+        (step, total, picture.size))))
+    assert [(step, total) for step, total, _ in shown] == [(2, 6), (4, 6)]  # not at the last: the clip follows
+    assert all(size == (128, 32) for _, _, size in shown)
+    np.testing.assert_array_equal(watched[0].audio, plain[0].audio)
+
+
+def test_the_imprint_method_previews_both_passes_as_one_run(auffusion_pipe):
+    shown = []
+    auffusion_pipe(quick(method="imprint", steps=3), previews=Previews(1, lambda step, total, _: shown.append(step)))
+    assert shown == [1, 2, 3, 4, 5]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
+    from osc_helpers import write_config
+    from sonocanvas.bridge.commands.serve import build_server
+    from sonocanvas.bridge.store.config import load_config
+
+    config = load_config(write_config(tmp_path_factory.mktemp("serve"))).replace(tiny_random=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SONOCANVAS_CACHE", str(sonocanvas_cache))
+        server = build_server(config).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def announced(monkeypatch):
+    """Every preview path as its message goes out, checked there and then: a whole PNG, beside at most the one
+    it replaces."""
+    seen = []
+    real = preview_files.JobPreviews.show
+
+    def show(self, step, picture, announce):
+        def checked(path):
+            with Image.open(path) as image:
+                image.load()
+                seen.append((step, image.size))
+            names = {p.name for p in path.parent.iterdir()}
+            assert path.name in names and len(names) <= 2  # this one, and the one before until this one is told
+            announce(path)
+
+        real(self, step, picture, checked)
+
+    monkeypatch.setattr(preview_files.JobPreviews, "show", show)
+    return seen
+
+
+def previews_folder(server):
+    return server.services.drop.folder / preview_files.PREVIEW_FOLDER
+
+
+def test_previews_arrive_in_order_each_whole_as_it_is_told_and_none_is_left(client, server, announced):
+    client.send("/sonocanvas/generate", "watched", "image_prompt", "a", "audio_prompt", "b", "steps", 5,
+                "preview", 2)
+    replies = []
+    while (reply := client.next())[0] != "/sonocanvas/done":
+        replies.append(reply)
+    previews = [args for address, args in replies if address == "/sonocanvas/preview"]
+    assert [args[:3] for args in previews] == [["watched", 2, 5], ["watched", 4, 5]]
+    assert announced == [(2, (128, 32)), (4, (128, 32))]
+    folder = previews_folder(server)
+    assert all(args[3].startswith(str(folder)) for args in previews)
+    assert list(folder.iterdir()) == []  # gone once the job is done
+    assert not [p for p in server.services.drop.folder.iterdir() if p.suffix == ".png" and "preview" in p.name]
+
+
+def test_a_job_cancelled_at_a_preview_leaves_none_behind(client, server, announced):
+    client.send("/sonocanvas/generate", "stopped", "image_prompt", "a", "audio_prompt", "b", "steps", 200,
+                "preview", 1)
+    assert client.expect("/sonocanvas/preview")[:2] == ["stopped", 1]
+    client.send("/sonocanvas/cancel", "stopped")
+    client.expect("/sonocanvas/cancelled")
+    assert list(previews_folder(server).iterdir()) == []
+
+
+def test_no_preview_key_sends_none(client, server):
+    client.send("/sonocanvas/generate", "plain", "image_prompt", "a", "audio_prompt", "b", "steps", 3)
+    replies = []
+    while (reply := client.next())[0] != "/sonocanvas/done":
+        replies.append(reply[0])
+    assert "/sonocanvas/preview" not in replies
