@@ -18,6 +18,10 @@ through the models' own processors), timed per candidate beside that row's gener
 Long clips (issue 13): one clip of 10, 30 and 60 s (`seconds`), DPM++, time per second of audio side by side:
 MultiDiffusion's windows make the cost grow linearly with the number of windows, so this column should stay flat.
 
+Previews (issue 22): one clip sampled with a preview every step (the latent picture, its PNG written atomically
+into a preview folder, as the server does) against the same clip with none, alternately, best of the repeats each;
+the overhead is the ratio. `--only previews` runs these rows alone.
+
 Full size builds the real architectures from their configs in code (SD 1.5's UNet, VAE and CLIP ViT-L/14 text
 encoder; a HiFi-GAN with 256 mels and a hop of 160) with random weights: the same arithmetic as the real models,
 with no download.
@@ -25,6 +29,7 @@ with no download.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import tempfile
 import time
@@ -38,6 +43,7 @@ from sonocanvas.engine.devices import choose_device, choose_dtype
 from sonocanvas.engine.generate_settings import GenerateSettings
 from sonocanvas.engine.models import DiffusionModel
 from sonocanvas.engine.pipeline import JointPipeline
+from sonocanvas.engine.preview import Previews
 from sonocanvas.engine.sampler import make_scheduler, sample, timesteps_from
 from sonocanvas.engine.tiny import SD_SCHEDULER, byte_tokenizer
 from sonocanvas.engine.vocoder import HifiGan, VocoderConfig
@@ -255,6 +261,26 @@ def scoring_rows(clips, image_prompt: str, audio_prompt: str, device: torch.devi
     return rows
 
 
+def preview_rows(pipe: JointPipeline, settings: GenerateSettings, device: torch.device, repeats: int) -> list[Row]:
+    """The clip with no previews and with one every step, measured alternately (so that load from other
+    processes hits both alike): each row the best of `repeats` after a warm-up of both."""
+    from sonocanvas.bridge.output.previews import PreviewFolder
+
+    folder = PreviewFolder(Path(tempfile.mkdtemp()))
+    shown = folder.job()
+    previews = Previews(1, lambda step, total, picture: shown.show(step, picture, lambda path: None))
+    runs = {"no previews": lambda cb: pipe(settings, on_step=cb),
+            "a preview every step": lambda cb: pipe(settings, on_step=cb, previews=previews)}
+    best = {name: measure(name, run, settings.steps, 1, device, 1) for name, run in runs.items()}
+    for _ in range(repeats - 1):
+        for name, run in runs.items():
+            row = measure(name, run, settings.steps, 1, device, 1)
+            if row.clip_s < best[name].clip_s:
+                best[name] = row
+    shown.close()
+    return [dataclasses.replace(row, name=f"engine DPM++, {label}") for label, row in best.items()]
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
@@ -280,6 +306,7 @@ def main() -> None:
                                                   "10.24 s at full size; wider canvases are denoised in windows)")
     parser.add_argument("--long-seconds", type=float, nargs="*", default=[10, 30, 60],
                         help="lengths of the long-clip rows, in seconds (none: skip them)")
+    parser.add_argument("--only", choices=("previews",), help="run only these rows")
     args = parser.parse_args()
 
     if args.threads:
@@ -299,6 +326,26 @@ def main() -> None:
     paper = GenerateSettings.resolved(**base, steps=args.paper_steps)
     fast = GenerateSettings.resolved(**base, scheduler="dpm++", steps=args.fast_steps)
     batched = GenerateSettings.resolved(**{**base, "variations": args.batch}, scheduler="dpm++", steps=args.fast_steps)
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name()
+    else:
+        name = f"{device.type}, {torch.get_num_threads()} threads"
+    header = (f"sonocanvas joint sampler, {'full-size' if args.full_size else 'tiny-random'} models, {height}x{width} "
+              f"({seconds} s clip), {name}, {str(dtype).removeprefix('torch.')}, torch {torch.__version__}")
+    if args.only == "previews":
+        print(header)
+    else:
+        sampler_rows(args, image, audio, pipe, paper, fast, batched, base, height, width, seconds, header, device,
+                     dtype)
+    plain, shown = preview_rows(pipe, fast, device, args.repeats)
+    print(table(["loop", "steps", "batch", "ms/step", "s/clip", "RTF", "clips/s", "peak MiB"],
+                [row.cells(seconds) for row in (plain, shown)]))
+    print(f"previews every step cost {100 * (shown.clip_s / plain.clip_s - 1):.2f} % of the clip's time")
+
+
+def sampler_rows(args, image, audio, pipe, paper, fast, batched, base, height, width, seconds, header, device,
+                 dtype) -> None:
+    """The sampler's rows: the paper's loop against the engine's, batches, scoring, long clips, overhead."""
     rows = [
         measure("paper loop (separate CFG passes), DDIM", lambda cb: paper_clip(image, audio, paper, height, width, cb),
                 args.paper_steps, 1, device, args.repeats),
@@ -309,12 +356,7 @@ def main() -> None:
         measure("engine (batched CFG), DPM++, variations", lambda cb: pipe(batched, on_step=cb), args.fast_steps,
                 args.batch, device, args.repeats),
     ]
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name()
-    else:
-        name = f"{device.type}, {torch.get_num_threads()} threads"
-    print(f"sonocanvas joint sampler, {'full-size' if args.full_size else 'tiny-random'} models, {height}x{width} "
-          f"({seconds} s clip), {name}, {str(dtype).removeprefix('torch.')}, torch {torch.__version__}")
+    print(header)
     print(table(["loop", "steps", "batch", "ms/step", "s/clip", "RTF", "clips/s", "peak MiB"],
                 [row.cells(seconds) for row in rows]), flush=True)
     p, e, f, b = rows

@@ -63,13 +63,16 @@ class WriteMethod(str, Enum):
 
 
 def atomic_write(
-    path: str | os.PathLike[str], write: Callable[[BinaryIO], object], exclusive: bool = False
+    path: str | os.PathLike[str], write: Callable[[BinaryIO], object], exclusive: bool = False,
+    durable: bool = True,
 ) -> Path:
     """Write a file through `write(f)` under a hidden temporary name in the same folder, then move it in.
 
     The data is flushed and fsynced before it gets its real name, so a crash leaves either the old
     file or the complete new one. `exclusive=True` never replaces an existing file (`FileExistsError`),
-    on any file system: see `place_exclusive`. Returns the path written.
+    on any file system: see `place_exclusive`. `durable=False` skips the fsync, for a file whose loss in a
+    crash costs nothing and that is written many times a second (a preview): a reader still never sees it
+    half-written. Returns the path written.
     """
     path = Path(path)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART, dir=path.parent)
@@ -77,7 +80,8 @@ def atomic_write(
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         try:
             os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp makes it private; give it an ordinary file's mode
         except OSError as error:

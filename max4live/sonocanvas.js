@@ -56,11 +56,14 @@ var SEED_MAX = 999999;
 /* Track.create_audio_clip takes start_time in [0, 1576800] beats (LOM). */
 var LAST_BEAT = 1576800;
 /* The generate keys whose values are whole numbers (docs/osc.md); OSC floats and ints both reach js as numbers. */
-var INTEGER_KEYS = ["seed", "steps", "variations", "keep", "bars"];
+var INTEGER_KEYS = ["seed", "steps", "variations", "keep", "bars", "preview"];
 /* The server's bars are bars of 4/4 (docs/osc.md, `bpm`), so a bar is 4 beats. */
 var BEATS_PER_BAR = 4;
 /* With Keep on, the device asks for a ranking by both scores (docs/osc.md `rank`). */
 var RANK = "both";
+/* Steps between the previews the server sends while a clip forms (docs/osc.md, `preview`): the picture panel
+ * shows each, and the real picture when the clip is done. */
+var PREVIEW_EVERY = 5;
 /* Why Keep is greyed out: the server said (in /sonocanvas/ready) that it has nothing to rank with. */
 var NO_SCORERS = "this server has no CLIP or CLAP scorer to rank candidates with";
 /* The prompt boxes (textedit) and the pattr that keeps each with the Live set. The pattr is not bound to its
@@ -537,6 +540,9 @@ Device.prototype.generate = function (riff) {
         "variations", job.variations,
         "audio_model", AUDIO_MODELS[clamp(Math.round(number(this.env.value("audio_model"))), 0, AUDIO_MODELS.length - 1)]
     );
+    if (this.bounds.preview) {  /* a server that previews says so in its limits; an older one would refuse the key */
+        args.push("preview", this.bounded("preview", PREVIEW_EVERY));
+    }
     if (job.keep) {
         args.push("keep", job.keep, "rank", RANK);
     }
@@ -694,6 +700,16 @@ REPLIES["/sonocanvas/progress"] = function (args) {
         var total = Number(args[2]);
         this.progress(total > 0 ? step / total : 0);
         this.status("Generating: step " + step + " of " + total);
+    }
+};
+
+/* preview job step total path: the picture as it forms, in the picture panel until the clip's own replaces it
+ * (done). A cancelled job's late preview is not shown. */
+REPLIES["/sonocanvas/preview"] = function (args) {
+    var job = this.jobs[args[0]];
+    if (job && !job.cancelling) {
+        job.acknowledged = true;
+        this.env.show("picture", "read", [maxPath(String(args[3]))]);
     }
 };
 

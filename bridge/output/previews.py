@@ -4,12 +4,15 @@ A preview is a small PNG in a hidden folder of the drop folder (`.sonocanvas-pre
 the hidden attribute too), so it is never a file among the clips. Each is written whole under a new name
 (atomically) before its message goes out, and the one before it is removed then, so the path a client is told
 always holds a whole picture, and a client that caches pictures by path (Max's `fpic`) never shows an old one.
+The writing happens on a thread of the job's own (`JobPreviews`): the sampler only hands the picture over.
 When the job ends, however it ends, its last preview goes. What a killed server left is swept when a drop
 folder's previews are opened, once older than PREVIEW_GRACE: a second server sharing the folder keeps its own.
 """
 from __future__ import annotations
 
+import collections
 import ctypes
+import functools
 import io
 import logging
 import os
@@ -18,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ...engine.files import atomic_write
 
@@ -54,36 +57,73 @@ class PreviewFolder:
                 pass  # gone already, or not ours to take
 
 
+MAX_PENDING = 2
+"""Previews waiting for the writer; a newer one pushes out the oldest, so a slow disk never slows the sampler
+and never builds a backlog."""
+
+
 class JobPreviews:
-    """One job's previews: each `show` replaces the last; `close` removes what is left."""
+    """One job's previews, written on a thread of their own so the sampler never waits on the disk: each `show`
+    replaces the last; `close` writes what is pending, then removes what is left."""
 
     def __init__(self, folder: Path, token: str):
         self.folder = folder
         self.token = token
         self._last: Path | None = None
-        self._lock = threading.Lock()
+        self._pending: collections.deque[tuple[int, Any, Callable[[Path], None]]] = collections.deque(
+            maxlen=MAX_PENDING)
+        self._ready = threading.Condition()
         self._closed = False
+        self._writer: threading.Thread | None = None
 
     def show(self, step: int, picture: Any, announce: Callable[[Path], None]) -> None:
-        """Write `picture` (PIL) as this job's preview at `step`, `announce` its path, then remove the one
-        before: a client told a path finds the picture there. Nothing once the job has ended."""
-        data = io.BytesIO()
-        picture.save(data, format="PNG")
-        with self._lock:  # one at a time, and none after close
+        """Have `picture` (PIL) written as this job's preview at `step`, then `announce` its path, then the one
+        before removed: a client told a path finds the picture there. Returns at once; nothing once closed."""
+        with self._ready:
             if self._closed:
                 return
-            path = atomic_write(self.folder / f"{self.token}-{step}.png", lambda f: f.write(data.getvalue()))
-            previous, self._last = self._last, path
-            announce(path)
-            if previous is not None and previous != path:
-                _remove(previous)
+            self._pending.append((step, picture, announce))
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write, name=f"sonocanvas-preview-{self.token}",
+                                                daemon=True)
+                self._writer.start()
+            self._ready.notify()
 
     def close(self) -> None:
-        with self._lock:
+        """The job has ended: the previews pending are written and told (in order), then the last is removed."""
+        with self._ready:
             self._closed = True
-            last, self._last = self._last, None
-        if last is not None:
-            _remove(last)
+            self._ready.notify()
+            writer = self._writer
+        if writer is not None:
+            writer.join()
+        if self._last is not None:
+            _remove(self._last)
+            self._last = None
+
+    def _write(self) -> None:
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: self._pending or self._closed)
+                if not self._pending:
+                    return  # closed, and all written
+                step, picture, announce = self._pending.popleft()
+            try:
+                data = io.BytesIO()
+                picture.save(data, format="PNG", compress_level=1)  # small pictures: speed over bytes
+                path = atomic_write(self.folder / f"{self.token}-{step}.png", functools.partial(_put, data.getvalue()),
+                                    durable=False)  # a preview lost in a crash costs nothing
+            except OSError as error:  # a full disk: the job goes on without this preview
+                log.warning("could not write a preview into %s: %s", self.folder, error)
+                continue
+            previous, self._last = self._last, path
+            announce(path)
+            if previous is not None:
+                _remove(previous)
+
+
+def _put(data: bytes, file: BinaryIO) -> None:
+    file.write(data)
 
 
 def _remove(path: Path) -> None:

@@ -128,6 +128,27 @@ test("controls are clamped to the bounds the server gives in /sonocanvas/limits"
     value("seed"), value("audio_model")], [50, 30.5, 20, 0, 1, 5, "riffusion"]);
 });
 
+test("previews: a server whose limits name preview gets one every 5 steps, shown in the picture panel until the clip's own", () => {
+  const { env, device } = loadedDevice({ values: { image_prompt: "a", audio_prompt: "b", seed_lock: 1, seed: 7 } });
+  device.generate();
+  assert.ok(!env.osc().pop().includes("preview"), "a server that has not said it previews is not asked to (an older one refuses the key)");
+  device.receive("/sonocanvas/ready", ["0.1.0", "cpu", "tiny", "c0ffee"]);
+  device.receive("/sonocanvas/limits", ["steps", 1, 1000, "preview", 0, 1000]);
+  const job = device.generate();
+  const atoms = env.osc().pop();
+  assert.deepEqual(atoms.slice(atoms.indexOf("preview"), atoms.indexOf("preview") + 2), ["preview", 5]);
+  device.receive("/sonocanvas/preview", [job, 5, 100, "C:\\Users\\Léa\\Music\\sonocanvas\\.sonocanvas-previews\\ab-5.png"]);
+  assert.deepEqual(env.shown.filter(([name]) => name === "picture").pop(),
+    ["picture", "read", "C:/Users/Léa/Music/sonocanvas/.sonocanvas-previews/ab-5.png"], "read as Max reads paths");
+  device.receive("/sonocanvas/preview", ["someone-else", 5, 100, "/x/other.png"]);
+  assert.equal(env.shown.filter(([name]) => name === "picture").pop()[2].endsWith("ab-5.png"), true,
+    "another job's preview is not shown");
+  device.cancel();
+  device.receive("/sonocanvas/preview", [job, 10, 100, "/x/late.png"]);
+  assert.equal(env.shown.filter(([name]) => name === "picture").pop()[2].endsWith("ab-5.png"), true,
+    "nor one that comes after Cancel");
+});
+
 test("fit to bars sends the Live set's tempo and the bar count", () => {
   const { env } = generated({ live: new FakeLive({ tempo: 126.5 }), values: { fit_bars: 1, bars: 8 } });
   const atoms = env.osc().pop();
