@@ -68,6 +68,9 @@ class WindowedDenoiser:
     window: int  # the model's native width, in latent columns
     stride: int  # latent columns between window starts
     wrap: bool = False  # a circular canvas: windows wrap around its end
+    heard_at: Callable[[int], Denoiser] | None = None
+    """With a prompt per section (engine/sections.py): the denoiser of the window from a column, hearing its
+    sections' prompts; None: `denoiser` in every window."""
 
     def __call__(self, latents: torch.Tensor, t: torch.Tensor, step: int) -> torch.Tensor:
         width = latents.shape[-1]
@@ -78,7 +81,8 @@ class WindowedDenoiser:
         count = torch.zeros(width, dtype=latents.dtype, device=latents.device)
         for start in starts:
             columns = torch.arange(start, start + self.window, device=latents.device) % width
-            total.index_add_(latents.dim() - 1, columns, self.denoiser(latents[..., columns], t, step))
+            denoiser = self.denoiser if self.heard_at is None else self.heard_at(start)
+            total.index_add_(latents.dim() - 1, columns, denoiser(latents[..., columns], t, step))
             count.index_add_(0, columns, torch.ones_like(columns, dtype=latents.dtype))
         return total / count
 

@@ -12,7 +12,6 @@ import math
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,13 +19,14 @@ import torch
 from PIL import Image
 
 from .canvas import LOOP_MARGIN, WindowedDenoiser, circular_time, loop_sound, window_stride
-from .denoisers import GuidedDenoiser, JointDenoiser
+from .denoisers import Denoiser, GuidedDenoiser, JointDenoiser
 from .errors import FieldError
 from .generate_settings import GenerateSettings
 from .models import DiffusionModel
 from .preview import Previews
 from .record import make_record
 from .sampler import make_scheduler, sample, timesteps_from
+from .sections import Section, SectionedEmbeddings, has_sections, plan
 
 
 @dataclass
@@ -86,19 +86,23 @@ class JointPipeline:
 
     @torch.no_grad()
     def __call__(self, settings: GenerateSettings, on_step: Callable[[int, int], None] | None = None,
-                 previews: Previews | None = None) -> list[Clip]:
+                 previews: Previews | None = None, bpm: float | None = None) -> list[Clip]:
         """The clips `settings` describe (one per variation); `on_step(done, total)` after each sampling step, and
-        `previews` (engine/preview.py) shows the canvas as it forms."""
+        `previews` (engine/preview.py) shows the canvas as it forms. `bpm`: the tempo that sections' lengths in
+        bars are read at (the request's, which fits the clip to bars; engine/sections.py)."""
         s = settings
         height, width = self.size(s)
         scale = self.audio.vae_scale_factor
+        window = self.audio.native_size[1] // scale
 
-        # 1. Each model's prompt and negative prompt -> its own CFG embeddings [negative rows; prompt rows].
-        far = s.interpolate_to
-        image_embeddings = self._embeddings(self.image, s.image_prompt, s.image_negative_prompt, s,
-                                            far.image_prompt if far is not None else None)
-        audio_embeddings = self._embeddings(self.audio, s.audio_prompt, s.audio_negative_prompt, s,
-                                            far.audio_prompt if far is not None else None)
+        # 1. Each model's prompt and negative prompt -> its own CFG embeddings [negative rows; prompt rows]; with a
+        #    prompt per section, one set per section, which each window hears as the sections it covers.
+        sections = self.sections(s, height, width, bpm)
+        canvas = (width // scale, width * self._column_seconds(height, width))  # latent columns, seconds
+        image_embeddings = self._sectioned(self.image, sections["image_prompt"], s.image_negative_prompt, s,
+                                           "to_image_prompt", canvas)
+        audio_embeddings = self._sectioned(self.audio, sections["audio_prompt"], s.audio_negative_prompt, s,
+                                           "to_audio_prompt", canvas)
 
         # 2. One standard-normal latent per variation, from a CPU generator seeded with its seed (as the paper).
         shape = (1, self.audio.unet.config["in_channels"], height // scale, width // scale)
@@ -123,27 +127,38 @@ class JointPipeline:
             latents = scheduler.add_noise(init.expand_as(noise), noise, timesteps[:1])
 
         # 4. Denoise: each model with its own guidance, mixed (1 - w) * eps_image + w * eps_audio; a canvas wider
-        #    than the audio model's window in overlapping windows (MultiDiffusion), a loop circular in time.
-        image = GuidedDenoiser(self.image.unet, image_embeddings, s.image_guidance)
-        audio = GuidedDenoiser(self.audio.unet, audio_embeddings, s.audio_guidance)
-        window = self.audio.native_size[1] // scale
-        canvas = partial(WindowedDenoiser, window=window, stride=window_stride(window), wrap=s.loop)
+        #    than the audio model's window in overlapping windows (MultiDiffusion), each hearing its sections, a loop
+        #    circular in time.
+        def image_at(start: int) -> GuidedDenoiser:
+            return GuidedDenoiser(self.image.unet, image_embeddings.at(start, window), s.image_guidance)
+
+        def audio_at(start: int) -> GuidedDenoiser:
+            return GuidedDenoiser(self.audio.unet, audio_embeddings.at(start, window), s.audio_guidance)
+
+        def joint_at(start: int) -> JointDenoiser:
+            return JointDenoiser(image_at(start) if s.audio_weight < 1 else None,
+                                 audio_at(start) if s.audio_weight > 0 else None,
+                                 s.audio_weight, s.image_start_step, s.audio_start_step)
+
+        sectioned = len(image_embeddings.sections) > 1 or len(audio_embeddings.sections) > 1
+
+        def windowed(at: Callable[[int], Denoiser]) -> WindowedDenoiser:
+            return WindowedDenoiser(at(0), window, window_stride(window), s.loop, at if sectioned else None)
+
         one_window = latents.shape[-1] <= window
         def circular(*modules: torch.nn.Module):
             return circular_time(*modules) if s.loop else nullcontext()
 
         with circular(self.image.unet, self.audio.unet) if one_window else nullcontext():
             if s.method == "joint":
-                denoiser = JointDenoiser(image if s.audio_weight < 1 else None, audio if s.audio_weight > 0 else None,
-                                         s.audio_weight, s.image_start_step, s.audio_start_step)
-                latents = sample(canvas(denoiser), scheduler, latents, timesteps, first, on_step, generators,
+                latents = sample(windowed(joint_at), scheduler, latents, timesteps, first, on_step, generators,
                                  previews)
             else:  # the imprint baseline: each model alone from the same start, the picture multiplied into the sound
                 halves, shown = _halves(on_step, len(timesteps)), _halves(previews, len(timesteps))
-                image_latents = sample(canvas(image), scheduler, latents, timesteps,
+                image_latents = sample(windowed(image_at), scheduler, latents, timesteps,
                                        first, halves[0], generators, shown[0])
                 scheduler, timesteps, first = schedule()  # a fresh one: multistep schedulers keep history
-                audio_latents = sample(canvas(audio), scheduler, latents, timesteps,
+                audio_latents = sample(windowed(audio_at), scheduler, latents, timesteps,
                                        first, halves[1], generators, shown[1])
         with circular(self.image.vae, self.audio.vae):
             if s.method == "joint":
@@ -170,8 +185,38 @@ class JointPipeline:
             columns = width // 32
             sound = sound[:, : sound.shape[1] - round(columns / width * sound.shape[1])]
             picture, spectrogram = picture[..., :-columns], spectrogram[..., :-columns]
-        return [self._clip(s, i, seed, sound[i], spectrogram[i], picture[i], fmt, height, width)
+        return [self._clip(s, i, seed, sound[i], spectrogram[i], picture[i], fmt, height, width, sections)
                 for i, seed in enumerate(s.seeds)]
+
+    def sections(self, s: GenerateSettings, height: int, width: int, bpm: float | None) -> dict[str, list[Section]]:
+        """Each prompt's sections over this canvas (one, the prompt itself, for a prompt without `|`); FieldError
+        on the prompt's field for sections this canvas cannot hold (engine/sections.py's `plan`)."""
+        column = self._column_seconds(height, width)
+        scale = self.audio.vae_scale_factor
+        window = self.audio.native_size[1] // scale
+        seconds = s.seconds if s.seconds is not None else width * column
+        return {field: plan(getattr(s, field), field, seconds, window * scale * column,
+                            window_stride(window) * scale * column, bpm)
+                for field in ("image_prompt", "audio_prompt")}
+
+    def _column_seconds(self, height: int, width: int) -> float:
+        """Seconds of sound per picture column of the audio model's format."""
+        fmt = self.format(height, width)
+        return fmt.hop_length / fmt.sample_rate
+
+    def _sectioned(self, model: DiffusionModel, sections: list[Section], negative: str, s: GenerateSettings,
+                   far_field: str, canvas: tuple[int, float]) -> SectionedEmbeddings:
+        """The CFG embeddings of each section over a canvas of (latent columns, seconds). With an interpolation
+        each section moves towards the prompt `far_field` names (to_image_prompt or to_audio_prompt), one prompt,
+        or, where it is not given, towards itself (as a prompt without sections always did)."""
+        to = getattr(s, far_field)
+        if to is not None and has_sections(to) and len(sections) > 1:
+            raise FieldError(far_field, "interpolates every section towards one prompt; give it without sections")
+        interpolating = s.interpolate_to is not None
+        embeddings = [self._embeddings(model, section.prompt, negative, s,
+                                       (section.prompt if to is None else to) if interpolating else None)
+                      for section in sections]
+        return SectionedEmbeddings(sections, embeddings, *canvas)
 
     def _embeddings(self, model: DiffusionModel, prompt: str, negative: str, s: GenerateSettings,
                     end_prompt: str | None) -> torch.Tensor:
@@ -218,13 +263,16 @@ class JointPipeline:
             for picture, seed in zip(spectrogram, seeds, strict=True)])
 
     def _clip(self, s: GenerateSettings, index: int, seed: int, sound: np.ndarray, spectrogram: torch.Tensor,
-              picture: torch.Tensor, fmt, height: int, width: int) -> Clip:
+              picture: torch.Tensor, fmt, height: int, width: int, sections: dict[str, list[Section]]) -> Clip:
         rgb = (picture.permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
         record = make_record(
             s, index=index, seed=seed, sample_rate=self.sample_rate, samples=len(sound), height=height, width=width,
             models={"image": self.image.identity(), "audio": self.audio.identity()},
             device=str(self.device), dtype=str(self.dtype).removeprefix("torch."),
         )
+        if any(len(parts) > 1 for parts in sections.values()):  # each prompt that has sections: where each lies
+            record["sections"] = {field: [dataclasses.asdict(part) for part in parts]
+                                  for field, parts in sections.items() if len(parts) > 1}
         return Clip(index=index, seed=seed, audio=np.ascontiguousarray(sound, dtype=np.float32),
                     sample_rate=self.sample_rate, spectrogram=fmt.png(spectrogram), picture=Image.fromarray(rgb),
                     record=record, loop=s.loop)

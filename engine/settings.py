@@ -142,8 +142,10 @@ class Setting:
 
 S = Setting
 SETTINGS: tuple[Setting, ...] = (
-    S("image_prompt", str, "", "what the picture shows", required=True),
-    S("audio_prompt", str, "", "what the sound is", required=True),
+    S("image_prompt", str, "", "what the picture shows; sections of a long clip separated by |, each with an "
+      "optional length in bars (\"a castle @4 | a forest\")", required=True),
+    S("audio_prompt", str, "", "what the sound is; sections of a long clip separated by |, each with an optional "
+      "length in bars (\"church bells @4 | choir @8 | thunder\")", required=True),
     S("image_negative_prompt", str, "", "what the picture should not show"),
     S("audio_negative_prompt", str, "", "what the sound should not be"),
     S("preset", str, "", "a preset's name: its values are the defaults, the settings given win "

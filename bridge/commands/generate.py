@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         settings = request.settings
         output, folder, stem = output_of(args, request.output)
         pipe = load_pipeline(args, request.audio_model)
-        pipe.size(settings)  # settings these models cannot make fail here, before anything is sampled
+        pipe.sections(settings, *pipe.size(settings), output.bpm)  # what these models cannot make fails now
         choice = Choice(request.keep, request.rank)
         scorers = load_scorers(args, pipe)
         choice.check(settings.variations, scorers)

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         if (device, dtype) != recorded:
             print(f"sonocanvas replay: note: {device}/{dtype}, not the record's {recorded[0]}/{recorded[1]}: the clip "
                   "will be close, not bit-identical", file=sys.stderr)
-        clip = pipe(settings)[replay.variation]  # the whole batch: a variation alone is computed a hair apart
+        # the whole batch: a variation alone is computed a hair apart
+        clip = pipe(settings, bpm=output.bpm)[replay.variation]
         clip.record["replay_of"] = str(args.record)
         folder = args.output or args.record.parent
         files = record.get("files", {})

@@ -63,7 +63,7 @@ def make_and_choose(pipe: JointPipeline, settings: GenerateSettings, choice: Cho
     from ...engine.scorers import rank  # with torch: see the imports above
 
     if choice.keep is None:
-        return pipe(settings, on_step=on_step, previews=previews), []
+        return pipe(settings, on_step=on_step, previews=previews, bpm=output.bpm), []
     batches = math.ceil(settings.variations / batch)
     progress = _Progress(on_step, batches, settings.variations)
     candidates: list[Clip] = []
@@ -71,7 +71,7 @@ def make_and_choose(pipe: JointPipeline, settings: GenerateSettings, choice: Cho
         offset = b * batch
         size = min(batch, settings.variations - offset)
         part = dataclasses.replace(settings, seed=settings.seed + offset, variations=size)
-        for clip in pipe(part, on_step=progress.sampling(b), previews=previews if b == 0 else None):
+        for clip in pipe(part, on_step=progress.sampling(b), previews=previews if b == 0 else None, bpm=output.bpm):
             candidates.append(dataclasses.replace(clip, index=offset + clip.index,
                                                   record={**clip.record, "index": offset + clip.index}))
     scores = score(candidates, settings, choice, scorers, output, progress.scored)
