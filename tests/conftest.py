@@ -84,6 +84,22 @@ def single_thread_torch():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(scope="module")
+def tiny_server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
+    """A real server on the session's tiny-random models, in process, one per test module, with a config and
+    drop folder of its own (a module's `server` fixture may be this one)."""
+    from osc_helpers import write_config
+    from sonocanvas.bridge.commands.serve import build_server
+    from sonocanvas.bridge.store.config import load_config
+
+    config = load_config(write_config(tmp_path_factory.mktemp("serve"))).replace(tiny_random=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SONOCANVAS_CACHE", str(sonocanvas_cache))  # the session's tiny-random set, built once
+        server = build_server(config).start()
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def client(server):
     """A UDP client that has said hello to the module's `server` (each server test module defines its own)."""

@@ -95,17 +95,8 @@ def test_a_riff_over_osc_reads_the_bytes_and_its_record_names_the_clients_file(c
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
-    from osc_helpers import write_config
-    from sonocanvas.bridge.commands.serve import build_server
-    from sonocanvas.bridge.store.config import load_config
-
-    config = load_config(write_config(tmp_path_factory.mktemp("serve"))).replace(tiny_random=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SONOCANVAS_CACHE", str(sonocanvas_cache))
-        server = build_server(config).start()
-    yield server
-    server.close()
+def server(tiny_server):
+    return tiny_server
 
 
 def test_a_fifo_swapped_in_after_the_check_is_refused_on_its_field_not_waited_on(tmp_path):

@@ -45,17 +45,8 @@ def test_the_imprint_method_previews_both_passes_as_one_run(auffusion_pipe):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
-    from osc_helpers import write_config
-    from sonocanvas.bridge.commands.serve import build_server
-    from sonocanvas.bridge.store.config import load_config
-
-    config = load_config(write_config(tmp_path_factory.mktemp("serve"))).replace(tiny_random=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SONOCANVAS_CACHE", str(sonocanvas_cache))
-        server = build_server(config).start()
-    yield server
-    server.close()
+def server(tiny_server):
+    return tiny_server
 
 
 @pytest.fixture

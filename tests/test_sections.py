@@ -97,3 +97,25 @@ def test_interpolation_moves_every_section_towards_one_prompt(auffusion_pipe):
 def test_sections_in_a_clip_of_one_window_are_refused_before_sampling(auffusion_pipe):
     with pytest.raises(FieldError, match="^audio_prompt: 2 sections need a clip longer than one window"):
         auffusion_pipe(quick(audio_prompt="bells | rain", seconds=None))
+
+
+@pytest.fixture(scope="module")
+def server(tiny_server):
+    return tiny_server
+
+
+def test_sections_over_osc_land_in_the_record_and_a_clip_that_cannot_hold_them_is_refused_on_its_field(client):
+    import json
+    from pathlib import Path
+
+    client.send("/sonocanvas/generate", "sections", "image_prompt", "a castle", "audio_prompt", "bells @1 | rain",
+                "bpm", 120, "bars", 2, "steps", 2)
+    done = client.expect("/sonocanvas/done")
+    record = json.loads(Path(done[4]).read_text())
+    assert record["sections"]["audio_prompt"] == [
+        {"prompt": "bells", "start": 0.0, "end": 2.0}, {"prompt": "rain", "start": 2.0, "end": 4.0}]
+    client.send("/sonocanvas/generate", "short", "image_prompt", "a castle", "audio_prompt", "bells | rain",
+                "steps", 2)
+    client.expect("/sonocanvas/queued")  # checked when the job starts, where the models' window is known
+    job_id, field, message = client.expect_error()
+    assert (job_id, field) == ("short", "audio_prompt") and "need a clip longer than one window" in message

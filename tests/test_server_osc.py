@@ -10,19 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from osc_helpers import TIMEOUT, TcpClient, UdpClient, message, write_config
+from osc_helpers import TIMEOUT, TcpClient, UdpClient, message
 from pedalboard.io import AudioFile
 from PIL import Image, ImageDraw
 from pythonosc import slip
 from pythonosc.osc_message import OscMessage
-from sonocanvas.bridge.commands.serve import build_server
 from sonocanvas.bridge.jobs.journal import Journal
 from sonocanvas.bridge.osc.server import Server
 from sonocanvas.bridge.osc.services import Services
 from sonocanvas.bridge.osc.transport import MAX_TCP_CONNECTIONS, SlipDecoder
 from sonocanvas.bridge.osc.wire import MAX_DEPTH
 from sonocanvas.bridge.request.build import Limits
-from sonocanvas.bridge.store.config import load_config
 from sonocanvas.bridge.studio.studio import TINY_LABEL
 
 FAST = ("steps", 2)
@@ -30,13 +28,8 @@ LONG = ("steps", 40)  # the first progress comes after 2 steps; cancelled jobs n
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_model_paths, sonocanvas_cache):
-    config = load_config(write_config(tmp_path_factory.mktemp("serve"))).replace(tiny_random=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SONOCANVAS_CACHE", str(sonocanvas_cache))  # the session's tiny-random set, built once
-        server = build_server(config).start()
-    yield server
-    server.close()
+def server(tiny_server):
+    return tiny_server
 
 
 def run_job(c, job_id, *keys, prompts=("castle towers", "bell ringing")):
