@@ -268,3 +268,26 @@ class BareServeProcess:
     def stop(self) -> int:
         self.proc.stdin.close()
         return self.proc.wait(30)
+
+
+CONTINUED = " \\"  # a shell line continuation
+
+
+def doctor_rows(out: str) -> dict[str, tuple[str, str]]:
+    """`sonocanvas doctor`'s table as {check: (status, detail)}: a row's lines joined as a reader (or, for a
+    command's `\\` continuations, a shell) reads them. Every line fits 100 columns but a word longer than that."""
+    rows: dict[str, tuple[str, str]] = {}
+    check = None
+    for line in out.splitlines():
+        found = re.match(r"^(\S+(?: \S+)?)\s+(ok|warn|FAIL)\s+(.*)$", line)
+        if found:
+            check, words = found.group(1), found.group(3)
+            rows[check] = (found.group(2), words)
+        elif line.startswith(" ") and check is not None:
+            status, detail = rows[check]
+            words = line.strip()
+            rows[check] = (status, detail.removesuffix(CONTINUED) + " " + words)
+        else:
+            check, words = None, ""  # not a row of the table
+        assert len(line) <= 100 or " " not in words, line  # only a word longer than the room (a path) goes past
+    return rows

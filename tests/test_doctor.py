@@ -5,39 +5,21 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import socket
 import subprocess
 
 import pytest
 import torch
 from huggingface_hub import constants
-from osc_helpers import write_config
+from osc_helpers import doctor_rows, write_config
 from sonocanvas.bridge.cli import main
 from sonocanvas.engine.catalog import IMAGE_MODEL
 
-CONTINUED = " \\"  # a shell line continuation
-
 
 def doctor(capsys, *args: str) -> tuple[int, dict[str, tuple[str, str]]]:
-    """Exit code and the table as {check: (status, detail)}: a row's lines joined as a reader (or, for a
-    command's `\\` continuations, a shell) reads them. Every line fits 100 columns."""
+    """Exit code and the table as {check: (status, detail)} (`doctor_rows`)."""
     code = main(["doctor", *args])
-    rows: dict[str, tuple[str, str]] = {}
-    check = None
-    for line in capsys.readouterr().out.splitlines():
-        found = re.match(r"^(\S+(?: \S+)?)\s+(ok|warn|FAIL)\s+(.*)$", line)
-        if found:
-            check, words = found.group(1), found.group(3)
-            rows[check] = (found.group(2), words)
-        elif line.startswith(" ") and check is not None:
-            status, detail = rows[check]
-            words = line.strip()
-            rows[check] = (status, detail.removesuffix(CONTINUED) + " " + words)
-        else:
-            check, words = None, ""  # not a row of the table
-        assert len(line) <= 100 or " " not in words, line  # only a word longer than the room (a path) goes past
-    return code, rows
+    return code, doctor_rows(capsys.readouterr().out)
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from osc_helpers import TIMEOUT, ServeProcess, TcpClient, UdpClient, free_udp_port, write_config
+from osc_helpers import TIMEOUT, ServeProcess, TcpClient, UdpClient, doctor_rows, free_udp_port, write_config
 from PIL import Image
 from sonocanvas.bridge.jobs.journal import Journal, JournalError
 from sonocanvas.bridge.jobs.queue import Job, JobInterrupted, JobQueue
@@ -492,8 +492,8 @@ def test_15_doctor_writes_a_real_clip_on_fat32_through_fuse(fuse_fat32, tmp_path
 
     config = write_config(tmp_path / "cfg", drop_dir=str(fuse_fat32))
     main(["doctor", "--config", str(config)])
-    [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("drop folder")]
-    assert " ok " in row and "writes use reserve" in row and hidden(fuse_fat32) == []
+    status, detail = doctor_rows(capsys.readouterr().out)["drop folder"]
+    assert status == "ok" and "writes use reserve" in detail and hidden(fuse_fat32) == []
 
 
 def test_15_a_chmod_the_file_system_does_not_implement_is_no_error(tmp_path, monkeypatch, capsys):
@@ -515,8 +515,8 @@ def test_15_a_chmod_the_file_system_does_not_implement_is_no_error(tmp_path, mon
 
     config = write_config(tmp_path / "cfg")
     assert main(["doctor", "--config", str(config)]) == 1
-    [row] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("drop folder")]
-    assert "FAIL" in row and "cannot write a clip" in row and "Input/output error" in row
+    status, detail = doctor_rows(capsys.readouterr().out)["drop folder"]
+    assert status == "FAIL" and "cannot write a clip" in detail and "Input/output error" in detail
 
 
 # Finding 20: the user preset store is bounded ---------------------------------------------------------------
