@@ -24,14 +24,15 @@ SILENCE_PEAK = 1e-6
 
 
 def load_audio(source: FileSource, sample_rate: int | None = None, field: str = "audio",
-               region: tuple[float, float | None] | None = None) -> np.ndarray:
+               region: tuple[float, float | None] | None = None, silence: bool = False) -> np.ndarray:
     """Read WAV, FLAC, MP3 or OGG as mono float32 `(samples,)`, resampled to `sample_rate` if given.
 
     With `region` (start, end) in seconds (`region_frames`), only that part is decoded, by seeking: a
     150-minute file costs what the region costs, never the whole file in memory.
 
-    Raises FieldError(field) for a missing file, one that is not audio, or audio that is empty, silent or holds
-    NaN/infinite samples, since none can become a picture; `field` is the caller's name for the file.
+    Raises FieldError(field) for a missing file, one that is not audio, or audio that is empty, silent (unless
+    `silence`: a sound whose silence means something, as stylize's) or holds NaN/infinite samples, since none can
+    become a picture; `field` is the caller's name for the file.
     `source` is a path, or a file's bytes already read (`InputFile`), named by the path it came from.
     """
     path = str(source)
@@ -50,7 +51,7 @@ def load_audio(source: FileSource, sample_rate: int | None = None, field: str = 
     if not np.isfinite(samples).all():
         raise FieldError(field, f"'{path}' holds NaN or infinite samples")
     mono = samples.mean(axis=0, dtype=np.float32)
-    if np.abs(mono).max() < SILENCE_PEAK:
+    if not silence and np.abs(mono).max() < SILENCE_PEAK:
         raise FieldError(field, f"'{path}' is silent")
     return mono if sample_rate is None else resample(mono, rate, sample_rate)
 

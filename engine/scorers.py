@@ -109,19 +109,27 @@ class ClapScorer(_Scorer):
 
     @torch.no_grad()
     def __call__(self, sounds: Sequence[np.ndarray], sample_rate: int, prompt: str) -> list[float]:
+        return _cosine(self.sound_embeddings(sounds, sample_rate), self.text_embeddings([prompt]))
+
+    @torch.no_grad()
+    def sound_embeddings(self, sounds: Sequence[np.ndarray], sample_rate: int) -> torch.Tensor:
+        """CLAP's projected embedding of each sound (`prepare`d), (sounds, dim)."""
         audio = [self.prepare(sound, sample_rate) for sound in sounds]
         features = self.processor.feature_extractor(audio, sampling_rate=self.sample_rate, return_tensors="pt")
+        is_longer = features.get("is_longer")
+        return _features(self.model.get_audio_features(
+            input_features=features["input_features"].to(self.device, self.model.dtype),  # fp16 on a GPU
+            **({"is_longer": is_longer.to(self.device)} if is_longer is not None else {}))).float()
+
+    @torch.no_grad()
+    def text_embeddings(self, texts: Sequence[str]) -> torch.Tensor:
+        """CLAP's projected embedding of each text, (texts, dim)."""
         text_config = self.model.config.text_config
         assert text_config is not None and not isinstance(text_config, dict)  # ClapConfig makes it a ClapTextConfig
-        tokens = self.processor.tokenizer([prompt], return_tensors="pt", padding=True, truncation=True,
+        tokens = self.processor.tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True,
                                           max_length=text_config.max_position_embeddings - 2)
-        is_longer = features.get("is_longer")
-        sound = _features(self.model.get_audio_features(
-            input_features=features["input_features"].to(self.device, self.model.dtype),  # fp16 on a GPU
-            **({"is_longer": is_longer.to(self.device)} if is_longer is not None else {})))
-        text = _features(self.model.get_text_features(input_ids=tokens["input_ids"].to(self.device),
-                                                      attention_mask=tokens["attention_mask"].to(self.device)))
-        return _cosine(sound, text)
+        return _features(self.model.get_text_features(input_ids=tokens["input_ids"].to(self.device),
+                                                      attention_mask=tokens["attention_mask"].to(self.device))).float()
 
 
 @dataclass

@@ -5,8 +5,8 @@ tests run, never copied here:
   (`sonocanvas build-device -o ...`): each `sonocanvas` command is parsed by bash itself (quotes, `~`, `\\ `,
   line continuations and comments as a shell reads them) and run through the CLI's entry point,
   `sonocanvas.bridge.cli.main`, in a temporary working folder with a temporary home folder, `--models
-  tiny-random` added to `generate` (nothing downloads). In a block, `sonocanvas generate ...` stands for the
-  options of the last complete `sonocanvas generate` line above it (README.md says so);
+  tiny-random` added to `generate` and `stylize` (nothing downloads). In a block, `sonocanvas generate ...`
+  stands for the options of the last complete `sonocanvas generate` line above it (README.md says so);
 - OSC messages written inline in the docs' notation (`/sonocanvas/generate "7" "image_prompt" ...`: quoted
   strings, bare numbers) are sent as written over UDP to the docs' own `sonocanvas serve --models tiny-random`
   (a subprocess on a free 127.0.0.1 port), and must be answered without an `/sonocanvas/error`; a `generate`
@@ -331,7 +331,7 @@ def test_the_commands_of_a_doc_run_as_written(doc, tmp_path, monkeypatch, capsys
             continue
         command = with_ellipsis(example, last)
         argv = argv_of(command, home, cwd)
-        if argv[:1] == ["generate"] and "--models" not in argv:
+        if argv[:1] in (["generate"], ["stylize"]) and "--models" not in argv:
             argv += ["--models", "tiny-random"]  # never the real models: nothing may download
         before = files_under(cwd, home)
         try:

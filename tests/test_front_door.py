@@ -33,6 +33,8 @@ WRITERS = {
     "build-device": (["build-device", "-o", "{out}.amxd"], False),
     "generate": (["generate", *PROMPTS, "-o", "{out}.wav"], True),
     "replay": (["replay", str(RECORD), "-o", "{out}"], True),
+    "stylize": (["stylize", str(PICTURE), "--sound", str(SOUND), "--models", "tiny-random", "--steps", "2",
+                 "-o", "{out}.png"], False),
 }
 
 
@@ -52,7 +54,7 @@ def test_an_output_the_system_refuses_is_one_line_exit_2(capsys, command):
     code, err = run(capsys, args, Path("/proc/sonocanvas-test"))
     assert code == 2
     assert len([line for line in err if " error: " in line]) == 1
-    (line,) = [line for line in err if not line.startswith(("sampling", "decoding", "encoding"))]
+    (line,) = [line for line in err if not line.startswith(("sampling", "decoding", "encoding", "restyling"))]
     assert line.startswith(f"sonocanvas {command}: error: output: ") and "/proc" in line, err
 
 

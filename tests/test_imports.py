@@ -7,7 +7,8 @@ import sys
 import pytest
 
 HEAVY = ("torch", "diffusers", "transformers")
-COMMANDS = ("generate", "serve", "encode", "decode", "replay", "doctor", "build-device", "presets", "effects")
+COMMANDS = ("generate", "serve", "encode", "decode", "replay", "doctor", "build-device", "presets", "effects",
+            "stylize")
 
 
 def loaded_by(code: str) -> list[str]:

@@ -60,7 +60,8 @@ def test_a_wheel_holds_every_module_the_shipped_presets_and_the_device_sources(w
     inside = {name for name in zipfile.ZipFile(wheel).namelist() if not name.startswith("sonocanvas-")}
     sources = {
         f"sonocanvas/{path.relative_to(ROOT).as_posix()}"
-        for folder, pattern in (("engine", "*.py"), ("bridge", "*.py"), ("presets", "*.py"), ("presets", "*.yaml"))
+        for folder, pattern in (("engine", "*.py"), ("bridge", "*.py"), ("presets", "*.py"), ("presets", "*.yaml"),
+                                ("presets/stylize", "*.md"))  # the vocabulary's provenance travels with it
         for path in (ROOT / folder).rglob(pattern)
     } | {"sonocanvas/max4live/sonocanvas.maxpat", "sonocanvas/max4live/sonocanvas.js"}
     assert "sonocanvas/bridge/commands/serve.py" in sources and "sonocanvas/presets/effects/catalogue.yaml" in sources

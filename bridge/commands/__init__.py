@@ -36,3 +36,14 @@ def cannot_write(error: OSError, output: Path) -> FieldError:
     if isinstance(error, FileExistsError):
         return FieldError("output", f"{output} appeared while this ran; nothing replaced")
     return FieldError("output", f"cannot write {output}: {error.strerror or error}")
+
+
+def check_output(path: Path, overwrite: bool, example: str = "sound.wav") -> None:
+    """Fail before the slow part: the folder must exist, and an existing file needs --overwrite (`example`: a
+    file name to suggest in a folder given instead of a file)."""
+    if path.is_dir():
+        raise FieldError("output", f"'{path}' is a folder; name the file to write in it, e.g. '{path / example}'")
+    if not path.parent.is_dir():
+        raise no_folder(path.parent)
+    if path.exists() and not overwrite:
+        raise FieldError("output", f"'{path}' exists; pass --overwrite to replace it")

@@ -16,7 +16,7 @@ from ...engine.catalog import AUDIO_MODELS
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
 from ...engine.settings import BY_NAME
-from . import cannot_write, no_folder, one_line_errors
+from . import cannot_write, check_output, one_line_errors
 
 FORMATS = tuple(kind.format for kind in AUDIO_MODELS.values())
 """The spectrogram formats, named without loading the codecs (torch): `engine.spectrogram.FORMATS`' keys."""
@@ -63,7 +63,7 @@ def run_encode(args: argparse.Namespace) -> int:
     from ...engine import art
 
     try:
-        _check_output(args.output, args.overwrite)
+        check_output(args.output, args.overwrite)
         check_depth(audio_format(args.output), BY_NAME["bit_depth"].parse(args.bit_depth))
         BY_NAME["sample_rate"].parse(args.sample_rate)
         if not 1 <= args.iterations <= 1000:
@@ -84,7 +84,7 @@ def run_decode(args: argparse.Namespace) -> int:
     from ...engine.spectrogram import get_format
 
     try:
-        _check_output(args.output, args.overwrite)
+        check_output(args.output, args.overwrite)
         if args.output.suffix.lower() != ".png":
             raise FieldError("output", f"decode writes PNG pictures; name the file .png, not {args.output.name!r}")
         fmt = get_format(args.format)
@@ -103,13 +103,3 @@ def _progress(label: str):
     from ..jobs.queue import Progress, text_bar
 
     return Progress(text_bar(label))
-
-
-def _check_output(path: Path, overwrite: bool) -> None:
-    """Fail before the slow part: the folder must exist, and an existing file needs --overwrite."""
-    if path.is_dir():
-        raise FieldError("output", f"'{path}' is a folder; name the file to write in it, e.g. '{path / 'sound.wav'}'")
-    if not path.parent.is_dir():
-        raise no_folder(path.parent)
-    if path.exists() and not overwrite:
-        raise FieldError("output", f"'{path}' exists; pass --overwrite to replace it")

@@ -43,6 +43,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         record = _read(args.record)
+        if record.get("sonocanvas") == "stylize":  # a restyled picture (sonocanvas stylize)
+            from .stylize import replay as replay_stylize
+
+            written = replay_stylize(record, args.record, args.output or args.record.parent, args.device, args.dtype)
+            print(f"sonocanvas replay: wrote {written} and {written.with_suffix('.json').name}", file=sys.stderr)
+            return 0
         replay = read_record(record)
         settings = GenerateSettings.resolved(**replay.settings)
         output = _output(record)

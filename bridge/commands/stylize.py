@@ -1,0 +1,184 @@
+"""`sonocanvas stylize PICTURE --sound CLIP -o OUT.png`: the picture restyled the way the sound sounds
+(engine/stylize.py; docs/stylize.md), with a JSON record beside it that `sonocanvas replay` makes again."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ...engine.catalog import CLAP_MODEL, IMAGE_MODEL
+from ...engine.errors import FieldError
+from ...engine.files import atomic_write
+from ..store.paths import shipped_presets_dir
+from . import cannot_write, check_output, one_line_errors
+from ._model_options import TINY, add_device_options
+
+RECORD = "stylize"
+SOUND_RATE = 48000
+"""The rate a sound is read at: CLAP's processor's (it resamples any other)."""
+VOCABULARY = Path("stylize") / "vocabulary.yaml"
+"""The default vocabulary, in the shipped presets folder (its provenance: README.md beside it)."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from ...engine import stylize_settings as defaults  # no torch: --help answers at once
+
+    p = subparsers.add_parser(
+        "stylize", help="restyle a picture the way a sound sounds (see a sound)",
+        description="Restyle a picture so that it looks the way a sound sounds (after avstyle, with no training): "
+                    "CLAP weighs a vocabulary of visual scenes by the sound, and Stable Diffusion restyles the "
+                    "picture towards them, more strongly the louder the sound. Writes OUT.png at the picture's "
+                    "size and OUT.json, its record (docs/stylize.md).",
+    )
+    p.add_argument("picture", type=Path, help="the picture to restyle")
+    p.add_argument("--sound", type=Path, action="append", required=True,
+                   help="the sound (WAV, FLAC, MP3, OGG); twice, with --mix, to mix two")
+    p.add_argument("-o", "--output", type=Path, required=True, help="PNG file to write (.png); its record beside it")
+    p.add_argument("--mix", type=float, help="with two sounds: the second's share, 0 to 1")
+    p.add_argument("--strength", type=float, help="how far to restyle, 0 to 1 (default: from the sound's level, "
+                                                  f"0 at {defaults.LEVEL_FLOOR_DB:g} dBFS RMS up to "
+                                                  f"{defaults.MAX_STRENGTH:g} at {defaults.LEVEL_FULL_DB:g})")
+    p.add_argument("--temperature", type=float, default=defaults.DEFAULT_TEMPERATURE,
+                   help=f"softmax temperature of the phrases' weights (default {defaults.DEFAULT_TEMPERATURE:g})")
+    p.add_argument("--top", type=int, default=defaults.DEFAULT_TOP,
+                   help=f"phrases kept, the most like the sound (default {defaults.DEFAULT_TOP})")
+    p.add_argument("--vocabulary", type=Path, help="a YAML list of phrases (default: the shipped one)")
+    p.add_argument("--steps", type=int, default=25, help="sampling steps (default 25)")
+    p.add_argument("--scheduler", default="dpm++", help="the sampler (default dpm++)")
+    p.add_argument("--seed", type=int, default=0, help="the noise's seed (default 0)")
+    p.add_argument("--image-guidance", type=float, default=7.5, help="classifier-free guidance (default 7.5)")
+    p.add_argument("--image-model-source", metavar="ID_OR_DIR",
+                   help=f"Stable Diffusion 1.x hub id or folder (default {IMAGE_MODEL})")
+    p.add_argument("--clap-model", metavar="ID_OR_DIR", help=f"CLAP model that hears the sound (default {CLAP_MODEL})")
+    p.add_argument("--models", choices=(TINY,), help="tiny models with random weights, to check the plumbing")
+    add_device_options(p, "auto: cuda, else mps, else cpu", "fp16 on GPUs, fp32 on cpu")
+    p.add_argument("--overwrite", action="store_true", help="replace the output files if they exist")
+    one_line_errors(p).set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...engine.stylize import StylizeSettings
+
+    if args.output.suffix.lower() != ".png":
+        raise FieldError("output", f"{args.output} must end in .png")
+    check_output(args.output, args.overwrite, "seen.png")
+    check_output(args.output.with_suffix(".json"), args.overwrite, "seen.json")
+    settings = StylizeSettings(mix=args.mix, temperature=args.temperature, top=args.top, strength=args.strength,
+                               steps=args.steps, scheduler=args.scheduler, seed=args.seed,
+                               image_guidance=args.image_guidance, vocabulary=read_vocabulary(args.vocabulary))
+    models = {"image": args.image_model_source, "clap": args.clap_model}
+    try:
+        record = stylize(args.picture, args.sound, settings, models, args.models == TINY, args.device, args.dtype,
+                         args.output)
+    except OSError as error:
+        raise cannot_write(error, args.output) from None
+    style = record[RECORD]
+    told = (f"strength {style['strength']:.2f} at {style['level_db']:.1f} dBFS: " +
+            ", ".join(f"{p} {w:.2f}" for p, w in zip(style["phrases"], style["weights"], strict=True))
+            if style["phrases"] else style["note"])
+    print(f"sonocanvas stylize: wrote {args.output} and {args.output.with_suffix('.json').name} ({told})",
+          file=sys.stderr)
+    return 0
+
+
+def read_vocabulary(path: Path | None) -> tuple[str, ...]:
+    """The phrases of a YAML list (the shipped one without `path`); FieldError on `vocabulary` otherwise."""
+    source = path or shipped_presets_dir() / VOCABULARY
+    try:
+        phrases = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise FieldError("vocabulary", f"cannot read {source}: {error}") from None
+    if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+        raise FieldError("vocabulary", f"{source} must be a YAML list of phrases (non-empty strings)")
+    return tuple(p.strip() for p in phrases)
+
+
+def stylize(picture: Path, sounds: list[Path], settings: Any, models: dict[str, str | None], tiny: bool,
+            device: str | None, dtype: str | None, output: Path) -> dict:
+    """Restyle `picture` by `sounds`, write `output` and its record (returned), both atomically."""
+    from ...engine.audio import load_audio
+    from ...engine.models import load_image_model
+    from ...engine.record import package_versions
+    from ...engine.scorers import ClapScorer
+    from ...engine.spectrogram import open_picture
+    from ...engine.stylize import restyle, style_of
+
+    source = open_picture(picture, "picture")
+    # read before the models load; silence is a sound here (it changes nothing)
+    heard = [(load_audio(path, SOUND_RATE, field="sound", silence=True), SOUND_RATE) for path in sounds]
+    image_source: str | Path
+    clap_source: str | Path
+    if tiny:
+        from ...engine.tiny import scorer_or_tiny, tiny_models
+
+        paths = tiny_models()
+        image_source, clap_source = paths.image, scorer_or_tiny(models["clap"] or CLAP_MODEL, CLAP_MODEL, paths.clap)
+    else:
+        image_source, clap_source = models["image"] or IMAGE_MODEL, models["clap"] or CLAP_MODEL
+    image = load_image_model(image_source, device=device, dtype=dtype)
+    if tiny:
+        image.name = f"{TINY}/image"
+    clap = ClapScorer.load(clap_source, image.device)
+    style = style_of(clap, heard, settings)
+    result = restyle(image, source, style, settings, _progress())
+    record = {
+        "sonocanvas": RECORD, "record": 1, "settings": settings.to_dict(),
+        RECORD: {"phrases": style.phrases, "weights": style.weights, "temperature": style.temperature,
+                 "level_db": style.level_db, "strength": style.strength,
+                 **({"note": style.note} if style.note else {})},
+        "inputs": {"picture": _identity(picture), "sounds": [_identity(path) for path in sounds]},
+        "models": {"image": image.identity(), "clap": str(clap_source)},
+        "size": list(result.size), "device": str(image.device), "dtype": str(image.dtype).removeprefix("torch."),
+        "versions": package_versions(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    atomic_write(output, lambda f: result.save(f, format="PNG"))
+    atomic_write(output.with_suffix(".json"), lambda f: f.write(json.dumps(record, indent=2).encode()))
+    return record
+
+
+def _identity(path: Path) -> dict[str, str]:
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def _progress():
+    from ..jobs.queue import Progress, text_bar
+
+    return Progress(text_bar("restyling"))
+
+
+def replay(record: dict, path: Path, folder: Path, device: str | None, dtype: str | None) -> Path:
+    """Make a stylize record's picture again (its files checked unchanged), beside `folder`'s others, never over
+    one: `<stem>-2.png`, ... Returns the picture written."""
+    from ...engine.stylize_settings import StylizeSettings
+
+    inputs = record.get("inputs", {})
+    files = [inputs.get("picture"), *inputs.get("sounds", [])]
+    for identity in files:
+        source = Path(identity["path"])
+        if not source.is_file():
+            raise FieldError("record", f"the picture was made from {source}, which is gone; put it back to replay")
+        if _identity(source)["sha256"] != identity["sha256"]:
+            raise FieldError("record", f"{source} has changed since the picture was made (its sha256 differs)")
+    settings = StylizeSettings.from_dict(record["settings"])
+    image = record["models"]["image"]["name"]
+    tiny = image.startswith(f"{TINY}/")
+    stem = path.stem
+    folder.mkdir(parents=True, exist_ok=True)  # as replay makes its folder for a clip
+    for n in range(2, 1001):
+        output = folder / f"{stem}-{n}.png"
+        if not output.exists() and not output.with_suffix(".json").exists():
+            break
+    stylize(Path(files[0]["path"]), [Path(f["path"]) for f in files[1:]], settings,
+            {"image": None if tiny else image, "clap": record["models"]["clap"]}, tiny,
+            device or record.get("device", "cpu").split(":")[0], dtype or _dtype(record.get("dtype", "")), output)
+    return output
+
+
+def _dtype(recorded: str) -> str:
+    return {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(recorded, "fp32")

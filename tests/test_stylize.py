@@ -1,0 +1,124 @@
+"""`sonocanvas stylize` (issue 21) on the tiny-random image model and CLAP, saved in the real layouts: the weights
+are CLAP's own, silence changes nothing, level means amount, two sounds mix by their embeddings, and a record
+makes its picture again."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sonocanvas.bridge.cli import main
+from sonocanvas.engine.audio import write_audio
+from sonocanvas.engine.stylize_settings import LEVEL_FLOOR_DB, MAX_STRENGTH, REFERENCE_DB, strength_for
+
+RATE = 48000
+
+
+@pytest.fixture(autouse=True)
+def tiny(sonocanvas_cache, tiny_model_paths, monkeypatch):
+    monkeypatch.setenv("SONOCANVAS_CACHE", str(sonocanvas_cache))
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A picture of odd size, a noisy tone, the same 12 dB quieter, a different sound, and silence."""
+    rng = np.random.default_rng(5)
+    Image.fromarray(rng.integers(0, 256, (45, 70, 3), dtype=np.uint8)).save(tmp_path / "picture.png")
+    t = np.arange(RATE * 2) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    write_audio(tmp_path / "tone.wav", tone, RATE)
+    write_audio(tmp_path / "quiet.wav", tone * 10 ** (-12 / 20), RATE)
+    write_audio(tmp_path / "noise.wav", (0.2 * rng.standard_normal(t.size)).astype(np.float32), RATE)
+    write_audio(tmp_path / "silence.wav", np.zeros(t.size, np.float32), RATE)
+    return tmp_path
+
+
+def stylize(folder, *args: str, out: str = "seen.png") -> dict:
+    assert main(["stylize", str(folder / "picture.png"), *args, "-o", str(folder / out), "--models", "tiny-random",
+                 "--steps", "4"]) == 0
+    return json.loads((folder / out).with_suffix(".json").read_text())
+
+
+def test_the_weights_are_a_softmax_of_claps_own_similarities_and_the_picture_keeps_its_size(files):
+    from sonocanvas.bridge.commands.stylize import read_vocabulary
+    from sonocanvas.engine.audio import load_audio
+    from sonocanvas.engine.tiny import tiny_models
+    from transformers import ClapModel, ClapProcessor
+
+    record = stylize(files, "--sound", str(files / "tone.wav"), "--top", "3", "--temperature", "0.1")
+    style = record["stylize"]
+    assert len(style["phrases"]) == 3 and sum(style["weights"]) == pytest.approx(1.0)
+    assert style["weights"] == sorted(style["weights"], reverse=True)
+    # the same, straight through transformers: CLAP's processor and model, the sound at REFERENCE_DB
+    model, processor = ClapModel.from_pretrained(tiny_models().clap), ClapProcessor.from_pretrained(tiny_models().clap)
+    sound = load_audio(files / "tone.wav", processor.feature_extractor.sampling_rate)
+    sound = sound[: int(processor.feature_extractor.max_length_s * processor.feature_extractor.sampling_rate)]
+    sound = sound * 10 ** ((REFERENCE_DB - 10 * np.log10(np.mean(np.square(sound, dtype=np.float64)))) / 20)
+    phrases = list(read_vocabulary(None))
+    with torch.no_grad():
+        audio = model(**processor(audio=[sound], text=phrases, sampling_rate=processor.feature_extractor.sampling_rate,
+                                  return_tensors="pt", padding=True))
+    similarity = (audio.logits_per_audio[0] / model.logit_scale_a.exp())
+    best = torch.topk(similarity, 3)
+    assert style["phrases"] == [phrases[i] for i in best.indices.tolist()]
+    assert style["weights"] == pytest.approx(torch.softmax(best.values / 0.1, dim=0).tolist(), abs=1e-4)
+    with Image.open(files / "seen.png") as seen:
+        assert seen.size == (70, 45) and seen.mode == "RGB"
+    assert record["size"] == [70, 45] and record["inputs"]["sounds"][0]["path"] == str(files / "tone.wav")
+
+
+def test_silence_returns_the_picture_unchanged_and_says_why(files):
+    record = stylize(files, "--sound", str(files / "silence.wav"))
+    assert record["stylize"]["strength"] == 0 and record["stylize"]["phrases"] == []
+    assert record["stylize"]["note"].startswith("silent:")
+    with Image.open(files / "seen.png") as seen, Image.open(files / "picture.png") as picture:
+        assert np.array_equal(np.asarray(seen), np.asarray(picture.convert("RGB")))
+
+
+def test_a_quieter_copy_restyles_less_with_the_same_weights(files):
+    loud = stylize(files, "--sound", str(files / "tone.wav"), out="loud.png")["stylize"]
+    quiet = stylize(files, "--sound", str(files / "quiet.wav"), out="quiet.png")["stylize"]
+    assert quiet["level_db"] == pytest.approx(loud["level_db"] - 12, abs=0.01)
+    assert 0 < quiet["strength"] < loud["strength"] <= MAX_STRENGTH
+    assert quiet["phrases"] == loud["phrases"] and quiet["weights"] == pytest.approx(loud["weights"], abs=1e-4)
+
+
+def test_the_level_maps_to_strength_monotonically_from_the_floor():
+    levels = [-90, LEVEL_FLOOR_DB, -40, -30, -20, -14, 0]
+    strengths = [strength_for(level) for level in levels]
+    assert strengths[:2] == [0, 0] and strengths == sorted(strengths) and strengths[-1] == MAX_STRENGTH
+
+
+def test_two_sounds_mix_by_their_embeddings(files):
+    a = stylize(files, "--sound", str(files / "tone.wav"), out="a.png")["stylize"]
+    b = stylize(files, "--sound", str(files / "noise.wav"), out="b.png")["stylize"]
+    only_a = stylize(files, "--sound", str(files / "tone.wav"), "--sound", str(files / "noise.wav"), "--mix", "0",
+                     out="mix0.png")["stylize"]
+    only_b = stylize(files, "--sound", str(files / "tone.wav"), "--sound", str(files / "noise.wav"), "--mix", "1",
+                     out="mix1.png")["stylize"]
+    assert (only_a["phrases"], only_b["phrases"]) == (a["phrases"], b["phrases"])
+    assert only_a["weights"] == pytest.approx(a["weights"], abs=1e-5)
+    assert only_b["weights"] == pytest.approx(b["weights"], abs=1e-5)
+
+
+def test_replay_makes_the_same_picture_beside_it(files, capsys):
+    stylize(files, "--sound", str(files / "tone.wav"))
+    assert main(["replay", str(files / "seen.json")]) == 0
+    with Image.open(files / "seen.png") as first, Image.open(files / "seen-2.png") as again:
+        assert np.array_equal(np.asarray(first), np.asarray(again))
+    assert json.loads((files / "seen-2.json").read_text())["stylize"] == json.loads(
+        (files / "seen.json").read_text())["stylize"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sound", "{folder}/noise.wav"], "error: mix: two sounds need mix"),
+    (["--temperature", "0"], "error: temperature: must be above 0"),
+    (["--mix", "2", "--sound", "{folder}/noise.wav"], "error: mix: must be between 0 and 1"),
+])
+def test_bad_input_is_one_line_on_its_field(files, capsys, args, message):
+    code = main(["stylize", str(files / "picture.png"), "--sound", str(files / "tone.wav"),
+                 *(a.format(folder=files) for a in args), "-o", str(files / "x.png"), "--models", "tiny-random"])
+    assert code == 2
+    assert message in capsys.readouterr().err
