@@ -22,6 +22,9 @@ Previews (issue 22): one clip sampled with a preview every step (the latent pict
 into a preview folder, as the server does) against the same clip with none, alternately, best of the repeats each;
 the overhead is the ratio. `--only previews` runs these rows alone.
 
+Stylize (issue 21): a stylisation (CLAP hears a 10 s sound, then SDEdit at strength 0.75 in 25 DPM++ steps on a
+picture of the canvas's height squared) beside the one-clip DPM++ generation; `--only stylize` runs these alone.
+
 Full size builds the real architectures from their configs in code (SD 1.5's UNet, VAE and CLIP ViT-L/14 text
 encoder; a HiFi-GAN with 256 mels and a hop of 160) with random weights: the same arithmetic as the real models,
 with no download.
@@ -281,6 +284,38 @@ def preview_rows(pipe: JointPipeline, settings: GenerateSettings, device: torch.
     return [dataclasses.replace(row, name=f"engine DPM++, {label}") for label, row in best.items()]
 
 
+def stylize_rows(args, image: DiffusionModel, pipe: JointPipeline, fast: GenerateSettings, height: int,
+                 seconds: float, device: torch.device, dtype: torch.dtype) -> None:
+    """A stylisation's time beside a generation's, each the best of the repeats after a warm-up."""
+    import numpy as np
+    from PIL import Image
+    from sonocanvas.engine.stylize import restyle, style_of
+    from sonocanvas.engine.stylize_settings import StylizeSettings
+
+    if args.full_size:
+        _, clap = full_size_scorers(device, dtype)
+    else:
+        from sonocanvas.engine.scorers import ClapScorer
+        from sonocanvas.engine.tiny import tiny_models
+
+        clap = ClapScorer.load(tiny_models().clap, device)
+    rng = np.random.default_rng(0)
+    picture = Image.fromarray(rng.integers(0, 256, (height, height, 3), dtype=np.uint8))
+    sound = (0.3 * rng.standard_normal(48000 * 10)).astype(np.float32)
+    settings = StylizeSettings(strength=0.75, steps=args.fast_steps, vocabulary=tuple(f"scene {i}" for i in range(40)))
+
+    def stylize(on_step) -> None:
+        restyle(image, picture, style_of(clap, [(sound, 48000)], settings), settings, on_step)
+
+    generation = measure("generation: one clip, engine DPM++", lambda cb: pipe(fast, on_step=cb), args.fast_steps, 1,
+                         device, args.repeats)
+    styled = measure(f"stylize: CLAP + SDEdit 0.75, {height} x {height} picture", stylize,
+                     round(0.75 * args.fast_steps), 1, device, args.repeats)
+    print(table(["loop", "steps", "batch", "ms/step", "s/clip", "RTF", "clips/s", "peak MiB"],
+                [row.cells(seconds) for row in (generation, styled)]))
+    print(f"a stylisation costs {styled.clip_s / generation.clip_s:.2f}x a generation", flush=True)
+
+
 def table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
 
@@ -306,7 +341,7 @@ def main() -> None:
                                                   "10.24 s at full size; wider canvases are denoised in windows)")
     parser.add_argument("--long-seconds", type=float, nargs="*", default=[10, 30, 60],
                         help="lengths of the long-clip rows, in seconds (none: skip them)")
-    parser.add_argument("--only", choices=("previews",), help="run only these rows")
+    parser.add_argument("--only", choices=("previews", "stylize"), help="run only these rows")
     args = parser.parse_args()
 
     if args.threads:
@@ -332,11 +367,15 @@ def main() -> None:
         name = f"{device.type}, {torch.get_num_threads()} threads"
     header = (f"sonocanvas joint sampler, {'full-size' if args.full_size else 'tiny-random'} models, {height}x{width} "
               f"({seconds} s clip), {name}, {str(dtype).removeprefix('torch.')}, torch {torch.__version__}")
-    if args.only == "previews":
+    if args.only:
         print(header)
     else:
         sampler_rows(args, image, audio, pipe, paper, fast, batched, base, height, width, seconds, header, device,
                      dtype)
+    if args.only in (None, "stylize"):
+        stylize_rows(args, image, pipe, fast, height, seconds, device, dtype)
+    if args.only == "stylize":
+        return
     plain, shown = preview_rows(pipe, fast, device, args.repeats)
     print(table(["loop", "steps", "batch", "ms/step", "s/clip", "RTF", "clips/s", "peak MiB"],
                 [row.cells(seconds) for row in (plain, shown)]))
