@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from .errors import FieldError
+from .schedulers import SCHEDULERS
+from .settings import MAX_SEED, Setting
 
 DEFAULT_TEMPERATURE = 0.05
 """Softmax temperature over cosine similarities: CLAP's own logit scale is about 1/0.07; lower is sharper."""
@@ -36,32 +38,43 @@ def strength_for(level: float) -> float:
     return MAX_STRENGTH * min(1.0, max(0.0, share)) if math.isfinite(level) else 0.0
 
 
+STYLIZE: tuple[Setting, ...] = (
+    Setting("strength", float, None, "how far to restyle, 0 to 1 (default: from the sound's level, 0 at "
+            f"{LEVEL_FLOOR_DB:g} dBFS RMS rising to {MAX_STRENGTH:g} at {LEVEL_FULL_DB:g})", low=0, high=1),
+    Setting("temperature", float, DEFAULT_TEMPERATURE, "softmax temperature of the phrases' weights (lower is "
+            "sharper)", low=0, high=10, low_open=True),
+    Setting("top", int, DEFAULT_TOP, "phrases kept, the most like the sound", low=1, high=64),
+    Setting("mix", float, None, "with a second sound: its share, 0 (the first alone) to 1 (the second alone)",
+            low=0, high=1),
+    Setting("steps", int, 25, "sampling steps (dpm++ needs about 25)", low=1, high=1000),
+    Setting("scheduler", str, "dpm++", "the sampler", choices=tuple(SCHEDULERS)),
+    Setting("seed", int, 0, "the noise's seed", low=0, high=MAX_SEED),
+    Setting("image_guidance", float, 7.5, "classifier-free guidance of the image model", low=0, high=50),
+)
+"""The keys of a stylisation, one definition: `sonocanvas stylize`'s options and `/sonocanvas/stylize`'s keys
+come from it, and `StylizeSettings` is checked by it."""
+BY_NAME = {setting.name: setting for setting in STYLIZE}
+
+
 @dataclass(frozen=True)
 class StylizeSettings:
-    """What a stylisation is made from, besides its files; frozen, and to and from a record's dict."""
+    """What a stylisation is made from, besides its files (STYLIZE's rows, and the vocabulary); frozen, and to
+    and from a record's dict."""
 
-    mix: float | None = None  # with two sounds: the second's share (0 the first alone, 1 the second)
-    temperature: float = DEFAULT_TEMPERATURE
-    top: int = DEFAULT_TOP
-    strength: float | None = None  # None: from the sound's level
-    steps: int = 25
-    scheduler: str = "dpm++"
-    seed: int = 0
-    image_guidance: float = 7.5
+    mix: float | None = BY_NAME["mix"].default
+    temperature: float = BY_NAME["temperature"].default
+    top: int = BY_NAME["top"].default
+    strength: float | None = BY_NAME["strength"].default
+    steps: int = BY_NAME["steps"].default
+    scheduler: str = BY_NAME["scheduler"].default
+    seed: int = BY_NAME["seed"].default
+    image_guidance: float = BY_NAME["image_guidance"].default
     negative_prompt: str = ""
     vocabulary: tuple[str, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
-        if not self.temperature > 0:
-            raise FieldError("temperature", f"must be above 0, got {self.temperature}")
-        if self.top < 1:
-            raise FieldError("top", f"must be at least 1, got {self.top}")
-        if self.mix is not None and not 0 <= self.mix <= 1:
-            raise FieldError("mix", f"must be between 0 and 1, got {self.mix}")
-        if self.strength is not None and not 0 <= self.strength <= 1:
-            raise FieldError("strength", f"must be between 0 and 1, got {self.strength}")
-        if not 1 <= self.steps <= 1000:
-            raise FieldError("steps", f"must be between 1 and 1000, got {self.steps}")
+        for setting in STYLIZE:  # typed and in range, else FieldError naming it
+            object.__setattr__(self, setting.name, setting.parse(getattr(self, setting.name)))
         if not self.vocabulary:
             raise FieldError("vocabulary", "holds no phrase")
 

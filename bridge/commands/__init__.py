@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ...engine.errors import FieldError
+from ...engine.settings import Setting
 
 
 def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -47,3 +48,15 @@ def check_output(path: Path, overwrite: bool, example: str = "sound.wav") -> Non
         raise no_folder(path.parent)
     if path.exists() and not overwrite:
         raise FieldError("output", f"'{path}' exists; pass --overwrite to replace it")
+
+
+def setting_option(setting: Setting) -> dict[str, Any]:
+    """argparse's view of one table row: its type, choices and help with the default and range."""
+    default = "" if setting.default in (None, "") else f" (default {setting.default})"
+    if setting.kind is bool:
+        return {"action": "store_const", "const": True, "help": setting.help}
+    span = f"; {setting.span}" if setting.span else ""
+    kind = {int: int, float: float, Path: Path}.get(setting.kind, str)
+    choices = list(setting.choices) or None
+    metavar = None if choices else setting.name.upper()
+    return {"type": kind, "choices": choices, "metavar": metavar, "help": f"{setting.help}{span}{default}"}

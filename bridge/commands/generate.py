@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from ...engine.audio import AUDIO_FORMATS, audio_format, check_depth
 from ...engine.catalog import CLAP_MODEL, CLIP_MODEL, IMAGE_MODEL
 from ...engine.errors import FieldError
-from ...engine.settings import DEFAULT_CAPS, SETTINGS, Setting
+from ...engine.settings import DEFAULT_CAPS, SETTINGS
 from ..request.build import GenerateRequest, Limits, Output, build_generate
 from ..studio.ranking import Choice, make_and_choose
-from . import cannot_write, one_line_errors
+from . import cannot_write, one_line_errors, setting_option
 from ._model_options import TINY, add_device_options, add_model_options, audio_sources
 from ._stores import effect_chains, presets
 
@@ -48,25 +48,13 @@ def register(subparsers) -> None:
     groups: dict[str, Any] = {}
     for setting in COMMAND_LINE:
         group = groups.setdefault(setting.scope, p.add_argument_group(setting.scope))
-        group.add_argument(setting.option, dest=setting.name, default=None, **_argument(setting))
+        group.add_argument(setting.option, dest=setting.name, default=None, **setting_option(setting))
     models = p.add_argument_group("models")
     add_model_options(models)
     add_device_options(models, "auto: cuda, else mps, else cpu", "fp16 on GPUs, fp32 on cpu")
     p.add_argument("--keep-all", action="store_true",
                    help="with --keep, write the candidates not kept too, into a candidates/ folder beside the kept")
     one_line_errors(p).set_defaults(run=run)
-
-
-def _argument(setting: Setting) -> dict[str, Any]:
-    """argparse's view of one table row: its type, choices and help with the default and range."""
-    default = "" if setting.default in (None, "") else f" (default {setting.default})"
-    if setting.kind is bool:
-        return {"action": "store_const", "const": True, "help": setting.help}
-    span = f"; {setting.span}" if setting.span else ""
-    kind = {int: int, float: float, Path: Path}.get(setting.kind, str)
-    choices = list(setting.choices) or None
-    metavar = None if choices else setting.name.upper()
-    return {"type": kind, "choices": choices, "metavar": metavar, "help": f"{setting.help}{span}{default}"}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from ...engine.catalog import CLAP_MODEL, IMAGE_MODEL
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
 from ..store.paths import shipped_presets_dir
-from . import cannot_write, check_output, one_line_errors
+from . import cannot_write, check_output, one_line_errors, setting_option
 from ._model_options import TINY, add_device_options
 
 RECORD = "stylize"
@@ -40,19 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sound", type=Path, action="append", required=True,
                    help="the sound (WAV, FLAC, MP3, OGG); twice, with --mix, to mix two")
     p.add_argument("-o", "--output", type=Path, required=True, help="PNG file to write (.png); its record beside it")
-    p.add_argument("--mix", type=float, help="with two sounds: the second's share, 0 to 1")
-    p.add_argument("--strength", type=float, help="how far to restyle, 0 to 1 (default: from the sound's level, "
-                                                  f"0 at {defaults.LEVEL_FLOOR_DB:g} dBFS RMS up to "
-                                                  f"{defaults.MAX_STRENGTH:g} at {defaults.LEVEL_FULL_DB:g})")
-    p.add_argument("--temperature", type=float, default=defaults.DEFAULT_TEMPERATURE,
-                   help=f"softmax temperature of the phrases' weights (default {defaults.DEFAULT_TEMPERATURE:g})")
-    p.add_argument("--top", type=int, default=defaults.DEFAULT_TOP,
-                   help=f"phrases kept, the most like the sound (default {defaults.DEFAULT_TOP})")
+    for setting in defaults.STYLIZE:  # --strength, --temperature, --top, --mix, --steps, ...: the table's rows
+        p.add_argument(setting.option, dest=setting.name, default=setting.default, **setting_option(setting))
     p.add_argument("--vocabulary", type=Path, help="a YAML list of phrases (default: the shipped one)")
-    p.add_argument("--steps", type=int, default=25, help="sampling steps (default 25)")
-    p.add_argument("--scheduler", default="dpm++", help="the sampler (default dpm++)")
-    p.add_argument("--seed", type=int, default=0, help="the noise's seed (default 0)")
-    p.add_argument("--image-guidance", type=float, default=7.5, help="classifier-free guidance (default 7.5)")
     p.add_argument("--image-model-source", metavar="ID_OR_DIR",
                    help=f"Stable Diffusion 1.x hub id or folder (default {IMAGE_MODEL})")
     p.add_argument("--clap-model", metavar="ID_OR_DIR", help=f"CLAP model that hears the sound (default {CLAP_MODEL})")
@@ -63,15 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ...engine.stylize import StylizeSettings
+    from ...engine.stylize_settings import STYLIZE, StylizeSettings
 
     if args.output.suffix.lower() != ".png":
         raise FieldError("output", f"{args.output} must end in .png")
     check_output(args.output, args.overwrite, "seen.png")
     check_output(args.output.with_suffix(".json"), args.overwrite, "seen.json")
-    settings = StylizeSettings(mix=args.mix, temperature=args.temperature, top=args.top, strength=args.strength,
-                               steps=args.steps, scheduler=args.scheduler, seed=args.seed,
-                               image_guidance=args.image_guidance, vocabulary=read_vocabulary(args.vocabulary))
+    settings = StylizeSettings(**{s.name: getattr(args, s.name) for s in STYLIZE},
+                               vocabulary=read_vocabulary(args.vocabulary))
     models = {"image": args.image_model_source, "clap": args.clap_model}
     try:
         record = stylize(args.picture, args.sound, settings, models, args.models == TINY, args.device, args.dtype,
