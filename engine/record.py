@@ -46,7 +46,7 @@ def _jsonable(value):
     return repr(value)
 
 
-def _file_identity(source: Path | InputFile) -> dict[str, str]:
+def file_identity(source: Path | InputFile) -> dict[str, str]:
     """An init file by name and content, so a record says which clip or picture was riffed even if it moves."""
     if isinstance(source, InputFile):
         return {"path": source.path, "sha256": hashlib.sha256(source.data).hexdigest()}
@@ -61,7 +61,7 @@ def make_record(settings, *, index: int, seed: int, models: dict[str, dict], sam
                 height: int, width: int, device: str, dtype: str) -> dict:
     """A JSON-serialisable dict: the models (with hub revision and content hash), every setting, the seed of
     this variation, the init file riffed (name and content hash), the output's shape and the package versions."""
-    inputs = {name: _file_identity(getattr(settings, name)) for name in ("init_audio", "init_picture")
+    inputs = {name: file_identity(getattr(settings, name)) for name in ("init_audio", "init_picture")
               if isinstance(getattr(settings, name, None), (Path, InputFile))}
     return {
         "sonocanvas": "clip",
@@ -128,7 +128,7 @@ def read_record(record: dict) -> Replayable:
         path = Path(identity["path"])
         if not path.is_file():
             raise FieldError(name, f"the clip was riffed on {path}, which is gone; put it back to replay")
-        if _file_identity(path)["sha256"] != identity["sha256"]:
+        if file_identity(path)["sha256"] != identity["sha256"]:
             raise FieldError(name, f"{path} has changed since the clip was made (its sha256 differs)")
         settings[name] = path
     for name in ("init_audio", "init_picture"):

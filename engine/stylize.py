@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -115,3 +116,24 @@ def restyle(image: DiffusionModel, picture: Image.Image, style: Style, settings:
     out = image.decode(sample(denoiser, scheduler, start, timesteps, first, on_step, [generator]))
     restyled = Image.fromarray((out[0].permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8))
     return restyled.resize(rgb.size, Image.Resampling.LANCZOS)
+
+
+def stylize_record(settings: StylizeSettings, style: Style, picture: Any, sounds: Sequence[Any],
+                   image: DiffusionModel, clap: str, size: tuple[int, int]) -> dict:
+    """The JSON record of a stylisation, which `sonocanvas replay` makes again: `stylize` (what the sound was
+    seen as), every setting, the files by path and content (`picture`, `sounds`: paths or `InputFile`s), the
+    models, the device and the versions."""
+    from datetime import datetime, timezone
+
+    from .record import file_identity, package_versions
+
+    return {
+        "sonocanvas": "stylize", "record": 1, "settings": settings.to_dict(),
+        "stylize": {"phrases": style.phrases, "weights": style.weights, "temperature": style.temperature,
+                    "level_db": style.level_db, "strength": style.strength,
+                    **({"note": style.note} if style.note else {})},
+        "inputs": {"picture": file_identity(picture), "sounds": [file_identity(sound) for sound in sounds]},
+        "models": {"image": image.identity(), "clap": str(clap)},
+        "size": list(size), "device": str(image.device), "dtype": str(image.dtype).removeprefix("torch."),
+        "versions": package_versions(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }

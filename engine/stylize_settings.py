@@ -24,6 +24,8 @@ MAX_STRENGTH = 0.75
 """SDEdit beyond this loses the picture's structure, which avstyle keeps."""
 REFERENCE_DB = -20.0
 """The RMS level each sound is brought to before CLAP hears it."""
+SOUND_RATE = 48000
+"""The rate a sound is read at: CLAP's processor's (it resamples any other)."""
 
 
 def level_db(sound: np.ndarray) -> float:

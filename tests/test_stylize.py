@@ -42,7 +42,7 @@ def stylize(folder, *args: str, out: str = "seen.png") -> dict:
 
 
 def test_the_weights_are_a_softmax_of_claps_own_similarities_and_the_picture_keeps_its_size(files):
-    from sonocanvas.bridge.commands.stylize import read_vocabulary
+    from sonocanvas.bridge.store.vocabulary import read_vocabulary
     from sonocanvas.engine.audio import load_audio
     from sonocanvas.engine.tiny import tiny_models
     from transformers import ClapModel, ClapProcessor
@@ -122,3 +122,43 @@ def test_bad_input_is_one_line_on_its_field(files, capsys, args, message):
                  *(a.format(folder=files) for a in args), "-o", str(files / "x.png"), "--models", "tiny-random"])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def server(tiny_server):
+    return tiny_server
+
+
+@pytest.fixture(scope="module")
+def folder(server):
+    """A picture and a sound in the server's drop folder, where a request may read them."""
+    folder = server.services.drop.folder
+    rng = np.random.default_rng(9)
+    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / "cover.png")
+    write_audio(folder / "field recording.wav", (0.2 * rng.standard_normal(RATE)).astype(np.float32), RATE)
+    return folder
+
+
+def test_stylize_over_osc_lands_a_picture_and_its_record_in_the_drop_folder(client, folder):
+    client.send("/sonocanvas/stylize", "see", str(folder / "cover.png"), str(folder / "field recording.wav"),
+                "steps", 4, "top", 2)
+    assert client.expect("/sonocanvas/queued")[0] == "see"
+    job_id, index, wav, png, record_path = client.expect("/sonocanvas/done")
+    assert (job_id, index, wav) == ("see", 0, "")
+    assert png.endswith("_cover_seen-field-recording.png")
+    with Image.open(png) as seen:
+        assert seen.size == (48, 40)
+    record = json.loads(open(record_path).read())
+    assert len(record["stylize"]["phrases"]) == 2 and record["job_id"] == "see"
+    assert record["inputs"]["sounds"][0]["path"] == str(folder / "field recording.wav")  # the client's own path
+    client.send("/sonocanvas/stylize", "again", str(folder / "cover.png"), str(folder / "field recording.wav"),
+                "steps", 4, "top", 2)
+    assert client.expect("/sonocanvas/done")[3] != png  # a finished picture is never replaced
+
+
+@pytest.mark.parametrize("keys, field", [
+    (["top", 0], "top"), (["mix", 0.5], "second_sound"), (["colour", 1], "colour"), (["steps", 2.5], "steps"),
+])
+def test_a_bad_stylize_is_refused_on_its_field(client, folder, keys, field):
+    client.send("/sonocanvas/stylize", "bad", str(folder / "cover.png"), str(folder / "field recording.wav"), *keys)
+    assert client.expect_error()[:2] == ["bad", field]

@@ -6,24 +6,18 @@ import argparse
 import hashlib
 import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ...engine.catalog import CLAP_MODEL, IMAGE_MODEL
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
-from ..store.paths import shipped_presets_dir
+from ...engine.stylize_settings import SOUND_RATE
+from ..store.vocabulary import read_vocabulary
 from . import cannot_write, check_output, one_line_errors, setting_option
 from ._model_options import TINY, add_device_options
 
 RECORD = "stylize"
-SOUND_RATE = 48000
-"""The rate a sound is read at: CLAP's processor's (it resamples any other)."""
-VOCABULARY = Path("stylize") / "vocabulary.yaml"
-"""The default vocabulary, in the shipped presets folder (its provenance: README.md beside it)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,27 +70,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_vocabulary(path: Path | None) -> tuple[str, ...]:
-    """The phrases of a YAML list (the shipped one without `path`); FieldError on `vocabulary` otherwise."""
-    source = path or shipped_presets_dir() / VOCABULARY
-    try:
-        phrases = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise FieldError("vocabulary", f"cannot read {source}: {error}") from None
-    if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
-        raise FieldError("vocabulary", f"{source} must be a YAML list of phrases (non-empty strings)")
-    return tuple(p.strip() for p in phrases)
-
-
 def stylize(picture: Path, sounds: list[Path], settings: Any, models: dict[str, str | None], tiny: bool,
             device: str | None, dtype: str | None, output: Path) -> dict:
     """Restyle `picture` by `sounds`, write `output` and its record (returned), both atomically."""
     from ...engine.audio import load_audio
     from ...engine.models import load_image_model
-    from ...engine.record import package_versions
     from ...engine.scorers import ClapScorer
     from ...engine.spectrogram import open_picture
-    from ...engine.stylize import restyle, style_of
+    from ...engine.stylize import restyle, style_of, stylize_record
 
     source = open_picture(picture, "picture")
     # read before the models load; silence is a sound here (it changes nothing)
@@ -116,16 +97,7 @@ def stylize(picture: Path, sounds: list[Path], settings: Any, models: dict[str, 
     clap = ClapScorer.load(clap_source, image.device)
     style = style_of(clap, heard, settings)
     result = restyle(image, source, style, settings, _progress())
-    record = {
-        "sonocanvas": RECORD, "record": 1, "settings": settings.to_dict(),
-        RECORD: {"phrases": style.phrases, "weights": style.weights, "temperature": style.temperature,
-                 "level_db": style.level_db, "strength": style.strength,
-                 **({"note": style.note} if style.note else {})},
-        "inputs": {"picture": _identity(picture), "sounds": [_identity(path) for path in sounds]},
-        "models": {"image": image.identity(), "clap": str(clap_source)},
-        "size": list(result.size), "device": str(image.device), "dtype": str(image.dtype).removeprefix("torch."),
-        "versions": package_versions(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    record = stylize_record(settings, style, picture, sounds, image, str(clap_source), result.size)
     atomic_write(output, lambda f: result.save(f, format="PNG"))
     atomic_write(output.with_suffix(".json"), lambda f: f.write(json.dumps(record, indent=2).encode()))
     return record

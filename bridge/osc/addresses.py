@@ -28,6 +28,8 @@ REQUESTS: dict[str, Request] = {r.address: r for r in (
                                    f"{PREFIX}/done", f"{PREFIX}/cancelled"), job=True),
     Request(f"{PREFIX}/encode", (f"{PREFIX}/queued", f"{PREFIX}/progress", f"{PREFIX}/done", f"{PREFIX}/cancelled"),
             job=True),
+    Request(f"{PREFIX}/stylize", (f"{PREFIX}/queued", f"{PREFIX}/progress", f"{PREFIX}/done", f"{PREFIX}/cancelled"),
+            job=True),
     Request(f"{PREFIX}/cancel", (f"{PREFIX}/cancelled",), job=True),
     Request(f"{PREFIX}/status", (f"{PREFIX}/status",)),
     Request(f"{PREFIX}/limits", (f"{PREFIX}/limits",)),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ...engine.settings import Setting, bounds, capped
 from ..jobs.queue import JobQueue
 from ..request import build as protocol
-from ..request.build import EncodeRequest, GenerateRequest, ProtocolError
+from ..request.build import ProtocolError, Request
 from ..studio.ranking import Choice
 from . import recovery
 from .clients import Clients
@@ -48,7 +48,7 @@ class Context:
     services: Services
     clients: Clients
     jobs: JobQueue
-    submit: Callable[[Hashable, Peer, GenerateRequest | EncodeRequest], None]
+    submit: Callable[[Hashable, Peer, Request], None]
     """Journal and queue a job for its owner, replies to the peer."""
     udp_peer: Callable[[tuple[str, int]], Peer]
     check_reply_port: Callable[[str, int], None]
@@ -101,6 +101,17 @@ def generate(context: Context, call: Call) -> None:
 @handles("/sonocanvas/encode")
 def encode(context: Context, call: Call) -> None:
     request = protocol.parse_encode(call.args, context.services.limits)
+    context.submit(call.owner, call.reply, request)
+
+
+@handles("/sonocanvas/stylize")
+def stylize(context: Context, call: Call) -> None:
+    from ..store.vocabulary import shipped_vocabulary
+
+    request = protocol.parse_stylize(call.args, context.services.limits, shipped_vocabulary())
+    if "clap" not in context.services.scorers.kinds:  # CLAP hears the sound: refused now, on its field
+        raise ProtocolError("sound_path", "this server has no CLAP model to hear a sound with: start it with "
+                                          "--clap-model (docs/stylize.md)")
     context.submit(call.owner, call.reply, request)
 
 

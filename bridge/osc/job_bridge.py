@@ -77,7 +77,7 @@ class JobBridge:
         job.request = read_inputs(job.request, self.services.limits)  # its files' bytes, checked now
         previews = self._previews_of(job)
 
-        def done(index: int, wav: Path, png: Path, record: Path,
+        def done(index: int, wav: Path | None, png: Path, record: Path,
                  ranked: tuple[int, int, dict[str, float]] | None = None) -> None:
             if previews is not None:  # the clip is here: its preview goes before the client hears of the clip
                 previews.close()
@@ -86,14 +86,15 @@ class JobBridge:
                     self._set_state(job, "done")
                 except Exception as error:
                     log.exception("job %r: its last clip is written, but its end could not be journalled", job.job_id)
-                    raise FieldError("journal", f"the clip is written ({wav}), but the job's end could not be "
+                    raise FieldError("journal", f"the clip is written ({wav or png}), but the job's end could not be "
                                      f"recorded ({_short(error)}): after a restart it would be reported as not "
                                      "finished") from None
             if ranked is not None:  # a clip chosen among candidates: its scores first, then the clip
                 rank, candidates, scores = ranked
                 job.peer.send("/sonocanvas/scores", job.job_id, index, rank, candidates,
                               *(item for kind_score in scores.items() for item in kind_score))
-            job.peer.send("/sonocanvas/done", job.job_id, index, str(wav), str(png), str(record))
+            job.peer.send("/sonocanvas/done", job.job_id, index, "" if wav is None else str(wav), str(png),
+                          str(record))  # a picture (stylize) has no sound: wav_path ""
 
         try:
             self.services.run(job, on_step, done)

@@ -18,6 +18,7 @@ import json
 import re
 import stat
 import unicodedata
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +64,14 @@ class Delivered:
     clip: int
     clips: int
     dropped: Dropped
+
+
+@dataclass(frozen=True)
+class DroppedPicture:
+    """The files of one dropped picture (a stylisation): the PNG and its JSON record."""
+
+    png: Path
+    json: Path
 
 
 def clip_stem(when: datetime, image_prompt: str, audio_prompt: str, seed: int, index: int | None = None) -> str:
@@ -159,24 +168,48 @@ class DropFolder:
             wait(writes)  # every write ends before any is judged: none is left running
             for write in writes:
                 write.result()  # raises the first failure: nothing was placed, and the staging folder goes
-            for attempt in range(1, MAX_TRIES + 1):
-                name = stem if attempt == 1 else f"{stem}-{attempt}"
-                finals = {suffix: self.folder / f"{name}{suffix}" for suffix in suffixes}
-                if any(path.exists() for path in (*finals.values(), self.folder / f"{name}{dry_suffix}")):
-                    continue
-                dropped = Dropped(wav=finals[audio_suffix], png=finals[".png"], picture=finals[".picture.png"],
-                                  json=finals[".json"], dry=finals.get(dry_suffix))
-                full = {
-                    **record,
-                    "output": dataclasses.asdict(output),
-                    "files": {k: v.name for k, v in dataclasses.asdict(dropped).items() if v is not None},
-                }
-                _write_bytes(staging.file(staged[".json"]), json.dumps(full, indent=2, default=str).encode())
-                try:
-                    staging.place({staged[suffix]: path for suffix, path in finals.items()}, last=staged[audio_suffix])
-                except FileExistsError:  # a racing writer took one of the names since the check: the next name
-                    continue
-                return dropped
+
+            def dropped_as(finals: dict[str, Path]) -> Dropped:
+                return Dropped(wav=finals[audio_suffix], png=finals[".png"], picture=finals[".picture.png"],
+                               json=finals[".json"], dry=finals.get(dry_suffix))
+
+            def full(finals: dict[str, Path]) -> dict:
+                files = {k: v.name for k, v in dataclasses.asdict(dropped_as(finals)).items() if v is not None}
+                return {**record, "output": dataclasses.asdict(output), "files": files}
+
+            return dropped_as(self._place(staging, staged, stem, audio_suffix, full, reserved=(dry_suffix,)))
+
+    def drop_picture(self, picture: Image.Image, stem: str, record: dict) -> DroppedPicture:
+        """A picture (a stylisation) and its JSON record, under `stem` (or `stem-2`, ... if taken), whole or not at
+        all as a clip is, the PNG last."""
+        remove_stale_parts(self.folder)
+        stem = shortened(stem, self.stem_room)
+        with Staging(self.folder) as staging:
+            staged = {".png": "c.png", ".json": "c.json"}
+            _write_bytes(staging.file(staged[".png"]), _png_bytes(picture))
+
+            def full(finals: dict[str, Path]) -> dict:
+                return {**record, "files": {"png": finals[".png"].name, "json": finals[".json"].name}}
+
+            finals = self._place(staging, staged, stem, ".png", full)
+            return DroppedPicture(png=finals[".png"], json=finals[".json"])
+
+    def _place(self, staging: Staging, staged: dict[str, str], stem: str, last: str,
+               record: Callable[[dict[str, Path]], dict], reserved: tuple[str, ...] = ()) -> dict[str, Path]:
+        """Place the staged set (`staged`: suffix to staged name, a `.json` among them) under the first free name
+        of `stem`, `stem-2`, ... (`reserved`: suffixes that must be free too), its record written from the final
+        paths (`record`) just before; `last` is placed last. The final paths, by suffix."""
+        for attempt in range(1, MAX_TRIES + 1):
+            name = stem if attempt == 1 else f"{stem}-{attempt}"
+            finals = {suffix: self.folder / f"{name}{suffix}" for suffix in staged}
+            if any(path.exists() for path in (*finals.values(), *(self.folder / f"{name}{s}" for s in reserved))):
+                continue
+            _write_bytes(staging.file(staged[".json"]), json.dumps(record(finals), indent=2, default=str).encode())
+            try:
+                staging.place({staged[suffix]: path for suffix, path in finals.items()}, last=staged[last])
+            except FileExistsError:  # a racing writer took one of the names since the check: the next name
+                continue
+            return finals
         raise FileExistsError(f"{stem}: {MAX_TRIES} clips of this name already exist in {self.folder}")
 
 

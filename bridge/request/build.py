@@ -21,6 +21,8 @@ from ...engine.errors import FieldError
 from ...engine.generate_settings import GenerateSettings
 from ...engine.input_file import InputFile
 from ...engine.settings import BY_NAME, DEFAULT_CAPS, Setting, capped, check_given, fit_to_bars
+from ...engine.stylize_settings import BY_NAME as STYLIZE_TABLE
+from ...engine.stylize_settings import StylizeSettings
 from ..store.paths import inside
 
 AUDIO_MODELS = BY_NAME["audio_model"].choices
@@ -32,7 +34,8 @@ MAX_STRING = 4096
 """Characters of any other string value (a path is the longest)."""
 MAX_OUTPUT_SECONDS = 900.0
 """Seconds of output one request may write, counted at 48 kHz (see `output_seconds`)."""
-MAX_INPUT_BYTES = {"init_audio": 512 * 2**20, "init_picture": 64 * 2**20, "picture_path": 64 * 2**20}
+MAX_INPUT_BYTES = {"init_audio": 512 * 2**20, "init_picture": 64 * 2**20, "picture_path": 64 * 2**20,
+                   "sound_path": 512 * 2**20, "second_sound": 512 * 2**20}
 """Bytes a job may read from each file it is given (a clip; a picture): the file is read whole into memory."""
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # POSIX; Windows has no FIFOs to wait on
 _OPEN_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
@@ -63,6 +66,14 @@ ENCODE_KEYS: dict[str, Setting] = {
     **{name: BY_NAME[name] for name in settings_table.OUTPUT},
     **TRANSPORT_KEYS,
 }
+STYLIZE_KEYS: dict[str, Setting] = {
+    **STYLIZE_TABLE,
+    "second_sound": Setting("second_sound", Path, None, "a second sound, mixed with the first by `mix`",
+                            scope="argument"),
+    **TRANSPORT_KEYS,
+}
+"""The keys of `/sonocanvas/stylize`: the stylize table's (engine/stylize_settings.py), a second sound, and
+where replies go."""
 # What a preset may hold: the generate keys that describe a sound, not one request's plumbing.
 PRESET_KEYS = {k: v for k, v in GENERATE_KEYS.items() if k not in (*settings_table.PRESET_EXCLUDED, *TRANSPORT_KEYS)}
 
@@ -130,7 +141,32 @@ class EncodeRequest:
         return dataclasses.replace(self, picture_path=files["picture_path"])
 
 
-Request = GenerateRequest | EncodeRequest
+@dataclass(frozen=True)
+class StylizeRequest:
+    """`/sonocanvas/stylize`: a picture restyled the way a sound sounds (engine/stylize.py), dropped as PNG + JSON."""
+
+    job_id: str
+    picture_path: Path | InputFile
+    sound_path: Path | InputFile
+    settings: StylizeSettings
+    output: Output
+    second_sound: Path | InputFile | None = None
+    reply_port: int | None = None
+    kind: ClassVar[str] = "stylize"
+    preview: ClassVar[int] = 0  # the picture is the client's own; the result comes at once
+
+    def input_paths(self) -> dict[str, Path]:
+        """By field: the files this request has yet to read from disk: the picture and its sounds."""
+        files = {"picture_path": self.picture_path, "sound_path": self.sound_path, "second_sound": self.second_sound}
+        return {name: path for name, path in files.items() if isinstance(path, Path)}
+
+    def reading(self, files: Mapping[str, InputFile]) -> StylizeRequest:
+        """This request, reading `files` (by field), already read, instead of their paths."""
+        changes: dict[str, Any] = dict(files)
+        return dataclasses.replace(self, **changes)
+
+
+Request = GenerateRequest | EncodeRequest | StylizeRequest
 """A job's request; `kind` says which, `input_paths` what it reads from disk, `reading` it with those files read."""
 
 
@@ -373,6 +409,29 @@ def parse_encode(args: list[Any], limits: Limits) -> EncodeRequest:
         _check_output(limits, "seconds", output_seconds(values["seconds"], 1, output))
     longest = min(ENCODE_SECONDS, limits.max_output_seconds / output_seconds(1.0, 1, output))
     return EncodeRequest(job_id=job_id, picture_path=picture, output=output, longest=longest, **values)
+
+
+def parse_stylize(args: list[Any], limits: Limits, vocabulary: tuple[str, ...]) -> StylizeRequest:
+    """`/sonocanvas/stylize job_id picture_path sound_path [key value]...` (`vocabulary`: the server's)."""
+    job_id = parse_job_id(args)
+    for i, name, what in ((1, "picture_path", "the picture's path"), (2, "sound_path", "the sound's path")):
+        if len(args) <= i or not isinstance(args[i], str):
+            raise ProtocolError(name, f"missing: argument {i + 1} must be {what}")
+    picture, sound = limits.readable("picture_path", args[1]), limits.readable("sound_path", args[2])
+    values = parse_keys(args[3:], STYLIZE_KEYS)
+    values.pop("client", None)
+    reply_port, second = values.pop("reply_port", None), values.pop("second_sound", None)
+    if second is not None:
+        second = limits.readable("second_sound", str(second))
+    if (second is None) != (values.get("mix") is None):
+        raise ProtocolError("mix" if second is not None else "second_sound",
+                            "second_sound and mix go together: give both or neither")
+    try:
+        settings = StylizeSettings(**values, vocabulary=vocabulary)
+    except FieldError as error:
+        raise ProtocolError(error.field, error.reason) from None
+    return StylizeRequest(job_id, picture, sound, settings, Output(limits.sample_rate, limits.bit_depth),
+                          second, reply_port)
 
 
 def _output(values: dict[str, Any], limits: Limits) -> Output:

@@ -20,7 +20,7 @@ from ...engine.scorers import Scorers
 from ...engine.settings import DEFAULT_CAPS
 from ..jobs.queue import Job
 from ..output.drop import DELIVERY, DropFolder, clip_stem, slug
-from ..request.build import EncodeRequest, GenerateRequest
+from ..request.build import EncodeRequest, GenerateRequest, StylizeRequest
 from .ranking import Choice, make_and_choose
 
 TINY_LABEL = "tiny-random (random weights, plumbing only)"
@@ -35,6 +35,14 @@ class Made:
 
     clip: Any  # engine.pipeline.Clip
     stem: str
+    record: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Restyled:
+    """A stylisation's result before it is dropped: a picture (no sound) and its record."""
+
+    picture: Any  # PIL.Image
     record: dict
 
 
@@ -113,6 +121,7 @@ class Studio:
         The stem says when the job was asked for: `when`, else the job's time in this machine's time zone."""
         request = job.request
         when = when or datetime.fromtimestamp(job.queued_at)
+        clips: list[Any]  # pipeline Clips, or a Restyled picture
         if isinstance(request, GenerateRequest):
             from ...engine.preview import Previews
 
@@ -129,12 +138,36 @@ class Studio:
                           clip.index if request.settings.variations > 1 else None)
                 for clip in clips
             ]
+        elif isinstance(request, StylizeRequest):
+            clips = [self.stylize(request, on_step)]
+            stems = [f"{when:%Y%m%d-%H%M%S}_{slug(Path(request.picture_path.name).stem)}_seen-"
+                     f"{slug(Path(request.sound_path.name).stem)}"]
         else:
             clips = [self.encode(request, on_step)]
             stems = [f"{when:%Y%m%d-%H%M%S}_{slug(Path(request.picture_path.name).stem)}_{request.format}"]
         server = {"version": self.version, "models": self.label}
         return [Made(clip, stem, {**clip.record, "job_id": job.job_id, "server": server})
                 for clip, stem in zip(clips, stems, strict=True)]
+
+    def stylize(self, request: StylizeRequest, on_step: Callable[[int, int], None]) -> Restyled:
+        """See a sound: the picture restyled by it (engine/stylize.py) with the image model every pipeline
+        shares and the server's CLAP, and its record."""
+        from ...engine.audio import load_audio
+        from ...engine.spectrogram import open_picture
+        from ...engine.stylize import restyle, style_of, stylize_record
+        from ...engine.stylize_settings import SOUND_RATE
+
+        picture = open_picture(request.picture_path, "picture_path")
+        sounds = [(load_audio(source, SOUND_RATE, field=name, silence=True), SOUND_RATE)
+                  for name, source in (("sound_path", request.sound_path), ("second_sound", request.second_sound))
+                  if source is not None]
+        style = style_of(self.scorers.clap(), sounds, request.settings)
+        image = next(iter(self.pipelines.values())).image
+        result = restyle(image, picture, style, request.settings, on_step)
+        record = stylize_record(request.settings, style, request.picture_path,
+                                [s for s in (request.sound_path, request.second_sound) if s is not None],
+                                image, self.scorers.clap_model or "", result.size)
+        return Restyled(result, record)
 
     @staticmethod
     def encode(request: EncodeRequest, on_step: Callable[[int, int], None]):
@@ -163,6 +196,10 @@ def deliver(drop: DropFolder, job: Job, made: list[Made], done: Done) -> None:
         job.check(last=i == len(made) - 1)
         delivery = {} if job.journal_id is None else {
             DELIVERY: {"journal_entry": job.journal_id, "clip": i, "clips": len(made)}}
+        if isinstance(item.clip, Restyled):  # a picture, no sound: PNG + JSON, told with an empty wav_path
+            picture = drop.drop_picture(item.clip.picture, item.stem, {**item.record, **delivery})
+            done(i, None, picture.png, picture.json)
+            continue
         dropped = drop.drop(item.clip, job.request.output, item.stem, {**item.record, **delivery})
         record = item.record
         ranked = (record["rank"], record["candidates"], record["scores"]) if "rank" in record else None
