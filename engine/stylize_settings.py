@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import FieldError
 from .schedulers import SCHEDULERS
-from .settings import MAX_SEED, Setting
+from .settings import MAX_INIT_SECONDS, MAX_SEED, Setting
 
 DEFAULT_TEMPERATURE = 0.05
 """Softmax temperature over cosine similarities: CLAP's own logit scale is about 1/0.07; lower is sharper."""
@@ -48,6 +48,10 @@ STYLIZE: tuple[Setting, ...] = (
     Setting("top", int, DEFAULT_TOP, "phrases kept, the most like the sound", low=1, high=64),
     Setting("mix", float, None, "with a second sound: its share, 0 (the first alone) to 1 (the second alone)",
             low=0, high=1),
+    Setting("sound_start", float, 0.0, "where in the (first) sound the part to hear starts, in seconds (a Live "
+            "clip's start marker)", low=0, high=MAX_INIT_SECONDS),
+    Setting("sound_end", float, None, "where that part ends, in seconds (default: the sound's end; past it "
+            "means its end)", low=0, high=MAX_INIT_SECONDS),
     Setting("steps", int, 25, "sampling steps (dpm++ needs about 25)", low=1, high=1000),
     Setting("scheduler", str, "dpm++", "the sampler", choices=tuple(SCHEDULERS)),
     Setting("seed", int, 0, "the noise's seed", low=0, high=MAX_SEED),
@@ -64,6 +68,8 @@ class StylizeSettings:
     and from a record's dict."""
 
     mix: float | None = BY_NAME["mix"].default
+    sound_start: float = BY_NAME["sound_start"].default
+    sound_end: float | None = BY_NAME["sound_end"].default
     temperature: float = BY_NAME["temperature"].default
     top: int = BY_NAME["top"].default
     strength: float | None = BY_NAME["strength"].default
@@ -79,6 +85,14 @@ class StylizeSettings:
             object.__setattr__(self, setting.name, setting.parse(getattr(self, setting.name)))
         if not self.vocabulary:
             raise FieldError("vocabulary", "holds no phrase")
+        if self.sound_end is not None and self.sound_end <= self.sound_start:
+            raise FieldError("sound_end", f"must be after sound_start ({self.sound_start:g} s), "
+                                          f"got {self.sound_end:g} s")
+
+    @property
+    def region(self) -> tuple[float, float | None]:
+        """The part of the first sound heard (`audio.load_audio`'s region)."""
+        return self.sound_start, self.sound_end
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "vocabulary": list(self.vocabulary)}

@@ -162,3 +162,14 @@ def test_stylize_over_osc_lands_a_picture_and_its_record_in_the_drop_folder(clie
 def test_a_bad_stylize_is_refused_on_its_field(client, folder, keys, field):
     client.send("/sonocanvas/stylize", "bad", str(folder / "cover.png"), str(folder / "field recording.wav"), *keys)
     assert client.expect_error()[:2] == ["bad", field]
+
+
+def test_the_part_of_the_sound_between_its_markers_is_what_is_heard(files):
+    """A Live clip's markers (sound_start, sound_end): a second of silence, then the tone; heard from 1 s, the
+    level is the tone's, 3 dB above the whole file's (half of it silence)."""
+    tone = np.sin(2 * np.pi * 440 * np.arange(RATE) / RATE).astype(np.float32) * 0.3
+    write_audio(files / "late.wav", np.concatenate([np.zeros(RATE, np.float32), tone]), RATE)
+    whole = stylize(files, "--sound", str(files / "late.wav"), out="whole.png")["stylize"]
+    part = stylize(files, "--sound", str(files / "late.wav"), "--sound-start", "1", out="part.png")
+    assert part["stylize"]["level_db"] == pytest.approx(whole["level_db"] + 10 * np.log10(2), abs=0.05)
+    assert part["settings"]["sound_start"] == 1.0

@@ -81,7 +81,8 @@ def stylize(picture: Path, sounds: list[Path], settings: Any, models: dict[str, 
 
     source = open_picture(picture, "picture")
     # read before the models load; silence is a sound here (it changes nothing)
-    heard = [(load_audio(path, SOUND_RATE, field="sound", silence=True), SOUND_RATE) for path in sounds]
+    heard = [(load_audio(path, SOUND_RATE, field="sound", silence=True, region=settings.region if i == 0 else None),
+              SOUND_RATE) for i, path in enumerate(sounds)]
     image_source: str | Path
     clap_source: str | Path
     if tiny:

@@ -158,8 +158,9 @@ class Studio:
         from ...engine.stylize_settings import SOUND_RATE
 
         picture = open_picture(request.picture_path, "picture_path")
-        sounds = [(load_audio(source, SOUND_RATE, field=name, silence=True), SOUND_RATE)
-                  for name, source in (("sound_path", request.sound_path), ("second_sound", request.second_sound))
+        sounds = [(load_audio(source, SOUND_RATE, field=name, silence=True, region=region), SOUND_RATE)
+                  for name, source, region in (("sound_path", request.sound_path, request.settings.region),
+                                               ("second_sound", request.second_sound, None))
                   if source is not None]
         style = style_of(self.scorers.clap(), sounds, request.settings)
         image = next(iter(self.pipelines.values())).image
