@@ -31,6 +31,7 @@ var ADDRESS = {
     hello: "/sonocanvas/hello",
     limits: "/sonocanvas/limits",
     generate: "/sonocanvas/generate",
+    stylize: "/sonocanvas/stylize",
     cancel: "/sonocanvas/cancel",
     status: "/sonocanvas/status",
     audition: "/sonocanvas/audition",
@@ -578,7 +579,7 @@ Device.prototype.generate = function (riff) {
  * server restart carries the new one); the job remembers which secret it went with. */
 Device.prototype.sendJob = function (job) {
     job.sentWith = this.client;
-    this.send(ADDRESS.generate, this.client ? job.request.concat(["client", this.client]) : job.request);
+    this.send(job.address || ADDRESS.generate, this.client ? job.request.concat(["client", this.client]) : job.request);
 };
 
 /* The seed a Generate picked, shown beside the seed box: a display, not a parameter, so showing it
@@ -728,6 +729,13 @@ REPLIES["/sonocanvas/done"] = function (args) {
         return;
     }
     job.acknowledged = true;
+    if (job.kind === "see") {  /* a picture and no sound (wav_path ""): shown, nothing placed */
+        delete this.jobs[job.id];
+        this.progress(1);
+        this.env.show("picture", "read", [maxPath(String(args[3]))]);
+        this.status("Seen: \u201c" + job.seeing + "\u201d as " + basename(String(args[3])));
+        return;
+    }
     var index = Number(args[1]);
     var wav = String(args[2]);
     var self = this;
@@ -1205,9 +1213,9 @@ function secondsAtBeat(markers, beats) {
     return a.sample_time + (beats - a.beat_time) * rate;
 }
 
-/* Riff: generate from the Live clip in view, with the region it plays and the riff strength; the
- * result goes beside the original (the next free slot / the gap after it), never over it. */
-Device.prototype.riff = function () {
+/* The audio clip Riff and See take (the one in the Detail View, else the selected Session clip), with its file
+ * and the region between its markers; null, with a status line saying why, when there is none. */
+Device.prototype.heardClip = function (action) {
     if (!this.isLoaded) {
         this.status("Still loading; try again in a moment");
         return null;
@@ -1216,24 +1224,36 @@ Device.prototype.riff = function () {
         this.readLiveVersion();
     }
     if (!atLeast(this.liveVersion, LIVE_WITH_AUDIO_CLIPS)) {
-        this.status("Riff needs Live 12.0.5 or later (this is Live " + this.liveVersion.join(".") + ")");
+        this.status(action + " needs Live 12.0.5 or later (this is Live " + this.liveVersion.join(".") + ")");
         return null;
     }
     var clip = this.sourceClip();
     if (!clip) {
-        this.status("Riff: no clip selected. Click an audio clip so that it shows in the Detail View, then press Riff");
+        this.status(action + ": no clip selected. Click an audio clip so that it shows in the Detail View, then press " + action);
         return null;
     }
     if (!number(clip.get("is_audio_clip"))) {
-        this.status("Riff: \u201c" + text(clip.get("name")) + "\u201d is a MIDI clip, which has no audio to riff on; pick an audio clip");
+        this.status(action + ": \u201c" + text(clip.get("name")) + "\u201d is a MIDI clip, which has no audio to " +
+            (action === "Riff" ? "riff on" : "see") + "; pick an audio clip");
         return null;
     }
     var file = text(clip.get("file_path"));
     var region = this.clipRegion(clip);
     if (!file || !(region.end > region.start)) {
-        this.status("Riff: Live gave no file or no region for \u201c" + text(clip.get("name")) + "\u201d");
+        this.status(action + ": Live gave no file or no region for \u201c" + text(clip.get("name")) + "\u201d");
         return null;
     }
+    return { clip: clip, file: file, region: region, name: text(clip.get("name")) || basename(file) };
+};
+
+/* Riff: generate from the Live clip in view, with the region it plays and the riff strength; the
+ * result goes beside the original (the next free slot / the gap after it), never over it. */
+Device.prototype.riff = function () {
+    var heard = this.heardClip("Riff");
+    if (!heard) {
+        return null;
+    }
+    var clip = heard.clip, file = heard.file, region = heard.region;
     var where = String(clip.unquotedpath || "");
     var mine = trackOf(String(this.env.live("this_device canonical_parent").unquotedpath || ""));
     var sameTrack = mine >= 0 && trackOf(where) === mine;
@@ -1243,13 +1263,62 @@ Device.prototype.riff = function () {
         file: file,
         start: region.start,
         end: region.end,
-        name: text(clip.get("name")) || basename(file),
+        name: heard.name,
         beside: {
             slot: arranged ? -1 : slot + (sameTrack ? 1 : 0),
             beat: arranged ? number(clip.get(sameTrack ? "end_time" : "start_time")) : null
         }
     });
 };
+
+/* See: restyle a picture the way the clip in view sounds (/sonocanvas/stylize, docs/stylize.md), hearing the
+ * region between its markers as Riff does. The picture is the one dropped onto the picture panel (kept with
+ * the set, `see_picture`), else the clip's own: a sonocanvas clip's colour picture beside its WAV. The result
+ * shows in the picture panel; nothing is placed on a track. */
+Device.prototype.see = function () {
+    var heard = this.heardClip("See");
+    if (!heard) {
+        return null;
+    }
+    var picture = text(this.env.value("see_picture")) || ownPicture(heard.file);
+    if (!picture) {
+        this.status("See: drop a picture onto the picture panel first (this clip has no picture of its own)");
+        return null;
+    }
+    var job = { id: this.jobPrefix + (++this.jobCount), kind: "see", seeing: heard.name, variations: 1, done: 0,
+        address: ADDRESS.stylize };
+    job.request = [job.id, picture, heard.file, "sound_start", Math.max(0, heard.region.start),
+        "sound_end", heard.region.end, "reply_port", this.replyPort];
+    this.jobs[job.id] = job;
+    this.progress(0);
+    this.status("Seeing \u201c" + heard.name + "\u201d: sent to " + this.server + (this.connected ? "" : " (not connected yet)"));
+    this.sendJob(job);
+    return job.id;
+};
+
+/* A picture dropped onto the picture panel (dropfile, its path made native by conformpath): the one See
+ * restyles from now on, kept with the set. */
+Device.prototype.pictureDropped = function (path) {
+    var native = nativePath(path);
+    this.env.store("see_picture", native);
+    this.env.show("picture", "read", [maxPath(native)]);
+    this.status("See will restyle " + basename(native) + "; press See with an audio clip in view");
+};
+
+/* A Max-style path as the operating system names it, for the server: dropfile gives Max's own style
+ * ("Macintosh HD:/Users/lea/pic.png", "C:/Users/L\u00e9a/pic.png"; Max's "Paths" docs). A Windows drive path is one
+ * already; on macOS every volume's files lie under /Volumes/<volume>, the startup volume's too (a link to /). */
+function nativePath(path) {
+    var found = /^([^\/:]+):\/(.*)$/.exec(path);
+    return !found || found[1].length === 1 ? path : "/Volumes/" + found[1] + "/" + found[2];
+}
+
+/* A sonocanvas clip's colour picture lies beside its audio: <stem>.picture.png; "" for a file of another kind. */
+function ownPicture(file) {
+    var dot = file.lastIndexOf(".");
+    var stem = dot > 0 ? file.slice(0, dot) : "";
+    return /_s\d+(_v\d+)?(-\d+)?$/.test(stem) ? stem + ".picture.png" : "";
+}
 
 /* ---------- Max entry points ---------- */
 
@@ -1337,7 +1406,8 @@ function maxEnvironment(jsthis) {
 /* Only the functions below answer messages from the patcher; these are not messages. */
 text.local = number.local = clamp.local = ids.local = exists.local = atLeast.local = basename.local = 1;
 seedOf.local = shorten.local = clipName.local = scoreLabel.local = kept.local = firstGap.local = roomAfter.local = 1;
-maxPath.local = trackOf.local = slotOf.local = warpMarkers.local = secondsAtBeat.local = Device.local = maxEnvironment.local = 1;
+maxPath.local = trackOf.local = slotOf.local = warpMarkers.local = secondsAtBeat.local = ownPicture.local = nativePath.local = Device.local =
+    maxEnvironment.local = 1;
 
 var device = null;
 
@@ -1355,6 +1425,15 @@ function generate() {
 
 function riff() {
     device.riff();
+}
+
+function see() {
+    device.see();
+}
+
+/* dropped path: a file dropped onto the picture panel (see pictureDropped). */
+function dropped(path) {
+    device.pictureDropped(String(path));
 }
 
 function cancel() {

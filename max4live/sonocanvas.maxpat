@@ -315,7 +315,7 @@
 					"varname" : "generate",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 4.0, 92.0, 76.0, 20.0 ],
+					"presentation_rect" : [ 4.0, 92.0, 56.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -355,7 +355,7 @@
 					"varname" : "cancel",
 					"mode" : 0,
 					"presentation" : 1,
-					"presentation_rect" : [ 164.0, 92.0, 76.0, 20.0 ],
+					"presentation_rect" : [ 184.0, 92.0, 56.0, 20.0 ],
 					"parameter_enable" : 1,
 					"saved_attribute_attributes" : {
 						"valueof" : {
@@ -1136,7 +1136,7 @@
 					"parameter_enable" : 1,
 					"patching_rect" : [ 300.0, 440.0, 60.0, 20.0 ],
 					"presentation" : 1,
-					"presentation_rect" : [ 84.0, 92.0, 76.0, 20.0 ],
+					"presentation_rect" : [ 64.0, 92.0, 56.0, 20.0 ],
 					"saved_attribute_attributes" : {
 						"valueof" : {
 							"parameter_enum" : [ "val1", "val2" ],
@@ -1429,6 +1429,99 @@
 					"patching_rect" : [ 360.0, 204.0, 150.0, 22.0 ],
 					"text" : "prepend typed audio_prompt"
 				}
+			},
+			{
+				"box" : {
+					"id" : "obj-90",
+					"maxclass" : "live.text",
+					"mode" : 0,
+					"numinlets" : 1,
+					"numoutlets" : 2,
+					"outlettype" : [ "", "" ],
+					"parameter_enable" : 1,
+					"patching_rect" : [ 370.0, 440.0, 60.0, 20.0 ],
+					"presentation" : 1,
+					"presentation_rect" : [ 124.0, 92.0, 56.0, 20.0 ],
+					"saved_attribute_attributes" : {
+						"valueof" : {
+							"parameter_enum" : [ "val1", "val2" ],
+							"parameter_invisible" : 2,
+							"parameter_longname" : "See",
+							"parameter_mmax" : 1.0,
+							"parameter_modmode" : 0,
+							"parameter_shortname" : "See",
+							"parameter_type" : 2
+						}
+					},
+					"text" : "See",
+					"varname" : "see",
+					"transition" : 1,
+					"annotation_name" : "See",
+					"annotation" : "Restyle a picture the way the audio clip in the Detail View (or the selected Session clip) sounds, over the region between its markers: the picture dropped onto the picture panel, else the clip's own. The result shows in the picture panel."
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-91",
+					"maxclass" : "message",
+					"numinlets" : 2,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 370.0, 470.0, 30.0, 22.0 ],
+					"text" : "see"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-92",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 3,
+					"outlettype" : [ "", "", "" ],
+					"patching_rect" : [ 960.0, 200.0, 120.0, 22.0 ],
+					"saved_attribute_attributes" : {
+						"valueof" : {
+							"parameter_invisible" : 1,
+							"parameter_longname" : "See picture",
+							"parameter_modmode" : 0,
+							"parameter_shortname" : "See picture",
+							"parameter_type" : 3
+						}
+					},
+					"saved_object_attributes" : {
+						"parameter_enable" : 1,
+						"parameter_mappable" : 0
+					},
+					"text" : "pattr see_picture",
+					"varname" : "see_picture"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-93",
+					"maxclass" : "newobj",
+					"numinlets" : 1,
+					"numoutlets" : 1,
+					"outlettype" : [ "" ],
+					"patching_rect" : [ 960.0, 170.0, 100.0, 22.0 ],
+					"text" : "prepend dropped"
+				}
+			},
+			{
+				"box" : {
+					"id" : "obj-94",
+					"maxclass" : "dropfile",
+					"numinlets" : 1,
+					"numoutlets" : 2,
+					"outlettype" : [ "", "" ],
+					"patching_rect" : [ 960.0, 20.0, 150.0, 140.0 ],
+					"presentation" : 1,
+					"presentation_rect" : [ 446.0, 2.0, 148.0, 86.0 ],
+					"varname" : "picture_drop",
+					"border" : 0,
+					"annotation_name" : "Picture",
+					"annotation" : "The latest clip's picture, or a preview as one forms. Drop a picture file here for See to restyle; it is kept with the set."
+				}
 			}
 		],
 		"lines" : [
@@ -1658,6 +1751,30 @@
 				"patchline" : {
 					"destination" : [ "obj-5", 0 ],
 					"source" : [ "obj-82", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-91", 0 ],
+					"source" : [ "obj-90", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-5", 0 ],
+					"source" : [ "obj-91", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-93", 0 ],
+					"source" : [ "obj-94", 0 ]
+				}
+			},
+			{
+				"patchline" : {
+					"destination" : [ "obj-5", 0 ],
+					"source" : [ "obj-93", 0 ]
 				}
 			}
 		],

@@ -320,7 +320,7 @@ def test_the_commands_of_a_doc_run_as_written(doc, tmp_path, monkeypatch, capsys
         kind = classify(example)
         if kind == "yaml":
             data = yaml.safe_load(example.text)
-            assert isinstance(data, dict), f"{example.where}: not a YAML mapping"
+            assert isinstance(data, (dict, list)), f"{example.where}: not a YAML mapping or list"
             target = re.match(r"#\s+(~?/\S+\.yaml)\s*$", example.text.split("\n", 1)[0])
             if target:  # a file the docs tell you to write
                 path = home_path(target.group(1), home)

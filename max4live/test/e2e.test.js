@@ -221,6 +221,33 @@ test("riffing on the clip in view sends its region, and the server's riff lands 
   assert.equal(live.objects.get(first).props.clip[1], original.id, "the original is untouched");
 });
 
+test("See: the clip in view restyles its own picture on the real server, over its region; the result shows in the panel", { timeout: 2 * JOB_TIMEOUT_MS + 30000 }, async () => {
+  const { device, env, live, placed, events } = await connectedDevice(server, {
+    live: new FakeLive({ slots: [false, false] }),
+    values: { image_prompt: "harbour", audio_prompt: "gulls", seed: 6 },
+  });
+  const line = placed();
+  device.generate();
+  assert.match(await line, /^Placed/, server.output());
+  const clip = live.objects.get(live.objects.get(live.slotIds()[0]).props.clip[1]);
+  clip.props.loop_start = [0.25];
+  clip.props.loop_end = [1.0];
+  live.songView.props.detail_clip = ["id", clip.id];
+  const seen = shown(events, env, ([name, , text]) => name === "status" && /^(Seen|Error)/.test(text), JOB_TIMEOUT_MS, "seen");
+  device.see();
+  const sent = env.osc().filter((atoms) => atoms[0] === "/sonocanvas/stylize").pop();
+  const wav = clip.props.file_path[0];
+  assert.deepEqual(sent.slice(2, 8), [wav.replace(/\.wav$/, ".picture.png"), wav, "sound_start", 0.25, "sound_end", 1]);
+  const [, , status] = await seen;
+  assert.match(status, /^Seen: \u201charbour \/ gulls s6\u201d as .*_seen-.*\.png$/, server.output());
+  const picture = env.shown.filter(([name, selector]) => name === "picture" && selector === "read").pop()[2];
+  assert.ok(fs.existsSync(picture), `the panel shows the restyled picture, a file: ${picture}`);
+  const record = JSON.parse(fs.readFileSync(picture.replace(/\.png$/, ".json"), "utf8"));
+  assert.equal(record.inputs.sounds[0].path, wav, "the server heard the clip's own file");
+  assert.deepEqual([record.settings.sound_start, record.settings.sound_end], [0.25, 1], "between its markers");
+  assert.equal(live.slotIds().filter((id) => live.objects.get(id).props.has_clip[0]).length, 1, "nothing was placed");
+});
+
 test("Loop: the server's loop is exactly the bars at the set's tempo, and lands in Live looping over them", { timeout: JOB_TIMEOUT_MS + 30000 }, async () => {
   const { device, env, live, placed } = await connectedDevice(server, {
     live: new FakeLive({ tempo: 120, slots: [false] }),

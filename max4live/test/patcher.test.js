@@ -25,6 +25,8 @@ const UI = {
   message: [2, 1], comment: [1, 0], "live.comment": [1, 0], textedit: [1, 4], fpic: [1, 1], led: [1, 1], multislider: [1, 2],
   "live.text": [1, 2], "live.numbox": [1, 2], "live.dial": [1, 2], "live.toggle": [1, 1],
   "live.menu": [1, 3], "live.tab": [1, 3],
+  // dropfile reference: one inlet; outlets: the dropped file's path, and its type
+  dropfile: [1, 2],
 };
 const OBJECTS = {
   "plugin~": () => [2, 2],
@@ -116,11 +118,12 @@ test("every message box into the js names a function the script defines", () => 
   const into = patcher.lines.filter(({ patchline }) => patchline.destination[0] === js.id)
     .map(({ patchline }) => boxes.get(patchline.source[0])).filter((box) => box.maxclass === "message");
   assert.deepEqual(into.map((box) => box.text).sort(),
-    ["audition", "cancel", "connect", "fx", "generate", "loaded", "lock", "preset", "riff", "stop"]);
+    ["audition", "cancel", "connect", "fx", "generate", "loaded", "lock", "preset", "riff", "see", "stop"]);
   for (const box of into) assert.ok(functions.has(box.text), `function ${box.text}`);
   const prefixed = patcher.lines.filter(({ patchline }) => patchline.destination[0] === js.id)
     .map(({ patchline }) => boxes.get(patchline.source[0])).filter((box) => box.maxclass === "newobj" && /^prepend /.test(box.text));
-  assert.deepEqual(prefixed.map((box) => box.text).sort(), ["prepend typed audio_prompt", "prepend typed image_prompt"]);
+  assert.deepEqual(prefixed.map((box) => box.text).sort(),
+    ["prepend dropped", "prepend typed audio_prompt", "prepend typed image_prompt"]);
   for (const box of prefixed) assert.ok(functions.has(box.text.split(" ")[1]), box.text);
   assert.ok(functions.has("anything"), "OSC replies arrive as `anything`");
 });
@@ -185,8 +188,11 @@ test("no label overlaps a control, and no two controls overlap", () => {
       assert.ok(!overlap(edges(label), edges(control)), `label "${label.text}" ${label.presentation_rect} overlaps ${control.varname || control.maxclass} ${control.presentation_rect}`);
     }
   }
+  // The drop zone lies on the picture by design: a picture is dropped onto the panel that shows pictures.
+  const onPicture = (a, b) => [a.varname, b.varname].sort().join() === "picture,picture_drop" &&
+    JSON.stringify(a.presentation_rect) === JSON.stringify(b.presentation_rect);
   controls.forEach((a, i) => controls.slice(i + 1).forEach((b) => {
-    assert.ok(!overlap(edges(a), edges(b)), `${a.varname || a.maxclass} ${a.presentation_rect} overlaps ${b.varname || b.maxclass} ${b.presentation_rect}`);
+    assert.ok(onPicture(a, b) || !overlap(edges(a), edges(b)), `${a.varname || a.maxclass} ${a.presentation_rect} overlaps ${b.varname || b.maxclass} ${b.presentation_rect}`);
   }));
   for (const box of shown) assert.ok(box.presentation_rect.every(Number.isInteger), `${box.varname || box.text} sits on whole pixels`);
 });
@@ -243,7 +249,7 @@ test("every colour an object draws follows the theme: the progress bar's backgro
 });
 
 test("the buttons sit on one row, at one height, and the device's margins are even", () => {
-  const rows = ["generate", "riff", "cancel", "audition", "stop"].map((name) => named.get(name).presentation_rect);
+  const rows = ["generate", "riff", "see", "cancel", "audition", "stop"].map((name) => named.get(name).presentation_rect);
   assert.deepEqual(new Set(rows.map(([, y, , h]) => `${y}/${h}`)).size, 1, JSON.stringify(rows));
   const shown = patcher.boxes.map(({ box }) => box).filter((box) => box.presentation);
   const left = Math.min(...shown.map((box) => box.presentation_rect[0]));
@@ -257,7 +263,7 @@ test("every control has an Info View annotation, and buttons act on mouse-up", (
     assert.ok(box.annotation_name && box.annotation && box.annotation.length > 20, `${box.varname} has Info text`);
   }
   const buttons = controls.filter((box) => box.maxclass === "live.text");
-  assert.deepEqual(buttons.map((box) => box.varname).sort(), ["audition", "cancel", "generate", "riff", "stop"]);
+  assert.deepEqual(buttons.map((box) => box.varname).sort(), ["audition", "cancel", "generate", "riff", "see", "stop"]);
   for (const box of buttons) {
     // live.text reference: in button mode the value goes 0 -> 1 on mouse-down and 1 -> 0 on mouse-up, and
     // "transition" 1 ("One->Zero") sends the bang on the second: mouse-up, as the production guidelines ask.
@@ -304,6 +310,9 @@ function exercise() {
   const clip = live.addArrangementClip(live.track, "/d/x.wav", 0, 4);
   live.songView.props.detail_clip = ["id", clip.id];
   device.riff();
+  Object.assign(clip.props, { warping: [0], looping: [0], loop_start: [0], loop_end: [2] });  // a region to hear
+  device.pictureDropped("/d/cover.png");
+  device.see();
   device.receive("/sonocanvas/queued", ["sc1-1", 1]);
   device.receive("/sonocanvas/progress", ["sc1-1", 1, 2]);
   device.receive("/sonocanvas/scores", ["sc1-1", 0, 1, 3, "clip", 0.3, "clap", 0.1]);
@@ -329,6 +338,7 @@ test("every box the js reads or writes exists, with the class the js expects", (
     audio_prompt: "textedit", host: "textedit", token: "textedit", preset: "live.menu", fx: "live.menu", audio_model: "live.tab",
     preset_name: "newobj", fx_name: "newobj", last_seed: "live.comment", image_prompt_text: "newobj", audio_prompt_text: "newobj",
     seed_lock: "live.toggle", fit_bars: "live.toggle", loop: "live.toggle", guidance: "live.dial", audio_weight: "live.dial",
+    see_picture: "newobj",
   };
   const used = new Set([...env.read, ...env.shown.map(([name]) => name)]);
   assert.ok(used.size >= 18, `the exercise reached ${[...used]}`);
