@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -104,10 +103,6 @@ def stylize(picture: Path, sounds: list[Path], settings: Any, models: dict[str, 
     return record
 
 
-def _identity(path: Path) -> dict[str, str]:
-    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-
-
 def _progress():
     from ..jobs.queue import Progress, text_bar
 
@@ -117,6 +112,7 @@ def _progress():
 def replay(record: dict, path: Path, folder: Path, device: str | None, dtype: str | None) -> Path:
     """Make a stylize record's picture again (its files checked unchanged), beside `folder`'s others, never over
     one: `<stem>-2.png`, ... Returns the picture written."""
+    from ...engine.record import file_identity
     from ...engine.stylize_settings import StylizeSettings
 
     inputs = record.get("inputs", {})
@@ -125,7 +121,7 @@ def replay(record: dict, path: Path, folder: Path, device: str | None, dtype: st
         source = Path(identity["path"])
         if not source.is_file():
             raise FieldError("record", f"the picture was made from {source}, which is gone; put it back to replay")
-        if _identity(source)["sha256"] != identity["sha256"]:
+        if file_identity(source)["sha256"] != identity["sha256"]:
             raise FieldError("record", f"{source} has changed since the picture was made (its sha256 differs)")
     settings = StylizeSettings.from_dict(record["settings"])
     image = record["models"]["image"]["name"]
