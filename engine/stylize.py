@@ -28,10 +28,11 @@ from PIL import Image
 
 from .denoisers import GuidedDenoiser
 from .errors import FieldError
+from .input_file import FileSource
 from .models import DiffusionModel
 from .sampler import make_scheduler, sample, timesteps_from
 from .scorers import ClapScorer
-from .stylize_settings import LEVEL_FLOOR_DB, REFERENCE_DB, StylizeSettings, level_db, strength_for
+from .stylize_settings import LEVEL_FLOOR_DB, REFERENCE_DB, SOUND_RATE, StylizeSettings, level_db, strength_for
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,17 @@ def phrase_embeddings(clap: ClapScorer, phrases: Sequence[str]) -> torch.Tensor:
     if key not in _TEXT_CACHE:
         _TEXT_CACHE[key] = clap.text_embeddings(list(phrases))
     return _TEXT_CACHE[key]
+
+
+def hear(sources: Sequence[FileSource], fields: Sequence[str],
+         settings: StylizeSettings) -> list[tuple[np.ndarray, int]]:
+    """The sounds as `style_of` takes them (samples, rate): each read at SOUND_RATE with its silence kept (it
+    changes nothing, and says so), the first over `settings.region` (its clip's markers); FieldError on its
+    field (`fields`, one per source) for a file that is no sound."""
+    from .audio import load_audio
+
+    return [(load_audio(source, SOUND_RATE, field=field, silence=True, region=settings.region if i == 0 else None),
+             SOUND_RATE) for i, (source, field) in enumerate(zip(sources, fields, strict=True))]
 
 
 def style_of(clap: ClapScorer, sounds: Sequence[tuple[np.ndarray, int]], settings: StylizeSettings) -> Style:

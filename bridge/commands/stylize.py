@@ -11,7 +11,6 @@ from typing import Any
 from ...engine.catalog import CLAP_MODEL, IMAGE_MODEL
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
-from ...engine.stylize_settings import SOUND_RATE
 from ..store.vocabulary import read_vocabulary
 from . import cannot_write, check_output, one_line_errors, setting_option
 from ._model_options import TINY, add_device_options
@@ -72,16 +71,13 @@ def run(args: argparse.Namespace) -> int:
 def stylize(picture: Path, sounds: list[Path], settings: Any, models: dict[str, str | None], tiny: bool,
             device: str | None, dtype: str | None, output: Path) -> dict:
     """Restyle `picture` by `sounds`, write `output` and its record (returned), both atomically."""
-    from ...engine.audio import load_audio
     from ...engine.models import load_image_model
     from ...engine.scorers import ClapScorer
     from ...engine.spectrogram import open_picture
-    from ...engine.stylize import restyle, style_of, stylize_record
+    from ...engine.stylize import hear, restyle, style_of, stylize_record
 
     source = open_picture(picture, "picture")
-    # read before the models load; silence is a sound here (it changes nothing)
-    heard = [(load_audio(path, SOUND_RATE, field="sound", silence=True, region=settings.region if i == 0 else None),
-              SOUND_RATE) for i, path in enumerate(sounds)]
+    heard = hear(sounds, ["sound"] * len(sounds), settings)  # before the models load: a bad file fails at once
     image_source: str | Path
     clap_source: str | Path
     if tiny:

@@ -152,22 +152,18 @@ class Studio:
     def stylize(self, request: StylizeRequest, on_step: Callable[[int, int], None]) -> Restyled:
         """See a sound: the picture restyled by it (engine/stylize.py) with the image model every pipeline
         shares and the server's CLAP, and its record."""
-        from ...engine.audio import load_audio
         from ...engine.spectrogram import open_picture
-        from ...engine.stylize import restyle, style_of, stylize_record
-        from ...engine.stylize_settings import SOUND_RATE
+        from ...engine.stylize import hear, restyle, style_of, stylize_record
 
         picture = open_picture(request.picture_path, "picture_path")
-        sounds = [(load_audio(source, SOUND_RATE, field=name, silence=True, region=region), SOUND_RATE)
-                  for name, source, region in (("sound_path", request.sound_path, request.settings.region),
-                                               ("second_sound", request.second_sound, None))
-                  if source is not None]
-        style = style_of(self.scorers.clap(), sounds, request.settings)
+        given = [(source, field) for source, field in ((request.sound_path, "sound_path"),
+                                                       (request.second_sound, "second_sound")) if source is not None]
+        sources, fields = [source for source, _ in given], [field for _, field in given]
+        style = style_of(self.scorers.clap(), hear(sources, fields, request.settings), request.settings)
         image = next(iter(self.pipelines.values())).image
         result = restyle(image, picture, style, request.settings, on_step)
-        record = stylize_record(request.settings, style, request.picture_path,
-                                [s for s in (request.sound_path, request.second_sound) if s is not None],
-                                image, self.scorers.clap_model or "", result.size)
+        record = stylize_record(request.settings, style, request.picture_path, sources, image,
+                                self.scorers.clap_model or "", result.size)
         return Restyled(result, record)
 
     @staticmethod
