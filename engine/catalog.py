@@ -57,6 +57,8 @@ DEFAULT_AUDIO_MODELS: dict[str, str] = {name: kind.hub_id for name, kind in AUDI
 DEVICES = ("auto", "cuda", "mps", "cpu")
 """Where the models run: `auto` takes cuda, else mps, else cpu; `cuda:N` names one GPU of several."""
 DTYPES = ("fp16", "bf16", "fp32")
+DTYPE_NAMES = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
+"""torch's name of each dtype (as a record holds it) to the name an option takes."""
 
 
 def device_problem(device: str) -> str | None:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ...engine.catalog import DTYPE_NAMES
 from ...engine.errors import FieldError
 from ...engine.generate_settings import GenerateSettings
 from . import cannot_write, one_line_errors
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         settings = GenerateSettings.resolved(**replay.settings)
         output = _output(record)
         recorded = (record.get("device", "cpu").split(":")[0],
-                    {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(record.get("dtype", ""), "fp32"))
+                    DTYPE_NAMES.get(record.get("dtype", ""), "fp32"))
         device, dtype = args.device or recorded[0], args.dtype or recorded[1]
         if device == "auto":
             from ...engine.devices import choose_device

@@ -54,9 +54,11 @@ def run(args: argparse.Namespace) -> int:
     settings = StylizeSettings(**{s.name: getattr(args, s.name) for s in STYLIZE},
                                vocabulary=read_vocabulary(args.vocabulary))
     models = {"image": args.image_model_source, "clap": args.clap_model}
+    result, record = stylize(args.picture, args.sound, settings, models, args.models == TINY, args.device,
+                             args.dtype)
     try:
-        record = stylize(args.picture, args.sound, settings, models, args.models == TINY, args.device, args.dtype,
-                         args.output)
+        atomic_write(args.output, lambda f: result.save(f, format="PNG"))
+        atomic_write(args.output.with_suffix(".json"), lambda f: f.write(json.dumps(record, indent=2).encode()))
     except OSError as error:
         raise cannot_write(error, args.output) from None
     style = record[RECORD]
@@ -69,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def stylize(picture: Path, sounds: list[Path], settings: Any, models: dict[str, str | None], tiny: bool,
-            device: str | None, dtype: str | None, output: Path) -> dict:
-    """Restyle `picture` by `sounds`, write `output` and its record (returned), both atomically."""
+            device: str | None, dtype: str | None) -> tuple[Any, dict]:
+    """`picture` restyled by `sounds` (a PIL picture), and its record."""
     from ...engine.models import load_image_model
     from ...engine.scorers import ClapScorer
     from ...engine.spectrogram import open_picture
@@ -93,10 +95,7 @@ def stylize(picture: Path, sounds: list[Path], settings: Any, models: dict[str, 
     clap = ClapScorer.load(clap_source, image.device)
     style = style_of(clap, heard, settings)
     result = restyle(image, source, style, settings, _progress())
-    record = stylize_record(settings, style, picture, sounds, image, str(clap_source), result.size)
-    atomic_write(output, lambda f: result.save(f, format="PNG"))
-    atomic_write(output.with_suffix(".json"), lambda f: f.write(json.dumps(record, indent=2).encode()))
-    return record
+    return result, stylize_record(settings, style, picture, sounds, image, str(clap_source), result.size)
 
 
 def _progress():
@@ -106,10 +105,12 @@ def _progress():
 
 
 def replay(record: dict, path: Path, folder: Path, device: str | None, dtype: str | None) -> Path:
-    """Make a stylize record's picture again (its files checked unchanged), beside `folder`'s others, never over
-    one: `<stem>-2.png`, ... Returns the picture written."""
+    """Make a stylize record's picture again (its files checked unchanged) in `folder`, as the drop folder places
+    a picture: whole, never over another (`<stem>-2.png`, ...). Returns the picture written."""
+    from ...engine.catalog import DTYPE_NAMES
     from ...engine.record import file_identity
     from ...engine.stylize_settings import StylizeSettings
+    from ..output.drop import DropFolder
 
     inputs = record.get("inputs", {})
     files = [inputs.get("picture"), *inputs.get("sounds", [])]
@@ -122,17 +123,8 @@ def replay(record: dict, path: Path, folder: Path, device: str | None, dtype: st
     settings = StylizeSettings.from_dict(record["settings"])
     image = record["models"]["image"]["name"]
     tiny = image.startswith(f"{TINY}/")
-    stem = path.stem
-    folder.mkdir(parents=True, exist_ok=True)  # as replay makes its folder for a clip
-    for n in range(2, 1001):
-        output = folder / f"{stem}-{n}.png"
-        if not output.exists() and not output.with_suffix(".json").exists():
-            break
-    stylize(Path(files[0]["path"]), [Path(f["path"]) for f in files[1:]], settings,
-            {"image": None if tiny else image, "clap": record["models"]["clap"]}, tiny,
-            device or record.get("device", "cpu").split(":")[0], dtype or _dtype(record.get("dtype", "")), output)
-    return output
-
-
-def _dtype(recorded: str) -> str:
-    return {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(recorded, "fp32")
+    result, again = stylize(Path(files[0]["path"]), [Path(f["path"]) for f in files[1:]], settings,
+                            {"image": None if tiny else image, "clap": record["models"]["clap"]}, tiny,
+                            device or record.get("device", "cpu").split(":")[0],
+                            dtype or DTYPE_NAMES.get(record.get("dtype", ""), "fp32"))
+    return DropFolder(folder).drop_picture(result, path.stem, again).png  # makes the folder, as a clip's replay
