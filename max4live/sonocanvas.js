@@ -162,6 +162,12 @@ function seedOf(wavPath) {
     return match ? Number(match[1]) : null;
 }
 
+/* Whether a prompt is given in sections ("church bells @4 | choir"): engine/sections.py (has_sections) is the
+ * rule, and test/server-tables.test.js holds this copy to its answers. */
+function hasSections(prompt) {
+    return String(prompt).indexOf("|") >= 0;
+}
+
 function shorten(prompt, length) {
     return prompt.length > length ? prompt.substring(0, length - 1) + "\u2026" : prompt;
 }
@@ -504,6 +510,15 @@ Device.prototype.generate = function (riff) {
         return null;
     }
     var loop = number(this.env.value("loop")) ? 1 : 0;
+    var inBars = loop || number(this.env.value("fit_bars"));
+    /* Sections need a clip longer than one of the model's windows, and lengths in bars (@4) need a tempo: the
+     * device has both only in bars (a preset may give a length of its own, which the server checks). */
+    var sectioned = hasSections(audioPrompt) ? "audio" : hasSections(imagePrompt) ? "image" : "";
+    if (sectioned && !inBars && !preset) {
+        this.status(sectioned + " prompt: sections (|) need the clip in bars: turn on fit to bars (or loop), " +
+            "with Bars longer than one of the model's clips; @N bars are at the set's tempo");
+        return null;
+    }
     var bars = this.bounded("bars", Math.round(number(this.env.value("bars"))));
     var job = {
         id: this.jobPrefix + (++this.jobCount),
@@ -517,7 +532,7 @@ Device.prototype.generate = function (riff) {
         keep: keep ? this.bounded("variations", keep) : 0,
         scores: {},
         loopBeats: loop ? bars * BEATS_PER_BAR : 0,
-        fitBeats: loop || number(this.env.value("fit_bars")) ? bars * BEATS_PER_BAR : 0,
+        fitBeats: inBars ? bars * BEATS_PER_BAR : 0,
         riffOn: riff ? riff.name : "",
         beside: riff ? riff.beside : null,
         done: 0
@@ -554,7 +569,7 @@ Device.prototype.generate = function (riff) {
     if (loop) {
         args.push("loop", 1);
     }
-    if (loop || number(this.env.value("fit_bars"))) {
+    if (inBars) {
         args.push("bpm", this.bounded("bpm", this.tempo()), "bars", bars);
     }
     if (riff) {
@@ -1485,6 +1500,7 @@ if (typeof module !== "undefined" && module.exports) {
         clipName: clipName,
         scoreLabel: scoreLabel,
         seedOf: seedOf,
+        hasSections: hasSections,
         maxPath: maxPath,
         firstGap: firstGap,
         outlets: outlets

@@ -187,7 +187,7 @@
 					"bgcolor" : [ 0.094, 0.118, 0.137, 1.0 ],
 					"textcolor" : [ 1.0, 0.709803921568627, 0.196078431372549, 1.0 ],
 					"annotation_name" : "Audio prompt",
-					"annotation" : "What the sound should be, e.g. church bells, slow. Saved with the set."
+					"annotation" : "What the sound should be, e.g. church bells, slow. Sections change it along the clip: bells @4 | choir (with fit to bars or loop on; @4 is 4 bars). Saved with the set."
 				}
 			},
 			{

@@ -160,6 +160,25 @@ test("without fit to bars no tempo is sent", () => {
   assert.equal(env.osc().pop().indexOf("bpm"), -1);
 });
 
+test("sections need the clip in bars: without fit to bars or loop the status says so and nothing is sent", () => {
+  const { env, device, job } = generated({ values: { audio_prompt: "church bells @4 | choir", fit_bars: 0, loop: 0 } });
+  assert.equal(job, null);
+  assert.match(env.status(), /^audio prompt: sections \(\|\) need the clip in bars: turn on fit to bars \(or loop\)/);
+  assert.deepEqual(env.osc().map((atoms) => atoms[0]), ["/sonocanvas/hello"]);
+  env.values.image_prompt = "towers | sky";
+  env.values.audio_prompt = "bells";
+  assert.equal(device.generate(), null);
+  assert.match(env.status(), /^image prompt: sections/);
+  env.values.audio_prompt = "bells @2 | choir";
+  env.values.loop = 1;
+  env.values.bars = 8;
+  assert.ok(device.generate(), "a loop is in bars");
+  const atoms = env.osc().pop();
+  assert.deepEqual(atoms.slice(atoms.indexOf("image_prompt"), atoms.indexOf("image_prompt") + 4),
+    ["image_prompt", "towers | sky", "audio_prompt", "bells @2 | choir"], "the prompts go as typed");
+  assert.deepEqual(atoms.slice(atoms.indexOf("bpm") + 2, atoms.indexOf("bpm") + 4), ["bars", 8]);
+});
+
 test("a preset may stand in for the prompts; the effect chain goes by name", () => {
   const { env, device } = loadedDevice();
   device.receive("/sonocanvas/preset/names", ["castle bells", "ocean choir"]);

@@ -267,6 +267,22 @@ test("Loop: the server's loop is exactly the bars at the set's tempo, and lands 
   assert.match(JSON.stringify(record), /"loop": ?true/, "the server made a loop");
 });
 
+test("Sections: a prompt in sections with fit to bars lands whole, each section where its bars are at the set's tempo", { timeout: JOB_TIMEOUT_MS + 30000 }, async () => {
+  const { device, env, live, placed } = await connectedDevice(server, {
+    live: new FakeLive({ tempo: 120, slots: [false] }),
+    values: { image_prompt: "a castle", audio_prompt: "bells @1 | rain", seed: 5, fit_bars: 1, bars: 2 },
+  });
+  const line = placed();
+  device.generate();
+  assert.equal(await line, "Placed \u201ca castle / bells @1 | rain s5\u201d in scene 1", server.output());
+  const wav = live.clip(live.objects.get(live.slotIds()[0]).props.clip[1]).file_path[0];
+  const record = JSON.parse(fs.readFileSync(wav.replace(/\.wav$/, ".json"), "utf8"));
+  assert.deepEqual(record.sections.audio_prompt, [
+    { prompt: "bells", start: 0, end: 2 }, { prompt: "rain", start: 2, end: 4 }], "1 bar of 4/4 at 120 bpm is 2 s");
+  assert.deepEqual(live.errors, []);
+  assert.equal(env.status().indexOf("Error"), -1);
+});
+
 // Keep against the real server: it ranks with the tiny-random CLIP and CLAP and sends each kept clip's scores.
 test("Keep: the real server makes 3 and keeps 2; they land in rank order, named with the scores it sent", { timeout: JOB_TIMEOUT_MS + 30000 }, async () => {
   const d = await connectedDevice(server, {
