@@ -165,3 +165,24 @@ def test_a_preset_may_hold_an_interpolation(store):
     assert store.get("halfway")["to_seed"] == 4
     with pytest.raises(PresetError, match="^init_picture: not a preset key"):
         check_values({"init_picture": "/tmp/x.png"})
+
+
+def test_the_shipped_presets_in_sections_fit_their_models_windows(store):
+    """What the pipeline checks as the job starts (Pipeline.sections), at the full-size model's window: SD-family
+    latents are an eighth of the picture's columns, and windows start every window_stride of them."""
+    from sonocanvas.engine.canvas import window_stride
+    from sonocanvas.engine.catalog import AUDIO_MODELS
+    from sonocanvas.engine.sections import has_sections, plan
+
+    sectioned = [name for name in store.names()
+                 if any(has_sections(store.get(name)[field]) for field in ("image_prompt", "audio_prompt"))]
+    assert {"bells-to-thunder", "dawn-to-dusk"} <= set(sectioned)
+    for name in sectioned:
+        preset = store.get(name)
+        kind = AUDIO_MODELS[preset["audio_model"]]
+        window = kind.native_size[1] // 8
+        for field in ("image_prompt", "audio_prompt"):
+            sections = plan(preset[field], field, preset["seconds"], window * 8 * kind.column_seconds,
+                            window_stride(window) * 8 * kind.column_seconds, preset.get("bpm"))
+            assert [s.prompt for s in sections] == [part.strip() for part in preset[field].split("|")]
+            assert sections[-1].end == preset["seconds"]
