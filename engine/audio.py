@@ -9,6 +9,7 @@ channels first.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +24,24 @@ SILENCE_PEAK = 1e-6
 """A file whose loudest sample is below this (-120 dBFS) holds nothing to show or to normalise."""
 
 
+@dataclass(frozen=True)
+class Region:
+    """The part of a sound from `start` to `end` seconds (None: to its end), as a Live clip's markers give it.
+    `start_field` and `end_field` are the request's names for the two, which its errors name: a riff's
+    `init_start`/`init_end`, stylize's `sound_start`/`sound_end`."""
+
+    start: float
+    end: float | None = None
+    start_field: str = "init_start"
+    end_field: str = "init_end"
+
+
 def load_audio(source: FileSource, sample_rate: int | None = None, field: str = "audio",
-               region: tuple[float, float | None] | None = None, silence: bool = False) -> np.ndarray:
+               region: Region | None = None, silence: bool = False) -> np.ndarray:
     """Read WAV, FLAC, MP3 or OGG as mono float32 `(samples,)`, resampled to `sample_rate` if given.
 
-    With `region` (start, end) in seconds (`region_frames`), only that part is decoded, by seeking: a
-    150-minute file costs what the region costs, never the whole file in memory.
+    With `region`, only that part is decoded, by seeking (`region_frames`): a 150-minute file costs what the
+    region costs, never the whole file in memory. A region the file does not hold is refused on its own field.
 
     Raises FieldError(field) for a missing file, one that is not audio, or audio that is empty, silent (unless
     `silence`: a sound whose silence means something, as stylize's) or holds NaN/infinite samples, since none can
@@ -41,9 +54,12 @@ def load_audio(source: FileSource, sample_rate: int | None = None, field: str = 
     try:
         with AudioFile(readable(source)) as f:
             rate = f.samplerate
-            first, last = (0, f.frames) if region is None or not f.frames else region_frames(f.frames, rate, *region)
+            first, last = (0, f.frames) if region is None or not f.frames else region_frames(f.frames, rate, region,
+                                                                                             field)
             f.seek(first)
             samples = f.read(last - first) if last > first else np.zeros((f.num_channels, 0), np.float32)
+    except FieldError:
+        raise  # the region's own, not the file's: a FieldError is a ValueError too
     except (ValueError, RuntimeError, OSError) as e:
         raise FieldError(field, f"'{path}' is not an audio file pedalboard can read ({e})") from e
     if samples.size == 0:
@@ -56,17 +72,19 @@ def load_audio(source: FileSource, sample_rate: int | None = None, field: str = 
     return mono if sample_rate is None else resample(mono, rate, sample_rate)
 
 
-def region_frames(frames: int, rate: float, start: float, end: float | None) -> tuple[int, int]:
-    """(first, last) sample of the region from `start` to `end` seconds of `frames` samples at `rate`: a Live
-    clip's markers on `init_audio`. An end past the clip's end is its end (Live's markers may round past the last
-    sample); a start at or past it leaves nothing to riff on, which is the user's error, named by field."""
+def region_frames(frames: int, rate: float, region: Region, of: str) -> tuple[int, int]:
+    """(first, last) sample of `region` in `frames` samples at `rate` of the sound the request names `of`. An end
+    past the sound's end is its end (Live's markers may round past the last sample); a start at or past it leaves
+    nothing to hear, which is the user's error, named by the region's field."""
+    start, end = region.start, region.end
     first = round(start * rate)
     if first >= frames:
-        raise FieldError("init_start", f"{start:g} s is at or past the end of init_audio, which lasts "
-                                       f"{frames / rate:g} s")
+        raise FieldError(region.start_field, f"{start:g} s is at or past the end of {of}, which lasts "
+                                             f"{frames / rate:g} s")
     last = frames if end is None else min(frames, round(end * rate))
     if last <= first:
-        raise FieldError("init_end", f"the region {start:g} s to {end:g} s holds no whole sample at {rate:g} Hz")
+        raise FieldError(region.end_field, f"the region {start:g} s to {end:g} s holds no whole sample at "
+                                           f"{rate:g} Hz")
     return first, last
 
 

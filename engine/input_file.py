@@ -36,9 +36,21 @@ FileSource = str | os.PathLike[str] | InputFile
 """Where a clip or picture is read from: a path on this machine's disk, or bytes already read."""
 
 
+class _Bytes(io.BytesIO):
+    """A file's bytes in memory that a decoder's error names by the file's path: pedalboard and Pillow put the
+    object's repr in their messages, and `<_io.BytesIO object at 0x7f…>` means nothing to the user reading them."""
+
+    def __init__(self, source: InputFile) -> None:
+        super().__init__(source.data)
+        self._path = source.path
+
+    def __repr__(self) -> str:
+        return repr(self._path)
+
+
 def readable(source: FileSource) -> str | io.BytesIO:
     """What a decoder opens for `source` (pedalboard's `AudioFile` and Pillow's `Image.open` take either)."""
-    return io.BytesIO(source.data) if isinstance(source, InputFile) else os.fspath(source)
+    return _Bytes(source) if isinstance(source, InputFile) else os.fspath(source)
 
 
 def is_present(source: FileSource) -> bool:

@@ -229,7 +229,7 @@ class JointPipeline:
     def _init_latents(self, s: GenerateSettings, height: int, width: int) -> torch.Tensor | None:
         """Riffing: the init clip through the audio format and VAE, or the init picture through the image VAE."""
         if s.init_audio is not None:
-            from .audio import load_audio
+            from .audio import Region, load_audio
 
             fmt = self.format(height, width)
             needed = (width - 1) * fmt.hop_length + fmt.n_fft - 2 * fmt.pad
@@ -238,7 +238,7 @@ class JointPipeline:
             else:  # only the region, and of it only what the picture holds, is decoded
                 end = s.init_start + needed / fmt.sample_rate
                 clip = load_audio(s.init_audio, fmt.sample_rate, field="init_audio",
-                                  region=(s.init_start, end if s.init_end is None else min(end, s.init_end)))
+                                  region=Region(s.init_start, end if s.init_end is None else min(end, s.init_end)))
             clip = np.pad(clip, (0, max(0, needed - len(clip))))[:needed]
             grey = fmt.picture_from_audio(torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32)))
             return self.audio.encode(grey[..., :width].expand(1, 3, -1, -1))
@@ -294,9 +294,9 @@ def slerp(alpha: float, a: torch.Tensor, b: torch.Tensor, dot_threshold: float =
 def riff_region(clip: np.ndarray, rate: int, start: float, end: float | None) -> np.ndarray:
     """The samples of `clip` (at `rate`) from `start` to `end` seconds (`audio.region_frames`): the region of a
     Live clip between its markers, for a clip handed over in memory."""
-    from .audio import region_frames
+    from .audio import Region, region_frames
 
-    first, last = region_frames(len(clip), rate, start, end)
+    first, last = region_frames(len(clip), rate, Region(start, end), "init_audio")
     return clip[first:last]
 
 

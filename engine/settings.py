@@ -53,6 +53,8 @@ class Setting:
     required: bool = False
     command_line: bool = True
     """Whether `sonocanvas generate` takes it; False for what only a client watching over OSC uses."""
+    random: int | None = None
+    """A value below the range that asks for a fresh random one (generate's seed: -1); None where there is none."""
 
     @property
     def numeric(self) -> bool:
@@ -66,8 +68,8 @@ class Setting:
         if not self.numeric or self.choices:
             return ""
         span = f"{'above ' if self.low_open else ''}{number_text(self.low)} … {number_text(self.high)}"
-        if self.name == "seed":
-            span = f"{number_text(RANDOM_SEED)} (a fresh random one) or {span}"
+        if self.random is not None:
+            span = f"{number_text(self.random)} (a fresh random one) or {span}"
         return span + (f", a multiple of {self.multiple_of}" if self.multiple_of else "")
 
     @property
@@ -113,7 +115,7 @@ class Setting:
             raise FieldError(self.name, f"must be {' or '.join(map(str, self.choices))}, got {number_text(value)}")
         below = low is not None and (value <= low if self.low_open else value < low)
         if below or (high is not None and value > high):
-            if self.name == "seed" and value == RANDOM_SEED:
+            if value == self.random:
                 return value
             span = (f"above {number_text(low)} and at most {number_text(high)}" if self.low_open
                     else f"between {number_text(low)} and {number_text(high)}")
@@ -161,7 +163,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("preview", int, 0, "send a preview of the picture as it forms every this many sampling steps "
       "(`/sonocanvas/preview`); 0 sends none", scope="request", low=0, high=1000, command_line=False),
     S("seed", int, RANDOM_SEED, "the noise's seed; -1 (the default) draws a fresh one, which is printed and recorded",
-      low=0, high=MAX_SEED),
+      low=0, high=MAX_SEED, random=RANDOM_SEED),
     S("steps", int, 100, "sampling steps (the paper's 100; dpm++ needs about 25)", low=1, high=1000),
     S("scheduler", str, "ddim", "the sampler", choices=tuple(SCHEDULERS)),
     S("image_guidance", float, 10.0, "classifier-free guidance of the image model", low=0, high=50),
@@ -250,7 +252,7 @@ def bounds(table: Mapping[str, Setting]) -> list[Any]:
     flat: list[Any] = []
     for s in table.values():
         if s.numeric and s.low is not None and s.high is not None:
-            low = RANDOM_SEED if s.name == "seed" else s.low
+            low = s.low if s.random is None else s.random
             flat += [s.name, s.kind(low), s.kind(s.high)]
     return flat
 

@@ -61,11 +61,13 @@ def phrase_embeddings(clap: ClapScorer, phrases: Sequence[str]) -> torch.Tensor:
 def hear(sources: Sequence[FileSource], fields: Sequence[str],
          settings: StylizeSettings) -> list[tuple[np.ndarray, int]]:
     """The sounds as `style_of` takes them (samples, rate): each read at SOUND_RATE with its silence kept (it
-    changes nothing, and says so), the first over `settings.region` (its clip's markers); FieldError on its
-    field (`fields`, one per source) for a file that is no sound."""
-    from .audio import load_audio
+    changes nothing, and says so), the first between its clip's markers (`sound_start`, `sound_end`); FieldError
+    on its field (`fields`, one per source) for a file that is no sound, or on the marker's for a region it does
+    not hold."""
+    from .audio import Region, load_audio
 
-    return [(load_audio(source, SOUND_RATE, field=field, silence=True, region=settings.region if i == 0 else None),
+    region = Region(settings.sound_start, settings.sound_end, "sound_start", "sound_end")
+    return [(load_audio(source, SOUND_RATE, field=field, silence=True, region=region if i == 0 else None),
              SOUND_RATE) for i, (source, field) in enumerate(zip(sources, fields, strict=True))]
 
 

@@ -89,11 +89,6 @@ class StylizeSettings:
             raise FieldError("sound_end", f"must be after sound_start ({self.sound_start:g} s), "
                                           f"got {self.sound_end:g} s")
 
-    @property
-    def region(self) -> tuple[float, float | None]:
-        """The part of the first sound heard (`audio.load_audio`'s region)."""
-        return self.sound_start, self.sound_end
-
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "vocabulary": list(self.vocabulary)}
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pedalboard.io import AudioFile
-from sonocanvas.engine.audio import load_audio, normalize_peak, resample, within_full_scale, write_audio
+from sonocanvas.engine.audio import Region, load_audio, normalize_peak, resample, within_full_scale, write_audio
+from sonocanvas.engine.errors import FieldError
 from sonocanvas.engine.files import atomic_write
 
 
@@ -107,8 +108,6 @@ def test_the_extension_decides_the_format(tmp_path, suffix, tolerance):
 
 
 def test_an_extension_that_names_no_writable_format_is_refused(tmp_path):
-    from sonocanvas.engine.errors import FieldError
-
     for name in ("clip.xyz", "clip", "clip.flac"):
         with pytest.raises(FieldError) as caught:
             write_audio(tmp_path / name, np.zeros(100, np.float32), 48000, bit_depth=32)
@@ -231,9 +230,22 @@ def test_a_region_of_an_hour_long_file_decodes_only_the_region(tmp_path):
             f.write(minute)
     tracemalloc.start()
     try:
-        region = load_audio(path, region=(1800.0, 1802.0))
+        region = load_audio(path, region=Region(1800.0, 1802.0))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert len(region) == 2 * rate and np.allclose(region, 0.5, atol=1e-4)
     assert peak < 100 * region.nbytes < 60 * 60 * rate * 4  # the region's order, far below the whole hour's
+
+
+@pytest.mark.parametrize("region, field, reason", [
+    (Region(5.0), "init_start", "5 s is at or past the end of init_audio, which lasts 2 s"),
+    (Region(2.0, 3.0, "sound_start", "sound_end"), "sound_start", "2 s is at or past the end of init_audio"),
+    (Region(1.0, 1.00001, "sound_start", "sound_end"), "sound_end", "holds no whole sample at 8000 Hz"),
+])
+def test_a_region_the_file_does_not_hold_is_refused_on_its_own_field(tmp_path, region, field, reason):
+    """Not as a file pedalboard cannot read: the file is fine, the markers are not."""
+    write_audio(tmp_path / "two.wav", np.full(16000, 0.5, np.float32), 8000)
+    with pytest.raises(FieldError, match=reason) as caught:
+        load_audio(tmp_path / "two.wav", field="init_audio", region=region)
+    assert caught.value.field == field and "pedalboard" not in str(caught.value)

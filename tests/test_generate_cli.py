@@ -137,7 +137,7 @@ def test_a_finished_clip_is_never_overwritten(tiny_cli, tmp_path, capsys):
     (["--bpm", "120"], "error: bars: bpm and bars go together"),
     (["--steps", "many"], "error: argument --steps: invalid int value: 'many'"),
     (["--scheduler", "pndm"], "error: argument --scheduler: invalid choice: 'pndm'"),
-    (["--preset", "no-such"], "error: preset: no preset 'no-such'; choose one of blooming-garden, "),
+    (["--preset", "no-such"], "error: preset: no preset 'no-such'; choose one of bells-to-thunder, blooming-garden, "),
     (["--fx", "no-such"], "error: fx: unknown chain 'no-such'"),
     (["-o", "/proc/a.wav"], "error: output: cannot write into /proc"),
     (["-o", "OUT/a.xyz"], "error: output: cannot write XYZ"),

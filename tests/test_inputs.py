@@ -64,6 +64,19 @@ def test_a_bad_init_file_is_named_by_the_clients_path(clip_and_swap):
         "path": str(clip), "sha256": "7c0e5de0983261ac64439a164d25703589e98aa260c87c60802fa6feaca1e4d0"}
 
 
+def test_the_decoders_own_words_name_the_file_by_its_path_not_an_object_in_memory():
+    from sonocanvas.engine.audio import load_audio
+    from sonocanvas.engine.spectrogram import open_picture
+
+    junk = InputFile("/Users/me/Samples/junk.wav", b"not audio, not a picture")
+    for read, field in ((lambda: load_audio(junk, field="init_audio"), "init_audio"),
+                        (lambda: open_picture(junk, "init_picture"), "init_picture")):
+        with pytest.raises(FieldError) as caught:
+            read()
+        assert caught.value.field == field
+        assert str(caught.value).count("'/Users/me/Samples/junk.wav'") == 2, str(caught.value)
+        assert "object at 0x" not in str(caught.value)
+
 def test_a_file_swapped_before_the_job_starts_is_refused_by_name(clip_and_swap):
     clip, limits, swap = clip_and_swap
     request = request_with(clip)  # checked when it came

@@ -1,5 +1,6 @@
 """The request arguments of docs/osc.md: typed, range-checked, and refused with the field named."""
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,19 @@ def test_paths_the_system_cannot_resolve_name_their_field(limits):
         assert "cannot use" in refused("init_audio", generate, limits, *base, bad)
     assert "cannot use" in refused("picture_path", parse_encode, ["1", "loop"], limits)
 
+
+def test_a_path_that_is_no_string_or_no_file_is_told_for_what_it_is(limits):
+    folder = limits.read_roots[0] / "takes"
+    folder.mkdir()
+    os.mkfifo(limits.read_roots[0] / "pipe.wav")
+    assert refused("picture_path", parse_encode, ["1"], limits) == \
+        "picture_path: missing: argument 2 must be the picture's path"
+    assert refused("picture_path", parse_encode, ["1", 5], limits) == \
+        "picture_path: argument 2 must be the picture's path, a string; got an int 5"
+    for bad in (str(folder), "pipe.wav"):
+        reason = refused("picture_path", parse_encode, ["1", bad], limits)
+        assert "is a folder, a pipe or a device, not a file" in reason
+    assert "no such file" in refused("picture_path", parse_encode, ["1", "gone.png"], limits)
 
 def test_encode_request(limits):
     picture = limits.read_roots[0] / "face.png"

@@ -158,10 +158,23 @@ def test_stylize_over_osc_lands_a_picture_and_its_record_in_the_drop_folder(clie
 
 @pytest.mark.parametrize("keys, field", [
     (["top", 0], "top"), (["mix", 0.5], "second_sound"), (["colour", 1], "colour"), (["steps", 2.5], "steps"),
+    (["seed", -1], "seed"),  # generate's -1 (a fresh random seed) is generate's alone
 ])
 def test_a_bad_stylize_is_refused_on_its_field(client, folder, keys, field):
     client.send("/sonocanvas/stylize", "bad", str(folder / "cover.png"), str(folder / "field recording.wav"), *keys)
     assert client.expect_error()[:2] == ["bad", field]
+
+
+@pytest.mark.parametrize("keys, field, reason", [
+    (["sound_start", 100.0], "sound_start", "100 s is at or past the end of sound_path, which lasts"),
+    (["sound_start", 0.1, "sound_end", 0.100001], "sound_end", "holds no whole sample"),
+])
+def test_markers_the_sound_does_not_hold_are_refused_on_their_field_as_the_job_starts(client, folder, keys, field,
+                                                                                       reason):
+    client.send("/sonocanvas/stylize", "far", str(folder / "cover.png"), str(folder / "field recording.wav"), *keys)
+    client.expect("/sonocanvas/queued")  # the sound's length is known once it is read, as the job starts
+    job_id, got, message = client.expect_error()
+    assert (job_id, got) == ("far", field) and reason in message and "pedalboard" not in message
 
 
 def test_the_part_of_the_sound_between_its_markers_is_what_is_heard(files):

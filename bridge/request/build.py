@@ -209,7 +209,8 @@ class Limits:
         if not within:
             raise ProtocolError(field, f"{value!r} is outside the folders this server may read")
         if not is_file:
-            raise ProtocolError(field, f"no such file: {value!r}")
+            raise ProtocolError(field, f"{value!r} is a folder, a pipe or a device, not a file" if resolved.exists()
+                                else f"no such file: {value!r}")
         return resolved
 
     def open_checked(self, field: str, path: Path) -> BinaryIO:
@@ -399,9 +400,7 @@ def _ranking_caps(caps: Mapping[str, float], values: Mapping[str, Any]) -> dict[
 def parse_encode(args: list[Any], limits: Limits) -> EncodeRequest:
     """`/sonocanvas/encode job_id picture_path [key value]...`."""
     job_id = parse_job_id(args)
-    if len(args) < 2 or not isinstance(args[1], str):
-        raise ProtocolError("picture_path", "missing: the second argument must be the picture's path")
-    picture = limits.readable("picture_path", args[1])
+    picture = limits.readable("picture_path", _path_argument(args, 1, "picture_path", "the picture's path"))
     values = parse_keys(args[2:], ENCODE_KEYS)
     values.pop("client", None)
     output = _output(values, limits)
@@ -414,10 +413,8 @@ def parse_encode(args: list[Any], limits: Limits) -> EncodeRequest:
 def parse_stylize(args: list[Any], limits: Limits, vocabulary: tuple[str, ...]) -> StylizeRequest:
     """`/sonocanvas/stylize job_id picture_path sound_path [key value]...` (`vocabulary`: the server's)."""
     job_id = parse_job_id(args)
-    for i, name, what in ((1, "picture_path", "the picture's path"), (2, "sound_path", "the sound's path")):
-        if len(args) <= i or not isinstance(args[i], str):
-            raise ProtocolError(name, f"missing: argument {i + 1} must be {what}")
-    picture, sound = limits.readable("picture_path", args[1]), limits.readable("sound_path", args[2])
+    picture = limits.readable("picture_path", _path_argument(args, 1, "picture_path", "the picture's path"))
+    sound = limits.readable("sound_path", _path_argument(args, 2, "sound_path", "the sound's path"))
     values = parse_keys(args[3:], STYLIZE_KEYS)
     values.pop("client", None)
     reply_port, second = values.pop("reply_port", None), values.pop("second_sound", None)
@@ -443,6 +440,15 @@ def _output(values: dict[str, Any], limits: Limits) -> Output:
     check_given({"bpm": values.get("bpm"), "bars": values.get("bars")})
     return Output(values.pop("sample_rate", limits.sample_rate), values.pop("bit_depth", limits.bit_depth), fx,
                   values.pop("bpm", None), values.pop("bars", None))
+
+
+def _path_argument(args: list[Any], i: int, field: str, what: str) -> str:
+    """The path given as positional argument `i` (from 0); ProtocolError(field) saying it is missing or no string."""
+    if len(args) <= i:
+        raise ProtocolError(field, f"missing: argument {i + 1} must be {what}")
+    if not isinstance(args[i], str):
+        raise ProtocolError(field, f"argument {i + 1} must be {what}, a string; got {_describe(args[i])}")
+    return args[i]
 
 
 def _describe(value: Any) -> str:
