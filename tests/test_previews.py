@@ -2,6 +2,9 @@
 real server on the tiny-random models, files read back as they are announced, none left after a job."""
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -62,7 +65,7 @@ def announced(monkeypatch):
                 image.load()
                 seen.append((step, image.size))
             names = {p.name for p in path.parent.iterdir()}
-            assert path.name in names and len(names) <= 2  # this one, and the one before until this one is told
+            assert path.name in names and len(names) <= preview_files.KEPT + 1  # and the KEPT before it
             announce(path)
 
         real(self, step, picture, checked)
@@ -70,6 +73,27 @@ def announced(monkeypatch):
     monkeypatch.setattr(preview_files.JobPreviews, "show", show)
     return seen
 
+
+def test_a_told_preview_stays_until_the_one_after_the_next_is_told_and_none_once_closed(tmp_path):
+    """A message told may wait in a socket's buffer while the next preview is written: the path it names is still
+    there then, and goes only once the preview after that is told."""
+    previews = preview_files.JobPreviews(tmp_path, "t")
+    told: list[Path] = []
+    on_disk: list[set[str]] = []
+    each = threading.Semaphore(0)
+
+    def announce(path: Path) -> None:
+        told.append(path)
+        on_disk.append({p.name for p in tmp_path.iterdir()})
+        each.release()
+
+    for step in range(1, 6):
+        previews.show(step, Image.new("RGB", (8, 2)), announce)
+        assert each.acquire(timeout=30)  # told (one at a time, so none is pushed out by the next)
+    previews.close()
+    assert [p.name for p in told] == [f"t-{step}.png" for step in range(1, 6)]
+    assert on_disk == [{p.name for p in told[max(0, i - preview_files.KEPT):i + 1]} for i in range(5)]
+    assert list(tmp_path.iterdir()) == []
 
 def previews_folder(server):
     return server.services.drop.folder / preview_files.PREVIEW_FOLDER

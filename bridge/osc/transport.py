@@ -333,6 +333,9 @@ class Transport:
                 continue
             # A write (sendall) waits this long in all for a client that stopped reading.
             conn.settimeout(TCP_SEND_TIMEOUT)
+            # Replies are small and each is news (a step, a preview's path): Nagle's algorithm would hold one back
+            # until the last is acknowledged, and a client would hear a burst, late.
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             remote = remote[:2]
             key = ("tcp", remote)
             with self._lock:

@@ -2,8 +2,9 @@
 
 A preview is a small PNG in a hidden folder of the drop folder (`.sonocanvas-previews`; on Windows it is given
 the hidden attribute too), so it is never a file among the clips. Each is written whole under a new name
-(atomically) before its message goes out, and the one before it is removed then, so the path a client is told
-always holds a whole picture, and a client that caches pictures by path (Max's `fpic`) never shows an old one.
+(atomically) before its message goes out, and the one two before it is removed then (KEPT), so the path a client
+is told holds a whole picture until the next preview but one has been told, and a client that caches pictures by
+path (Max's `fpic`) never shows an old one.
 The writing happens on a thread of the job's own (`JobPreviews`): the sampler only hands the picture over.
 When the job ends, however it ends, its last preview goes. What a killed server left is swept when a drop
 folder's previews are opened, once older than PREVIEW_GRACE: a second server sharing the folder keeps its own.
@@ -60,16 +61,19 @@ class PreviewFolder:
 MAX_PENDING = 2
 """Previews waiting for the writer; a newer one pushes out the oldest, so a slow disk never slows the sampler
 and never builds a backlog."""
+KEPT = 2
+"""The previews of a job on disk at once: the one just told, and the one before it, which its client may still be
+opening (a message told is not yet read: it may wait in a socket's buffer while the next is written)."""
 
 
 class JobPreviews:
     """One job's previews, written on a thread of their own so the sampler never waits on the disk: each `show`
-    replaces the last; `close` writes what is pending, then removes what is left."""
+    adds one and removes the one KEPT before it; `close` writes what is pending, then removes what is left."""
 
     def __init__(self, folder: Path, token: str):
         self.folder = folder
         self.token = token
-        self._last: Path | None = None
+        self._told: collections.deque[Path] = collections.deque()
         self._pending: collections.deque[tuple[int, Any, Callable[[Path], None]]] = collections.deque(
             maxlen=MAX_PENDING)
         self._ready = threading.Condition()
@@ -77,8 +81,8 @@ class JobPreviews:
         self._writer: threading.Thread | None = None
 
     def show(self, step: int, picture: Any, announce: Callable[[Path], None]) -> None:
-        """Have `picture` (PIL) written as this job's preview at `step`, then `announce` its path, then the one
-        before removed: a client told a path finds the picture there. Returns at once; nothing once closed."""
+        """Have `picture` (PIL) written as this job's preview at `step`, then `announce` its path, then the one KEPT
+        before it removed: a client told a path finds the picture there. Returns at once; nothing once closed."""
         with self._ready:
             if self._closed:
                 return
@@ -90,16 +94,15 @@ class JobPreviews:
             self._ready.notify()
 
     def close(self) -> None:
-        """The job has ended: the previews pending are written and told (in order), then the last is removed."""
+        """The job has ended: the previews pending are written and told (in order), then all are removed."""
         with self._ready:
             self._closed = True
             self._ready.notify()
             writer = self._writer
         if writer is not None:
             writer.join()
-        if self._last is not None:
-            _remove(self._last)
-            self._last = None
+        while self._told:
+            _remove(self._told.popleft())
 
     def _write(self) -> None:
         while True:
@@ -116,10 +119,10 @@ class JobPreviews:
             except OSError as error:  # a full disk: the job goes on without this preview
                 log.warning("could not write a preview into %s: %s", self.folder, error)
                 continue
-            previous, self._last = self._last, path
+            self._told.append(path)
             announce(path)
-            if previous is not None:
-                _remove(previous)
+            if len(self._told) > KEPT:
+                _remove(self._told.popleft())
 
 
 def _put(data: bytes, file: BinaryIO) -> None:
