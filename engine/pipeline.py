@@ -210,7 +210,7 @@ class JointPipeline:
         each section moves towards the prompt `far_field` names (to_image_prompt or to_audio_prompt), one prompt,
         or, where it is not given, towards itself (as a prompt without sections always did)."""
         to = getattr(s, far_field)
-        if to is not None and has_sections(to) and len(sections) > 1:
+        if to is not None and has_sections(to):
             raise FieldError(far_field, "interpolates every section towards one prompt; give it without sections")
         interpolating = s.interpolate_to is not None
         embeddings = [self._embeddings(model, section.prompt, negative, s,

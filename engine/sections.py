@@ -22,6 +22,9 @@ from .errors import FieldError
 
 SEPARATOR = "|"
 _LENGTH = re.compile(r"^(?P<prompt>.*?)\s*@\s*(?P<bars>\d+)\s*$", re.DOTALL)
+# What a length was meant to be but is not (`@-1`, `@2.5`, a bare `@`): refused, never read as the prompt's words.
+# A word after `@` (`party @home`) is a word.
+_NO_LENGTH = re.compile(r"@\s*(?P<tail>[-+.,\d]*)\s*$")
 BEATS_PER_BAR = 4
 
 
@@ -49,6 +52,9 @@ def plan(prompt: str, field: str, seconds: float, window_seconds: float, stride_
     for part in prompt.split(SEPARATOR):
         found = _LENGTH.match(part.strip())
         text, bars = (found["prompt"].strip(), int(found["bars"])) if found else (part.strip(), None)
+        if not found and (bad := _NO_LENGTH.search(part)):
+            raise FieldError(field, f"section {part.strip()!r}: '@{bad['tail']}' is no length in bars; give @N, "
+                                    f"N a whole number of bars from 1")
         if not text:
             raise FieldError(field, f"a section between '{SEPARATOR}'s has no prompt: {prompt!r}")
         if bars == 0:

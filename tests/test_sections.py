@@ -23,6 +23,9 @@ def test_sections_share_the_clip_evenly_or_take_their_bars_at_the_tempo():
     # 16 bars at 120 bpm: 32 s; 4 bars = 8 s, 8 bars = 16 s, the rest (8 s) to the one without a length
     assert plan("church bells @4 | choir @8 | thunder", "audio_prompt", 32.0, WINDOW, STRIDE, 120) == [
         Section("church bells", 0.0, 8.0), Section("choir", 8.0, 24.0), Section("thunder", 24.0, 32.0)]
+    # a word after @ is a word, not a length
+    assert plan("party @home | club", "audio_prompt", 30.0, WINDOW, STRIDE, None) == [
+        Section("party @home", 0.0, 15.0), Section("club", 15.0, 30.0)]
 
 
 @pytest.mark.parametrize("prompt, seconds, bpm, reason", [
@@ -33,6 +36,9 @@ def test_sections_share_the_clip_evenly_or_take_their_bars_at_the_tempo():
     ("a @0 | b", 32.0, 120, "0 bars long"),
     ("a @16 | b", 32.0, 120, "no room is left for the others"),
     ("a @4 | b @4", 32.0, 120, "give as many bars as the clip's"),
+    ("a @-1 | b", 32.0, 120, "section 'a @-1': '@-1' is no length in bars; give @N"),
+    ("a @2.5 | b", 32.0, 120, "'@2.5' is no length in bars"),
+    ("a | b @", 32.0, 120, "section 'b @': '@' is no length in bars"),
 ])
 def test_sections_a_clip_cannot_hold_are_refused_on_the_prompts_field(prompt, seconds, bpm, reason):
     with pytest.raises(FieldError, match=f"^image_prompt: .*{reason}"):
@@ -92,6 +98,8 @@ def test_interpolation_moves_every_section_towards_one_prompt(auffusion_pipe):
     assert np.isfinite(clip.audio).all()
     with pytest.raises(FieldError, match="^to_audio_prompt: interpolates every section towards one prompt"):
         auffusion_pipe(quick(audio_prompt="bells | rain", to_audio_prompt="wind | fire", alpha=0.5))
+    with pytest.raises(FieldError, match="^to_audio_prompt: interpolates every section towards one prompt"):
+        auffusion_pipe(quick(audio_prompt="bells", to_audio_prompt="wind | fire", alpha=0.5))  # `|` is never words
 
 
 def test_sections_in_a_clip_of_one_window_are_refused_before_sampling(auffusion_pipe):
