@@ -184,7 +184,7 @@ class JobQueue:
                 raise FieldError("queue", f"you have {self.bounds.per_client} jobs waiting, the most one client may; "
                                  "wait for one to finish or cancel one")
             self._queue.append(job)
-            position = max(1, len(self._running) + len(self._queue) - len(self._workers) + 1)
+            position = max(1, len(self._busy()) + len(self._queue) - len(self._workers) + 1)
             if announce is not None:
                 announce(position)
             self._lock.notify_all()
@@ -216,7 +216,13 @@ class JobQueue:
     def status(self) -> tuple[Job | None, int]:
         """The running job that started first (or None) and how many wait."""
         with self._lock:
-            return (self._running[0] if self._running else None), len(self._queue)
+            busy = self._busy()
+            return (busy[0] if busy else None), len(self._queue)
+
+    def _busy(self) -> list[Job]:
+        """The running jobs a newcomer waits for: not one delivering its last result, whose `done` its client may
+        have heard already (the worker takes the next job once its last file is placed)."""
+        return [job for job in self._running if not job.finishing]
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing runs or waits; False on timeout."""
