@@ -67,6 +67,9 @@ var RANK = "both";
 var PREVIEW_EVERY = 5;
 /* Why Keep is greyed out: the server said (in /sonocanvas/ready) that it has nothing to rank with. */
 var NO_SCORERS = "this server has no CLIP or CLAP scorer to rank candidates with";
+/* What may be dropped onto the picture panel for See: the pictures that both fpic shows (its reference recommends
+ * PNG) and the server reads. */
+var DROPPED_PICTURE = /\.(png|jpe?g)$/i;
 /* The prompt boxes (textedit) and the pattr that keeps each with the Live set. The pattr is not bound to its
  * box: the patcher sends the text on every keystroke (textedit's middle outlet, then a deferred bang, which with
  * the default bangmode "outputs the text currently being typed"), so the set keeps a prompt never confirmed
@@ -1311,10 +1314,15 @@ Device.prototype.see = function () {
     return job.id;
 };
 
-/* A picture dropped onto the picture panel (dropfile, its path made native by conformpath): the one See
- * restyles from now on, kept with the set. */
+/* A file dropped onto the picture panel (dropfile, which takes every kind of file: its `types` is unset, so a
+ * clip dragged from Live is told why it is not taken): a picture becomes the one See restyles from now on, kept
+ * with the set. Its Max-style path is made the OS's for the server (nativePath). */
 Device.prototype.pictureDropped = function (path) {
     var native = nativePath(path);
+    if (!DROPPED_PICTURE.test(native)) {
+        this.status("See takes a PNG or JPEG picture dropped here; " + basename(native) + " is not one");
+        return;
+    }
     this.env.store("see_picture", native);
     this.env.show("picture", "read", [maxPath(native)]);
     this.status("See will restyle " + basename(native) + "; press See with an audio clip in view");

@@ -42,6 +42,17 @@ test("a picture dropped on the panel is kept with the set as the OS names it, an
   assert.deepEqual(fixture.live.changes(), [], "nothing is placed on a track");
 });
 
+test("a file that is no PNG or JPEG dropped on the panel is not taken, and the status says why", () => {
+  const fixture = setup();
+  const { env, device } = fixture;
+  device.pictureDropped("C:/Users/Léa/Pictures/harbour.JPG");
+  device.pictureDropped("Samples:/Loops/rain on a tin roof.wav");  // a clip dragged in from Live's browser
+  assert.equal(env.status(), "See takes a PNG or JPEG picture dropped here; rain on a tin roof.wav is not one");
+  device.pictureDropped("C:/Users/Léa/Pictures/");  // a folder (dropfile ends it with a slash)
+  assert.equal(env.values.see_picture, "C:/Users/Léa/Pictures/harbour.JPG", "the last picture stays the one");
+  assert.deepEqual(env.shown.filter(([name]) => name === "picture"), [["picture", "read", "C:/Users/Léa/Pictures/harbour.JPG"]]);
+});
+
 test("without a dropped picture, a sonocanvas clip restyles its own picture; another clip asks for one", () => {
   const fixture = setup();
   const { env, device } = fixture;
