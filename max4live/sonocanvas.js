@@ -1318,7 +1318,7 @@ Device.prototype.see = function () {
  * clip dragged from Live is told why it is not taken): a picture becomes the one See restyles from now on, kept
  * with the set. Its Max-style path is made the OS's for the server (nativePath). */
 Device.prototype.pictureDropped = function (path) {
-    var native = nativePath(path);
+    var native = nativePath(path, this.env.os);
     if (!DROPPED_PICTURE.test(native)) {
         this.status("See takes a PNG or JPEG picture dropped here; " + basename(native) + " is not one");
         return;
@@ -1328,12 +1328,14 @@ Device.prototype.pictureDropped = function (path) {
     this.status("See will restyle " + basename(native) + "; press See with an audio clip in view");
 };
 
-/* A Max-style path as the operating system names it, for the server: dropfile gives Max's own style
- * ("Macintosh HD:/Users/lea/pic.png", "C:/Users/L\u00e9a/pic.png"; Max's "Paths" docs). A Windows drive path is one
- * already; on macOS every volume's files lie under /Volumes/<volume>, the startup volume's too (a link to /). */
-function nativePath(path) {
+/* A Max-style path as the operating system `os` (Max's `max.os`: "macintosh" or "windows") names it, for the
+ * server: dropfile gives Max's slash style ("Macintosh HD:/Users/lea/pic.png", "C:/Users/L\u00e9a/pic.png"; the Max
+ * SDK's ext_path.h, PATH_STYLE_SLASH, which is also Max's "native" style on macOS, so conformpath cannot do
+ * this). On Windows that is a path already; on macOS every volume's files lie under /Volumes/<volume>, the
+ * startup volume's too (a link to /). */
+function nativePath(path, os) {
     var found = /^([^\/:]+):\/(.*)$/.exec(path);
-    return !found || found[1].length === 1 ? path : "/Volumes/" + found[1] + "/" + found[2];
+    return os === "windows" || !found ? path : "/Volumes/" + found[1] + "/" + found[2];
 }
 
 /* A sonocanvas clip's colour picture lies beside its audio: <stem>.picture.png; "" for a file of another kind. */
@@ -1420,6 +1422,7 @@ function maxEnvironment(jsthis) {
             return new Date().getTime();
         },
         random: Math.random,
+        os: max.os,
         post: function (line) {
             post(line + "\n");
         }

@@ -574,8 +574,9 @@ class FakeLive {
 }
 
 // The env the device gets in Max (see sonocanvas.js), recording what goes out of it.
-function fakeEnv({ live = new FakeLive(), values = {}, ports = {} } = {}) {
+function fakeEnv({ live = new FakeLive(), values = {}, ports = {}, os = "macintosh" } = {}) {
   const env = {
+    os,  // Max's max.os: "macintosh" or "windows" (docs.cycling74.com/apiref/js/max)
     outlets: [[], []],
     shown: [],
     deferred: [],

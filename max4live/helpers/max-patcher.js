@@ -34,8 +34,10 @@ function atoms(textValue) {
 
 class MaxPatcher {
   // `restored`: the stored values of the set being opened (what saved() gave), by scripting name.
-  constructor({ patcher = loadPatcher(), live = new FakeLive(), restored = {} } = {}) {
+  // `os`: Max's max.os, "macintosh" or "windows" (docs.cycling74.com/apiref/js/max).
+  constructor({ patcher = loadPatcher(), live = new FakeLive(), restored = {}, os = "macintosh" } = {}) {
     this.live = live;
+    this.os = os;
     this.clock = 0;
     this.lowQueue = [];
     this.tasks = [];
@@ -151,6 +153,7 @@ class MaxPatcher {
     }
     const context = {
       post: (line) => runtime.posted.push(String(line)),
+      max: { os: runtime.os },
       outlet: (index, ...rest) => runtime.outlet(box.id, index, rest.flat()),
       messagename: "",
       LiveAPI: function LiveAPI(path) {
@@ -254,6 +257,13 @@ class MaxPatcher {
 
   press(name) {
     this.outlet(this.named.get(name).box.id, 0, ["bang"]);
+    this.idle();
+  }
+
+  // A file dragged from the Finder or Explorer onto the dropfile named `name`: its left outlet sends "the absolute
+  // pathname of the file ... as a single symbol", in Max's slash style (docs.cycling74.com/reference/dropfile).
+  drop(name, path) {
+    this.outlet(this.named.get(name).box.id, 0, [path]);
     this.idle();
   }
 

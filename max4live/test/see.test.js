@@ -5,6 +5,7 @@
 const test = require("node:test");
 const assert = require("node:assert/strict");
 const { FakeLive, FakeDisk, loadedDevice, wavBytes } = require("../helpers/fakes.js");
+const { MaxPatcher } = require("../helpers/max-patcher.js");
 
 const SAMPLE = "C:\\Users\\Léa\\Music\\Samples\\rain on a tin roof.wav";
 const MADE = "/drop/20261121-133000_castle-towers_bells_s42.wav";
@@ -26,8 +27,7 @@ function inView(fixture, file, props = { warping: [0], looping: [0], loop_start:
 test("a picture dropped on the panel is kept with the set as the OS names it, and See restyles it by the clip's region", () => {
   const fixture = setup();
   const { env, device } = fixture;
-  device.pictureDropped("Macintosh HD:/Users/lea/Pictures/harbour.png");
-  assert.equal(env.values.see_picture, "/Volumes/Macintosh HD/Users/lea/Pictures/harbour.png", "the startup volume too lies under /Volumes");
+  env.os = "windows";
   device.pictureDropped("C:/Users/Léa/Pictures/harbour.png");
   assert.equal(env.values.see_picture, "C:/Users/Léa/Pictures/harbour.png", "a Windows path is one already");
   inView(fixture, SAMPLE);
@@ -42,11 +42,29 @@ test("a picture dropped on the panel is kept with the set as the OS names it, an
   assert.deepEqual(fixture.live.changes(), [], "nothing is placed on a track");
 });
 
+test("on macOS a dropped picture's volume is reached under /Volumes, the startup volume's too", () => {
+  const { env, device } = setup();
+  device.pictureDropped("Macintosh HD:/Users/lea/Pictures/harbour.png");
+  assert.equal(env.values.see_picture, "/Volumes/Macintosh HD/Users/lea/Pictures/harbour.png");
+  device.pictureDropped("Samples:/Art/tiles.png");  // an exFAT drive
+  assert.equal(env.values.see_picture, "/Volumes/Samples/Art/tiles.png");
+});
+
+test("a picture dropped through the patcher's own dropfile is kept with the set and there when it opens again", () => {
+  const first = new MaxPatcher({ os: "windows" }).open();
+  first.drop("picture_drop", "D:/Art/harbour at dusk.png");
+  assert.equal(first.saved().see_picture, "D:/Art/harbour at dusk.png");
+  const again = new MaxPatcher({ os: "windows", restored: first.saved() }).open();
+  assert.equal(again.named.get("see_picture").value, "D:/Art/harbour at dusk.png");
+  assert.deepEqual([first.posted, again.posted], [[], []], "nothing in the Max Console");
+});
+
 test("a file that is no PNG or JPEG dropped on the panel is not taken, and the status says why", () => {
   const fixture = setup();
   const { env, device } = fixture;
+  env.os = "windows";
   device.pictureDropped("C:/Users/Léa/Pictures/harbour.JPG");
-  device.pictureDropped("Samples:/Loops/rain on a tin roof.wav");  // a clip dragged in from Live's browser
+  device.pictureDropped("E:/Loops/rain on a tin roof.wav");  // a clip dragged in from Live's browser
   assert.equal(env.status(), "See takes a PNG or JPEG picture dropped here; rain on a tin roof.wav is not one");
   device.pictureDropped("C:/Users/Léa/Pictures/");  // a folder (dropfile ends it with a slash)
   assert.equal(env.values.see_picture, "C:/Users/Léa/Pictures/harbour.JPG", "the last picture stays the one");
