@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,6 +45,13 @@ def _jsonable(value):
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return repr(value)
+
+
+def record_bytes(record: dict) -> bytes:
+    """A record as its `.json` file holds it: strict JSON, which every reader takes (a browser's, Max's `dict`,
+    jq). A non-finite number (Python would write `-Infinity`) is a fault of whoever made the record, refused here
+    rather than written; paths and the like are written as their text."""
+    return json.dumps(record, indent=2, default=str, allow_nan=False).encode()
 
 
 def file_identity(source: Path | InputFile) -> dict[str, str]:

@@ -178,3 +178,16 @@ def test_a_drop_folder_too_deep_for_any_readable_name_is_refused_by_name(tmp_pat
     with pytest.raises(FieldError, match="^drop_dir: .* too long"):
         DropFolder(folder)
     assert not folder.exists()  # refused before anything is made
+
+
+def test_a_record_is_strict_json_and_one_holding_a_non_finite_number_is_refused_not_written():
+    import math
+    from pathlib import Path
+
+    from sonocanvas.engine.record import record_bytes
+
+    assert json.loads(record_bytes({"level_db": None, "path": Path("/a b/c.wav")})) == {
+        "level_db": None, "path": "/a b/c.wav"}
+    for bad in (-math.inf, math.nan):
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            record_bytes({"stylize": {"level_db": bad}})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from ...engine.catalog import CLAP_MODEL, IMAGE_MODEL
 from ...engine.errors import FieldError
 from ...engine.files import atomic_write
+from ...engine.record import record_bytes
 from ..store.vocabulary import read_vocabulary
 from . import cannot_write, check_output, one_line_errors, setting_option
 from ._model_options import TINY, add_device_options
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                              args.dtype)
     try:
         atomic_write(args.output, lambda f: result.save(f, format="PNG"))
-        atomic_write(args.output.with_suffix(".json"), lambda f: f.write(json.dumps(record, indent=2).encode()))
+        atomic_write(args.output.with_suffix(".json"), lambda f: f.write(record_bytes(record)))
     except OSError as error:
         raise cannot_write(error, args.output) from None
     style = record[RECORD]

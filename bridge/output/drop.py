@@ -31,6 +31,7 @@ from PIL import Image, PngImagePlugin
 
 from ...engine.audio import resample, within_full_scale, write_audio
 from ...engine.files import Staging, atomic_write, remove_stale_parts
+from ...engine.record import record_bytes
 from ..request.build import Output
 from ..store.paths import stem_room
 
@@ -204,7 +205,7 @@ class DropFolder:
             finals = {suffix: self.folder / f"{name}{suffix}" for suffix in staged}
             if any(path.exists() for path in (*finals.values(), *(self.folder / f"{name}{s}" for s in reserved))):
                 continue
-            _write_bytes(staging.file(staged[".json"]), json.dumps(record(finals), indent=2, default=str).encode())
+            _write_bytes(staging.file(staged[".json"]), record_bytes(record(finals)))
             try:
                 staging.place({staged[suffix]: path for suffix, path in finals.items()}, last=staged[last])
             except FileExistsError:  # a racing writer took one of the names since the check: the next name
