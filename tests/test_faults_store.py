@@ -128,9 +128,10 @@ from sonocanvas.bridge.osc.server import Server
 from sonocanvas.bridge.osc.services import Services
 from sonocanvas.bridge.output.drop import DropFolder
 from sonocanvas.bridge.request.build import Limits
-from sonocanvas.bridge.studio.studio import Made, deliver
+from sonocanvas.bridge.studio.studio import Made, Restyled, deliver
 
 folder, clips, name = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+picture = name.endswith(".png")  # a stylize's picture (PNG + JSON, the PNG placed last), not a clip
 real = files.place_exclusive
 
 def place(temp, path):
@@ -143,8 +144,9 @@ files.place_exclusive = place
 drop = DropFolder(folder)
 
 def run(job, on_step, done):
-    clip = Clip(index=0, seed=1, audio=np.zeros(4000, np.float32), sample_rate=16000,
-                spectrogram=Image.new("L", (16, 16)), picture=Image.new("RGB", (16, 16)), record={})
+    clip = Restyled(Image.new("RGB", (16, 16)), {}) if picture else Clip(
+        index=0, seed=1, audio=np.zeros(4000, np.float32), sample_rate=16000,
+        spectrogram=Image.new("L", (16, 16)), picture=Image.new("RGB", (16, 16)), record={})
     deliver(drop, job, [Made(clip, f"c{i}", {}) for i in range(clips)], done)
 
 services = Services(run=run, limits=Limits((folder,), frozenset(), frozenset({"auffusion"})),
@@ -158,7 +160,8 @@ sys.stdin.readline()
 @pytest.mark.parametrize("clips, killed_after, state", [
     (1, "c0.wav", "done"),  # its only clip whole: done after all
     (2, "c0.wav", "failed"),  # one of two: failed, naming the one there
-], ids=["every-clip-placed", "one-of-two-placed"])
+    (1, "c0.png", "done"),  # a stylize's picture whole: done, told as it is when it runs, with wav_path ""
+], ids=["every-clip-placed", "one-of-two-placed", "a-picture-placed"])
 def test_2_a_restart_reconciles_the_journal_with_the_clips_a_killed_server_placed(
         tmp_path, clips, killed_after, state):
     """Killed after placing a clip's audio, before journalling it: the clip is whole in the drop folder, but the
@@ -183,7 +186,7 @@ def test_2_a_restart_reconciles_the_journal_with_the_clips_a_killed_server_place
         services = Services(run=lambda job, on_step, done: None, journal=journal, drop=drop, version="test",
                             device="cpu", models="none", limits=Limits((tmp_path,), frozenset(), frozenset()))
         with Server(services, port=0) as server:
-            wav = str(tmp_path / "c0.wav")
+            wav = "" if killed_after.endswith(".png") else str(tmp_path / "c0.wav")
             if state == "done":
                 assert client.expect("/sonocanvas/done") == ["j", 0, wav, str(tmp_path / "c0.png"),
                                                              str(tmp_path / "c0.json")]
@@ -197,7 +200,8 @@ def test_2_a_restart_reconciles_the_journal_with_the_clips_a_killed_server_place
             assert client.next()[0] == ("/sonocanvas/done" if state == "done" else "/sonocanvas/error")
     finally:
         client.close()
-    assert visible(tmp_path) == ["c0.json", "c0.picture.png", "c0.png", "c0.wav", "journal.sqlite3"]
+    assert visible(tmp_path) == (["c0.json", "c0.png", "journal.sqlite3"] if killed_after.endswith(".png")
+                                 else ["c0.json", "c0.picture.png", "c0.png", "c0.wav", "journal.sqlite3"])
 
 
 def test_2_the_clips_of_a_job_are_found_by_their_records_and_nothing_else_is(tmp_path):
@@ -216,6 +220,12 @@ def test_2_the_clips_of_a_job_are_found_by_their_records_and_nothing_else_is(tmp
             {"delivery": {"journal_entry": entry, "clip": 0, "clips": 1}, "files": names}))
         (tmp_path / f"{stem}.wav").write_bytes(b"RIFF")
 
+    def picture(stem: str, entry: int, clip: int, **files: str) -> None:
+        (tmp_path / f"{stem}.json").write_text(json.dumps(
+            {"delivery": {"journal_entry": entry, "clip": clip, "clips": 3},
+             "files": {"png": f"{stem}.png", "json": f"{stem}.json", **files}}))
+        (tmp_path / f"{stem}.png").write_bytes(b"PNG")
+
     record("mine", 7)
     record("other", 8)
     record("escape", 7, wav="../mine.wav")
@@ -223,8 +233,14 @@ def test_2_the_clips_of_a_job_are_found_by_their_records_and_nothing_else_is(tmp
     (tmp_path / "half.wav").unlink()
     (tmp_path / "junk.json").write_text("{not json")
     (found,) = drop.delivered(7, since)
-    assert (found.clip, found.clips, found.dropped.wav, found.dropped.json) == (
-        0, 1, tmp_path / "mine.wav", tmp_path / "mine.json")
+    assert (found.clip, found.clips, found.wav, found.png, found.json, found.name) == (
+        0, 1, tmp_path / "mine.wav", tmp_path / "mine.png", tmp_path / "mine.json", "mine.wav")
+    picture("seen", 9, 1)
+    picture("seen-half", 9, 0)
+    (tmp_path / "seen-half.png").unlink()  # its PNG, placed last, is not there: not whole
+    picture("seen-odd", 9, 2, wav="seen-odd.wav")  # a picture's files with a clip's one: neither kind
+    (found,) = drop.delivered(9, since)
+    assert (found.clip, found.wav, found.png, found.name) == (1, None, tmp_path / "seen.png", "seen.png")
     assert drop.delivered(7, time.time() + 60) == []  # older than the job: not read
 
 

@@ -36,7 +36,7 @@ def reconcile(journal: Journal, drop: DropFolder | None) -> list[Entry]:
             if len(found) >= clips:
                 state, message = "done", FINISHED_MESSAGE
             else:
-                names = ", ".join(d.dropped.wav.name for d in found)
+                names = ", ".join(d.name for d in found)
                 state, message = "failed", f"{RESTART_MESSAGE}: {len(found)} of its {clips} clips are in the " \
                                            f"drop folder ({names})"
             journal.set_state(entry.id, state, message)
@@ -52,8 +52,8 @@ def tell(entry: Entry, peer: Any, drop: DropFolder | None) -> None:
     found = _found(drop, entry) if entry.state == "done" else []
     if found:
         last = found[-1]
-        peer.send("/sonocanvas/done", entry.job_id, last.clip, str(last.dropped.wav), str(last.dropped.png),
-                  str(last.dropped.json))
+        peer.send("/sonocanvas/done", entry.job_id, last.clip, "" if last.wav is None else str(last.wav),
+                  str(last.png), str(last.json))  # a picture (stylize) has no sound: wav_path "", as when it ran
     else:
         peer.send("/sonocanvas/error", entry.job_id, "job", entry.message)
 

@@ -60,11 +60,19 @@ class Dropped:
 
 @dataclass(frozen=True)
 class Delivered:
-    """A server's clip found in a drop folder: clip `clip` of the `clips` its job delivers, and its files."""
+    """A server's clip or picture found whole in a drop folder: clip `clip` of the `clips` its job delivers, with
+    the files its `/sonocanvas/done` names (`wav` None for a picture, a stylisation, which has no sound)."""
 
     clip: int
     clips: int
-    dropped: Dropped
+    wav: Path | None
+    png: Path
+    json: Path
+
+    @property
+    def name(self) -> str:
+        """What a person knows it by: the clip's audio file, or the picture."""
+        return (self.wav or self.png).name
 
 
 @dataclass(frozen=True)
@@ -215,9 +223,9 @@ class DropFolder:
 
 
     def delivered(self, journal_entry: int, since: float) -> list[Delivered]:
-        """The whole clips in this folder of the job journalled as `journal_entry`, by clip, found by their records
-        (`DELIVERY`); only records written since `since` (a time) are read. A clip whose audio is missing is not
-        whole: the audio is placed last."""
+        """The whole clips (or pictures) in this folder of the job journalled as `journal_entry`, by clip, found by
+        their records (`DELIVERY`); only records written since `since` (a time) are read. One whose last placed file
+        is missing is not whole: a clip's audio, a picture's PNG (`drop`, `drop_picture`)."""
         found: dict[int, Delivered] = {}
         for path in self.folder.glob("*.json"):
             try:
@@ -231,19 +239,22 @@ class DropFolder:
             delivery = record.get(DELIVERY) if isinstance(record, dict) else None
             if not isinstance(delivery, dict) or delivery.get("journal_entry") != journal_entry:
                 continue
-            dropped = self._files(record.get("files"))
-            if dropped is not None and dropped.wav.is_file():
-                found[int(delivery["clip"])] = Delivered(int(delivery["clip"]), int(delivery["clips"]), dropped)
+            files = self._files(record.get("files"))
+            if files is not None and (files.get("wav") or files["png"]).is_file():
+                found[int(delivery["clip"])] = Delivered(int(delivery["clip"]), int(delivery["clips"]),
+                                                         files.get("wav"), files["png"], files["json"])
         return [found[clip] for clip in sorted(found)]
 
-    def _files(self, names: Any) -> Dropped | None:
-        """A record's `files` as paths in this folder; None unless each is a plain name here."""
-        fields = {f.name for f in dataclasses.fields(Dropped)}
-        if not isinstance(names, dict) or not {"wav", "png", "picture", "json"} <= set(names) <= fields:
+    def _files(self, names: Any) -> dict[str, Path] | None:
+        """A record's `files` as paths in this folder, by kind: a clip's (as `Dropped` holds them) or a picture's
+        (`DroppedPicture`); None unless they are one of those and each is a plain name here."""
+        clip = {f.name for f in dataclasses.fields(Dropped)}
+        if not isinstance(names, dict) or not ({"wav", "png", "picture", "json"} <= set(names) <= clip
+                                               or set(names) == {f.name for f in dataclasses.fields(DroppedPicture)}):
             return None
         if not all(isinstance(n, str) and n == Path(n).name and not n.startswith(".") for n in names.values()):
             return None
-        return Dropped(**{key: self.folder / name for key, name in names.items()})
+        return {key: self.folder / name for key, name in names.items()}
 
 
 def _png_bytes(image: Image.Image) -> bytes:
