@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 LEVELS = ("debug", "info", "warning", "error")
@@ -40,26 +40,29 @@ def _quiet_library_loggers() -> None:
 
 
 class RateLimited:
-    """At most one log line per `interval` seconds per sender, so junk cannot grow the log faster than it
-    arrives; the lines left out are counted in the next one. Remembers a bounded number of senders."""
+    """At most one log line per `interval` seconds per sender (an IP address: a flood from many ports is one
+    sender) and kind of line (its `message` format), so junk cannot grow the log faster than it arrives, and one
+    kind never hides another (a flood's "dropped" line, its junk). The lines left out are counted in the next
+    line of their kind. Remembers a bounded number of senders and kinds."""
 
-    MAX_SENDERS = 1024
+    MAX_KEYS = 4096
 
-    def __init__(self, logger: logging.Logger, interval: float = 1.0):
+    def __init__(self, logger: logging.Logger, interval: float = 1.0, clock: Callable[[], float] = time.monotonic):
         self.logger = logger
         self.interval = interval
-        self._last: dict[Hashable, tuple[float, int]] = {}
+        self.clock = clock
+        self._last: dict[tuple[Hashable, str], tuple[float, int]] = {}
         self._lock = threading.Lock()
 
     def warning(self, sender: Hashable, message: str, *args: Any) -> None:
-        now = time.monotonic()
+        now, key = self.clock(), (sender, message)
         with self._lock:
-            last, skipped = self._last.get(sender, (-self.interval, 0))
+            last, skipped = self._last.get(key, (-self.interval, 0))
             if now - last < self.interval:
-                self._last[sender] = (last, skipped + 1)
+                self._last[key] = (last, skipped + 1)
                 return
-            if len(self._last) >= self.MAX_SENDERS:
+            if len(self._last) >= self.MAX_KEYS:
                 self._last.clear()
-            self._last[sender] = (now, 0)
-        suffix = f" ({skipped} more from this sender left out)" if skipped else ""
+            self._last[key] = (now, 0)
+        suffix = f" ({skipped} more like it from {sender} left out)" if skipped else ""
         self.logger.warning(message + suffix, *args)

@@ -633,6 +633,24 @@ def test_one_log_line_per_job_a_traceback_per_fault_and_junk_rate_limited(make_s
         client.close()
 
 
+def test_junk_is_limited_per_sender_and_kind_and_what_was_left_out_is_counted_with_the_sender(caplog):
+    """A flood's "dropped" line and its junk lines are two kinds: the first of each is logged at once, neither
+    hides the other; the lines left out are counted in the next line of their kind, which names the sender."""
+    from sonocanvas.bridge.log import RateLimited
+
+    now = [100.0]
+    junk = RateLimited(logging.getLogger("sonocanvas.test"), interval=1.0, clock=lambda: now[0])
+    caplog.set_level(logging.WARNING, logger="sonocanvas.test")
+    for port in range(5000, 5010):  # a flood from many ports of one address
+        junk.warning("10.0.0.7", "%s:%d sends faster than it is served", "10.0.0.7", port)
+        junk.warning("10.0.0.7", "junk from %s:%d: %s", "10.0.0.7", port, "not OSC")
+    junk.warning("10.0.0.8", "junk from %s:%d: %s", "10.0.0.8", 6000, "not OSC")
+    assert caplog.messages == ["10.0.0.7:5000 sends faster than it is served", "junk from 10.0.0.7:5000: not OSC",
+                               "junk from 10.0.0.8:6000: not OSC"]
+    now[0] += 1.0
+    junk.warning("10.0.0.7", "junk from %s:%d: %s", "10.0.0.7", 5011, "not OSC")
+    assert caplog.messages[-1] == "junk from 10.0.0.7:5011: not OSC (9 more like it from 10.0.0.7 left out)"
+
 def test_third_party_chatter_is_off_unless_debug():
     try:
         setup_logging("info")
