@@ -244,6 +244,38 @@ def test_2_the_clips_of_a_job_are_found_by_their_records_and_nothing_else_is(tmp
     assert drop.delivered(7, time.time() + 60) == []  # older than the job: not read
 
 
+def test_a_drop_folder_gone_is_said_on_field_drop_before_any_sampling_and_is_not_made_again(tmp_path):
+    """Its drive unplugged mid-session: the next job is refused at its start, naming the folder, without sampling
+    for nothing; the server does not make the folder again (an unplugged drive's /Volumes path would become a
+    folder on the startup disk), and once the folder is back, jobs land in it."""
+    from sonocanvas.bridge.studio.studio import Made, deliver
+
+    folder = tmp_path / "Samples" / "sonocanvas"
+    drop = DropFolder(folder)
+    sampled = []
+
+    def run(job, on_step, done):
+        sampled.append(job.job_id)
+        deliver(drop, job, [Made(make_clip(), "c", {})], done)
+
+    services = Services(run=run, limits=Limits((tmp_path,), frozenset(), frozenset({"auffusion"})),
+                        journal=Journal(tmp_path / "journal.sqlite3"), version="test", device="cpu", models="none",
+                        drop=drop)
+    with Server(services, port=0) as server:
+        client = UdpClient(server.address)
+        try:
+            (tmp_path / "Samples").rename(tmp_path / "unplugged")
+            client.send("/sonocanvas/generate", "away", "image_prompt", "a", "audio_prompt", "b")
+            client.expect("/sonocanvas/queued")
+            job_id, field, message = client.expect("/sonocanvas/error")
+            assert (job_id, field) == ("away", "drop") and f"the drop folder {folder} is gone" in message
+            assert sampled == [] and not folder.exists()
+            (tmp_path / "unplugged").rename(tmp_path / "Samples")
+            client.send("/sonocanvas/generate", "back", "image_prompt", "a", "audio_prompt", "b")
+            assert client.expect("/sonocanvas/done")[:3] == ["back", 0, str(folder / "c.wav")]
+        finally:
+            client.close()
+
 def test_2_the_undo_removes_only_the_files_the_killed_writer_placed(tmp_path):
     kill_at(tmp_path, "before", "c.wav", "links")
     (tmp_path / "c.png").unlink()

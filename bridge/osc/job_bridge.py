@@ -74,6 +74,8 @@ class JobBridge:
         log.debug("job %r (%s) from %s: received, position %d", job.job_id, kind, peer.address, position)
 
     def _run(self, job: Job, on_step: Callable[[int, int], None]) -> None:
+        if self.services.drop is not None:
+            self.services.drop.check()  # before the sampling, not after it: a folder gone is said at once
         job.request = read_inputs(job.request, self.services.limits)  # its files' bytes, checked now
         previews = self._previews_of(job)
 

@@ -30,6 +30,7 @@ from pedalboard import time_stretch
 from PIL import Image, PngImagePlugin
 
 from ...engine.audio import resample, within_full_scale, write_audio
+from ...engine.errors import FieldError
 from ...engine.files import Staging, atomic_write, remove_stale_parts
 from ...engine.record import record_bytes
 from ..request.build import Output
@@ -152,9 +153,18 @@ class DropFolder:
         # PNG encoding, resampling and fsync release the GIL: the pictures are made while the sound is.
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sonocanvas-drop")
 
+    def check(self) -> None:
+        """FieldError on `drop` when the folder is gone: its drive unplugged, the folder moved or deleted. It is not
+        made again where it was: on macOS the path of an unplugged drive, under /Volumes, would then be a folder on
+        the startup disk, which fills while the drive is away."""
+        if not self.folder.is_dir():
+            raise FieldError("drop", f"the drop folder {self.folder} is gone (its drive unplugged, or the folder "
+                                     "moved or deleted): put it back, or restart the server with another")
+
     def drop(self, clip: Any, output: Output, stem: str, record: dict) -> Dropped:
         """Finish `clip` (a pipeline `Clip`: audio, sample_rate, spectrogram, picture) and write its files
         under `stem` (or `stem-2`, ... if taken). `record` is completed with the files and output and saved."""
+        self.check()
         remove_stale_parts(self.folder)  # what a writer killed since we opened the folder left behind
         stem = shortened(stem, self.stem_room)
         pngs = [self._pool.submit(_png_bytes, clip.spectrogram), self._pool.submit(_png_bytes, clip.picture)]
@@ -191,6 +201,7 @@ class DropFolder:
     def drop_picture(self, picture: Image.Image, stem: str, record: dict) -> DroppedPicture:
         """A picture (a stylisation) and its JSON record, under `stem` (or `stem-2`, ... if taken), whole or not at
         all as a clip is, the PNG last."""
+        self.check()
         remove_stale_parts(self.folder)
         stem = shortened(stem, self.stem_room)
         with Staging(self.folder) as staging:
