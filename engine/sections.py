@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from .errors import FieldError
+from .settings import BY_NAME
 
 SEPARATOR = "|"
 _LENGTH = re.compile(r"^(?P<prompt>.*?)\s*@\s*(?P<bars>\d+)\s*$", re.DOTALL)
@@ -59,6 +60,8 @@ def plan(prompt: str, field: str, seconds: float, window_seconds: float, stride_
             raise FieldError(field, f"a section between '{SEPARATOR}'s has no prompt: {prompt!r}")
         if bars == 0:
             raise FieldError(field, f"section {text!r} is 0 bars long; give at least 1")
+        if bars is not None and bars > (most := int(BY_NAME["bars"].high or 0)):  # a clip's own bound
+            raise FieldError(field, f"section {text!r} is {bars} bars long; a clip holds at most {most}")
         parts.append((text, bars))
     if seconds <= window_seconds:
         raise FieldError(field, f"{len(parts)} sections need a clip longer than one window of the model "

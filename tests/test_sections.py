@@ -39,6 +39,8 @@ def test_sections_share_the_clip_evenly_or_take_their_bars_at_the_tempo():
     ("a @-1 | b", 32.0, 120, "section 'a @-1': '@-1' is no length in bars; give @N"),
     ("a @2.5 | b", 32.0, 120, "'@2.5' is no length in bars"),
     ("a | b @", 32.0, 120, "section 'b @': '@' is no length in bars"),
+    ("a @65 | b", 32.0, 120, "section 'a' is 65 bars long; a clip holds at most 64"),
+    ("a @" + "9" * 400 + " | b", 32.0, 120, "a clip holds at most 64"),  # never a float too large
 ])
 def test_sections_a_clip_cannot_hold_are_refused_on_the_prompts_field(prompt, seconds, bpm, reason):
     with pytest.raises(FieldError, match=f"^image_prompt: .*{reason}"):
