@@ -123,6 +123,59 @@ def test_a_job_cancelled_at_a_preview_leaves_none_behind(client, server, announc
     assert list(previews_folder(server).iterdir()) == []
 
 
+def test_a_sweep_takes_only_old_previews_and_a_linked_folder_is_never_written_or_swept(tmp_path, caplog):
+    """Whoever can write the drop folder can put a link where the previews go: nothing is written through it, no
+    file behind it is swept, and a sweep of the real folder takes old previews only, never a file of another
+    name or a link."""
+    import logging
+    import os
+    import time
+
+    drop, victim = tmp_path / "drop", tmp_path / "victim"
+    drop.mkdir()
+    victim.mkdir()
+    old = time.time() - 2 * preview_files.PREVIEW_GRACE
+    for name in ("important.txt", "0123456789ab-3.png"):
+        (victim / name).write_text("keep")
+        os.utime(victim / name, (old, old))
+    (drop / preview_files.PREVIEW_FOLDER).symlink_to(victim)
+    caplog.set_level(logging.WARNING, logger="sonocanvas.previews")
+    linked = preview_files.PreviewFolder(drop)
+    assert linked.job() is None and linked.job() is None
+    assert sorted(p.name for p in victim.iterdir()) == ["0123456789ab-3.png", "important.txt"]
+    assert len([r for r in caplog.records if "is a link or a file" in r.getMessage()]) == 1  # once
+    (drop / preview_files.PREVIEW_FOLDER).unlink()  # moved away: the server makes the folder again
+    assert isinstance(linked.job(), preview_files.JobPreviews) and not (drop / preview_files.PREVIEW_FOLDER).is_symlink()
+
+    folder = drop / preview_files.PREVIEW_FOLDER
+    for name in ("0123456789ab-3.png", ".0123456789ab-4.png.x1y2z3.part", "notes.txt", "fedcba987654-1.png"):
+        (folder / name).write_text("x")
+        os.utime(folder / name, (old, old) if name != "fedcba987654-1.png" else None)
+    (folder / "abcdefabcdef-2.png").symlink_to(victim / "important.txt")
+    os.utime(folder / "abcdefabcdef-2.png", (old, old), follow_symlinks=False)
+    preview_files.PreviewFolder(drop)  # a server opening the folder sweeps it
+    assert sorted(p.name for p in folder.iterdir()) == ["abcdefabcdef-2.png", "fedcba987654-1.png", "notes.txt"]
+    assert (victim / "important.txt").read_text() == "keep"
+
+def test_a_server_whose_previews_folder_is_a_link_makes_the_clip_without_previews(client, server, tmp_path):
+    import shutil
+
+    folder = previews_folder(server)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.symlink_to(tmp_path)
+    try:
+        client.send("/sonocanvas/generate", "linked", "image_prompt", "a", "audio_prompt", "b", "steps", 3,
+                    "preview", 1)
+        replies = []
+        while (reply := client.next())[0] != "/sonocanvas/done":
+            replies.append(reply[0])
+        assert "/sonocanvas/preview" not in replies and list(tmp_path.iterdir()) == []
+    finally:
+        folder.unlink()
+    client.send("/sonocanvas/generate", "again", "image_prompt", "a", "audio_prompt", "b", "steps", 3, "preview", 1)
+    assert client.expect("/sonocanvas/preview")[:2] == ["again", 1]  # the folder made again
+    client.expect("/sonocanvas/done")
+
 def test_no_preview_key_sends_none(client, server):
     client.send("/sonocanvas/generate", "plain", "image_prompt", "a", "audio_prompt", "b", "steps", 3)
     replies = []

@@ -113,6 +113,8 @@ class JobBridge:
             if self._preview_folder is None:
                 self._preview_folder = PreviewFolder(self.services.drop.folder)
         previews = self._preview_folder.job()
+        if previews is None:
+            return None
 
         def show(step: int, total: int, picture: Any) -> None:
             previews.show(step, picture, lambda path: job.peer.send("/sonocanvas/preview", job.job_id, step, total,

@@ -8,6 +8,11 @@ path (Max's `fpic`) never shows an old one.
 The writing happens on a thread of the job's own (`JobPreviews`): the sampler only hands the picture over.
 When the job ends, however it ends, its last preview goes. What a killed server left is swept when a drop
 folder's previews are opened, once older than PREVIEW_GRACE: a second server sharing the folder keeps its own.
+
+Anyone who can write the drop folder (a shared folder, a studio's SMB share) can put something else where the
+previews folder goes. Previews are written, and swept, only in a real folder of the drop folder's own: a symlink
+or junction there (to a folder whose files a sweep would take), or a file, turns previews off, with a warning; and
+a sweep takes only files named as previews are.
 """
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ import functools
 import io
 import logging
 import os
+import re
+import stat
 import threading
 import time
 import uuid
@@ -24,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ...engine.files import atomic_write
+from ...engine.files import PART, atomic_write
 
 log = logging.getLogger("sonocanvas.previews")
 
@@ -33,6 +40,8 @@ PREVIEW_GRACE = 600.0
 """Seconds a preview file outlives its last change before a sweep takes it (a live job replaces its own within
 seconds)."""
 _FILE_ATTRIBUTE_HIDDEN = 0x2
+_PREVIEW_NAME = re.compile(r"\.?[0-9a-f]{12}-[0-9]+\.png(\..+" + re.escape(PART) + ")?")
+"""A preview's name (`JobPreviews`: token-step.png), or its temporary's while written (`atomic_write`)."""
 
 
 class PreviewFolder:
@@ -40,19 +49,41 @@ class PreviewFolder:
 
     def __init__(self, drop_folder: Path):
         self.path = Path(drop_folder) / PREVIEW_FOLDER
-        self.path.mkdir(exist_ok=True)
-        if os.name == "nt":  # a leading dot hides a folder on macOS and Linux; Windows needs the attribute
-            ctypes.windll.kernel32.SetFileAttributesW(str(self.path), _FILE_ATTRIBUTE_HIDDEN)  # type: ignore[attr-defined]
-        self._sweep()
+        self._warned = False
+        if self.owned():
+            self._sweep()
 
-    def job(self) -> JobPreviews:
+    def owned(self) -> bool:
+        """Whether the previews folder is (made, if it is missing) a real folder: not a link (a symlink, or a
+        Windows junction) or a file, which previews are never written through or into."""
+        try:
+            self.path.mkdir(exist_ok=True)
+            info = os.lstat(self.path)
+        except OSError:  # a file of that name, a link to nowhere, a drop folder gone
+            return False
+        junction = getattr(os.path, "isjunction", lambda _: False)(self.path)  # Python 3.12+; Windows only
+        if os.name == "nt" and stat.S_ISDIR(info.st_mode) and not junction:  # a leading dot hides it elsewhere
+            ctypes.windll.kernel32.SetFileAttributesW(str(self.path), _FILE_ATTRIBUTE_HIDDEN)  # type: ignore[attr-defined]
+        return stat.S_ISDIR(info.st_mode) and not junction
+
+    def job(self) -> JobPreviews | None:
+        """A job's previews; None, with a warning (once until it is put right), while the folder is not a real
+        folder of the drop folder's own."""
+        if not self.owned():
+            if not self._warned:
+                self._warned = True
+                log.warning("no previews: %s is a link or a file, not a folder of the drop folder's own; move it "
+                            "away, and the server makes the folder again", self.path)
+            return None
+        self._warned = False
         return JobPreviews(self.path, uuid.uuid4().hex[:12])
 
     def _sweep(self) -> None:
         cutoff = time.time() - PREVIEW_GRACE
         for path in self.path.iterdir():
             try:
-                if path.stat().st_mtime < cutoff:
+                info = os.lstat(path)
+                if _PREVIEW_NAME.fullmatch(path.name) and stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
                     path.unlink()
             except OSError:
                 pass  # gone already, or not ours to take
