@@ -287,14 +287,18 @@ def picture_from_png(source: FileSource | Image.Image) -> tuple[SpectrogramForma
     return fmt, torch.from_numpy(grey.astype(np.float32) / 255)
 
 
-def open_picture(source: FileSource, field: str = "picture") -> Image.Image:
+def open_picture(source: FileSource, field: str = "picture", largest: int | None = None) -> Image.Image:
     """A picture file (a path, or its bytes already read), fully loaded; FieldError(field) if missing or
-    unreadable (`field`: the caller's name for it)."""
+    unreadable (`field`: the caller's name for it), or with a side over `largest` pixels, which is refused from
+    its header, before its pixels are decoded."""
     path = str(source)
     if not is_present(source):
         raise FieldError(field, f"no such file '{path}'")
     try:
         with Image.open(readable(source)) as image:
+            if largest is not None and max(image.size) > largest:
+                raise FieldError(field, f"'{path}' is {image.width} x {image.height} pixels; give a picture at "
+                                        f"most {largest} pixels a side")
             image.load()
             return image
     except Image.DecompressionBombError:  # Pillow's own bound on what a picture may unpack to

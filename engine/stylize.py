@@ -32,7 +32,16 @@ from .input_file import FileSource
 from .models import DiffusionModel
 from .sampler import make_scheduler, sample, timesteps_from
 from .scorers import ClapScorer
-from .stylize_settings import LEVEL_FLOOR_DB, REFERENCE_DB, SOUND_RATE, StylizeSettings, level_db, strength_for
+from .stylize_settings import (
+    DENOISED_SIDE,
+    LEVEL_FLOOR_DB,
+    MAX_PICTURE_SIDE,
+    REFERENCE_DB,
+    SOUND_RATE,
+    StylizeSettings,
+    level_db,
+    strength_for,
+)
 
 
 @dataclass(frozen=True)
@@ -104,14 +113,24 @@ def style_of(clap: ClapScorer, sounds: Sequence[tuple[np.ndarray, int]], setting
                  level, strength)
 
 
+def picture_to_restyle(source: FileSource, field: str) -> Image.Image:
+    """The picture a stylisation restyles, from `source`; FieldError(field) for none, or for one over
+    MAX_PICTURE_SIDE pixels a side."""
+    from .spectrogram import open_picture
+
+    return open_picture(source, field, largest=MAX_PICTURE_SIDE)
+
+
 def restyle(image: DiffusionModel, picture: Image.Image, style: Style, settings: StylizeSettings,
             on_step: Callable[[int, int], None] | None = None) -> Image.Image:
     """`picture` restyled by SDEdit towards the weighted phrases of `style`, at its strength, returned at the
-    picture's own size (it is denoised at the nearest multiple of 8); the picture itself where strength is 0."""
+    picture's own size (it is denoised at most DENOISED_SIDE pixels on its longer side, in multiples of 8); the
+    picture itself where strength is 0."""
     rgb = picture.convert("RGB")
     if style.strength == 0 or not style.phrases:
         return rgb.copy()
-    width, height = (max(8, round(side / 8) * 8) for side in rgb.size)
+    scale = min(1.0, DENOISED_SIDE / max(rgb.size))
+    width, height = (max(8, round(side * scale / 8) * 8) for side in rgb.size)
     pixels = torch.from_numpy(np.asarray(rgb.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
                               / 255).permute(2, 0, 1)[None]
     latents = image.encode(pixels)

@@ -26,6 +26,13 @@ REFERENCE_DB = -20.0
 """The RMS level each sound is brought to before CLAP hears it."""
 SOUND_RATE = 48000
 """The rate a sound is read at: CLAP's processor's (it resamples any other)."""
+MAX_PICTURE_SIDE = 4096
+"""The longest side of a picture stylize takes (a phone's photo, 4032 px, is one); a larger one is refused on the
+picture's field, before it is decoded."""
+DENOISED_SIDE = 768
+"""The longest side a picture is denoised at, its aspect kept: Stable Diffusion 1.5 learned at 512 px and repeats
+itself far above it, and a step costs about the square of the side (2048 px: 16 times as much). The result is
+brought back to the picture's own size."""
 
 
 def level_db(sound: np.ndarray) -> float:

@@ -145,7 +145,8 @@ def test_a_sweep_takes_only_old_previews_and_a_linked_folder_is_never_written_or
     assert sorted(p.name for p in victim.iterdir()) == ["0123456789ab-3.png", "important.txt"]
     assert len([r for r in caplog.records if "is a link or a file" in r.getMessage()]) == 1  # once
     (drop / preview_files.PREVIEW_FOLDER).unlink()  # moved away: the server makes the folder again
-    assert isinstance(linked.job(), preview_files.JobPreviews) and not (drop / preview_files.PREVIEW_FOLDER).is_symlink()
+    assert isinstance(linked.job(), preview_files.JobPreviews)
+    assert not (drop / preview_files.PREVIEW_FOLDER).is_symlink()
 
     folder = drop / preview_files.PREVIEW_FOLDER
     for name in ("0123456789ab-3.png", ".0123456789ab-4.png.x1y2z3.part", "notes.txt", "fedcba987654-1.png"):

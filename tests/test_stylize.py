@@ -84,6 +84,29 @@ def test_silence_returns_the_picture_unchanged_and_says_why(files):
         assert np.array_equal(np.asarray(seen), np.asarray(picture.convert("RGB")))
 
 
+def test_a_large_picture_is_denoised_at_most_768_px_long_and_returned_at_its_size_and_a_huge_one_refused(
+        files, monkeypatch, capsys):
+    from sonocanvas.engine.models import DiffusionModel
+    from sonocanvas.engine.stylize_settings import MAX_PICTURE_SIDE
+
+    Image.new("RGB", (2000, 40), (200, 90, 30)).save(files / "wide.png")
+    encoded = []
+    real = DiffusionModel.encode
+    monkeypatch.setattr(DiffusionModel, "encode",
+                        lambda self, pixels: encoded.append(pixels.shape) or real(self, pixels))
+    assert main(["stylize", str(files / "wide.png"), "--sound", str(files / "tone.wav"), "-o", str(files / "w.png"),
+                 "--models", "tiny-random", "--steps", "2"]) == 0
+    assert encoded == [(1, 3, 16, 768)]  # 2000 x 40 at 768 / 2000, in multiples of 8
+    with Image.open(files / "w.png") as seen:
+        assert seen.size == (2000, 40)
+    Image.new("RGB", (MAX_PICTURE_SIDE + 1, 8)).save(files / "huge.png")
+    assert main(["stylize", str(files / "huge.png"), "--sound", str(files / "tone.wav"), "-o", str(files / "h.png"),
+                 "--models", "tiny-random"]) == 2
+    assert "error: picture: " in (said := capsys.readouterr().err)
+    assert "is 4097 x 8 pixels; give a picture at most 4096 pixels a side" in said
+    assert not (files / "h.png").exists()
+
+
 def test_a_quieter_copy_restyles_less_with_the_same_weights(files):
     loud = stylize(files, "--sound", str(files / "tone.wav"), out="loud.png")["stylize"]
     quiet = stylize(files, "--sound", str(files / "quiet.wav"), out="quiet.png")["stylize"]

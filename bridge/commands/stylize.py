@@ -75,10 +75,9 @@ def stylize(picture: Path, sounds: list[Path], settings: Any, models: dict[str, 
     """`picture` restyled by `sounds` (a PIL picture), and its record."""
     from ...engine.models import load_image_model
     from ...engine.scorers import ClapScorer
-    from ...engine.spectrogram import open_picture
-    from ...engine.stylize import hear, restyle, style_of, stylize_record
+    from ...engine.stylize import hear, picture_to_restyle, restyle, style_of, stylize_record
 
-    source = open_picture(picture, "picture")
+    source = picture_to_restyle(picture, "picture")
     heard = hear(sounds, ["sound"] * len(sounds), settings)  # before the models load: a bad file fails at once
     image_source: str | Path
     clap_source: str | Path

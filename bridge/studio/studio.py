@@ -152,10 +152,9 @@ class Studio:
     def stylize(self, request: StylizeRequest, on_step: Callable[[int, int], None]) -> Restyled:
         """See a sound: the picture restyled by it (engine/stylize.py) with the image model every pipeline
         shares and the server's CLAP, and its record."""
-        from ...engine.spectrogram import open_picture
-        from ...engine.stylize import hear, restyle, style_of, stylize_record
+        from ...engine.stylize import hear, picture_to_restyle, restyle, style_of, stylize_record
 
-        picture = open_picture(request.picture_path, "picture_path")
+        picture = picture_to_restyle(request.picture_path, "picture_path")
         given = [(source, field) for source, field in ((request.sound_path, "sound_path"),
                                                        (request.second_sound, "second_sound")) if source is not None]
         sources, fields = [source for source, _ in given], [field for _, field in given]
