@@ -77,7 +77,7 @@ def announced(monkeypatch):
 def test_a_told_preview_stays_until_the_one_after_the_next_is_told_and_none_once_closed(tmp_path):
     """A message told may wait in a socket's buffer while the next preview is written: the path it names is still
     there then, and goes only once the preview after that is told."""
-    previews = preview_files.JobPreviews(tmp_path, "t")
+    previews = preview_files.JobPreviews(tmp_path, "t", preview_files.own_folder(tmp_path))
     told: list[Path] = []
     on_disk: list[set[str]] = []
     each = threading.Semaphore(0)
@@ -149,6 +149,14 @@ def test_a_sweep_takes_only_old_previews_and_a_linked_folder_is_never_written_or
     assert not (drop / preview_files.PREVIEW_FOLDER).is_symlink()
 
     folder = drop / preview_files.PREVIEW_FOLDER
+    previews, told = linked.job(), []
+    folder.rename(drop / "moved")
+    folder.symlink_to(victim)  # swapped for a link while a job runs
+    previews.show(1, Image.new("RGB", (8, 2)), told.append)
+    previews.close()
+    assert told == [] and sorted(p.name for p in victim.iterdir()) == ["0123456789ab-3.png", "important.txt"]
+    folder.unlink()
+    (drop / "moved").rename(folder)
     for name in ("0123456789ab-3.png", ".0123456789ab-4.png.x1y2z3.part", "notes.txt", "fedcba987654-1.png"):
         (folder / name).write_text("x")
         os.utime(folder / name, (old, old) if name != "fedcba987654-1.png" else None)

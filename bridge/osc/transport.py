@@ -14,6 +14,7 @@ two more than the newcomer's; a connection with a live job is never one of them.
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
 import functools
 import ipaddress
@@ -334,8 +335,10 @@ class Transport:
             # A write (sendall) waits this long in all for a client that stopped reading.
             conn.settimeout(TCP_SEND_TIMEOUT)
             # Replies are small and each is news (a step, a preview's path): Nagle's algorithm would hold one back
-            # until the last is acknowledged, and a client would hear a burst, late.
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # until the last is acknowledged, and a client would hear a burst, late. macOS refuses the option
+            # (EINVAL) on a connection its peer has already closed: that one is served as any other, and ends.
+            with contextlib.suppress(OSError):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             remote = remote[:2]
             key = ("tcp", remote)
             with self._lock:

@@ -50,33 +50,35 @@ class PreviewFolder:
     def __init__(self, drop_folder: Path):
         self.path = Path(drop_folder) / PREVIEW_FOLDER
         self._warned = False
-        if self.owned():
+        if self._made() is None:
             self._sweep()
 
-    def owned(self) -> bool:
-        """Whether the previews folder is (made, if it is missing) a real folder: not a link (a symlink, or a
-        Windows junction) or a file, which previews are never written through or into."""
+    def _made(self) -> str | None:
+        """None once the previews folder is (made, if it is missing) a real folder of the drop folder's own, else
+        why not: a link (a symlink, a Windows junction), a file, or a folder that cannot be made."""
         try:
             self.path.mkdir(exist_ok=True)
-            info = os.lstat(self.path)
-        except OSError:  # a file of that name, a link to nowhere, a drop folder gone
-            return False
-        junction = getattr(os.path, "isjunction", lambda _: False)(self.path)  # Python 3.12+; Windows only
-        if os.name == "nt" and stat.S_ISDIR(info.st_mode) and not junction:  # a leading dot hides it elsewhere
+        except OSError as error:  # a file of that name, a link to nowhere, a drop folder gone, no permission
+            return f"it cannot be made ({error.strerror or error})"
+        if own_folder(self.path) is None:
+            return "it is a link or a file, not a folder of the drop folder's own; move it away, and the server " \
+                   "makes the folder again"
+        if os.name == "nt":  # a leading dot hides a folder on macOS and Linux; Windows needs the attribute
             ctypes.windll.kernel32.SetFileAttributesW(str(self.path), _FILE_ATTRIBUTE_HIDDEN)  # type: ignore[attr-defined]
-        return stat.S_ISDIR(info.st_mode) and not junction
+        return None
 
     def job(self) -> JobPreviews | None:
         """A job's previews; None, with a warning (once until it is put right), while the folder is not a real
         folder of the drop folder's own."""
-        if not self.owned():
+        why = self._made()
+        identity = own_folder(self.path) if why is None else None
+        if identity is None:
             if not self._warned:
                 self._warned = True
-                log.warning("no previews: %s is a link or a file, not a folder of the drop folder's own; move it "
-                            "away, and the server makes the folder again", self.path)
+                log.warning("no previews: %s: %s", self.path, why or "it changed as it was looked at")
             return None
         self._warned = False
-        return JobPreviews(self.path, uuid.uuid4().hex[:12])
+        return JobPreviews(self.path, uuid.uuid4().hex[:12], identity)
 
     def _sweep(self) -> None:
         cutoff = time.time() - PREVIEW_GRACE
@@ -89,21 +91,35 @@ class PreviewFolder:
                 pass  # gone already, or not ours to take
 
 
+def own_folder(path: Path) -> os.stat_result | None:
+    """`path`'s own status (not a link's target's) when it is a real folder; None for a link (a symlink; on
+    Windows a junction or any other reparse point, which os.lstat reports as a folder before Python 3.12), a file,
+    or nothing."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return info if stat.S_ISDIR(info.st_mode) and not getattr(info, "st_reparse_tag", 0) else None
+
+
 MAX_PENDING = 2
 """Previews waiting for the writer; a newer one pushes out the oldest, so a slow disk never slows the sampler
 and never builds a backlog."""
 KEPT = 2
-"""The previews of a job on disk at once: the one just told, and the one before it, which its client may still be
-opening (a message told is not yet read: it may wait in a socket's buffer while the next is written)."""
+"""The previews of a job kept on disk between two: the one just told, and the one before it, which its client may
+still be opening (a message told is not yet read: it may wait in a socket's buffer while the next is written).
+While the next is told there are three; the oldest goes once it has been."""
 
 
 class JobPreviews:
     """One job's previews, written on a thread of their own so the sampler never waits on the disk: each `show`
     adds one and removes the one KEPT before it; `close` writes what is pending, then removes what is left."""
 
-    def __init__(self, folder: Path, token: str):
+    def __init__(self, folder: Path, token: str, identity: os.stat_result):
         self.folder = folder
         self.token = token
+        self.identity = identity  # the folder checked as its own: a preview is written only while it is the same
+        self._moved = False
         self._told: collections.deque[Path] = collections.deque()
         self._pending: collections.deque[tuple[int, Any, Callable[[Path], None]]] = collections.deque(
             maxlen=MAX_PENDING)
@@ -142,6 +158,12 @@ class JobPreviews:
                 if not self._pending:
                     return  # closed, and all written
                 step, picture, announce = self._pending.popleft()
+            now = own_folder(self.folder)
+            if now is None or not os.path.samestat(now, self.identity):  # swapped for a link since the job began
+                if not self._moved:
+                    self._moved = True
+                    log.warning("previews stop: %s is no longer the folder they were written in", self.folder)
+                continue
             try:
                 data = io.BytesIO()
                 picture.save(data, format="PNG", compress_level=1)  # small pictures: speed over bytes
