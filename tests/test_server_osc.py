@@ -171,6 +171,17 @@ def test_status_when_idle_and_busy(client, server):
     assert cancelled == {"busy", "next"}
 
 
+def test_right_after_a_done_the_job_is_over_for_status_and_the_next_one_starts_at_once(client, server):
+    """The job's worker still tidies up (journal, timing) after the `done` goes out; its client, and everyone
+    else, hears of it as over from then on (docs/osc.md, queued and status)."""
+    client.send("/sonocanvas/generate", "over", "image_prompt", "a", "audio_prompt", "b", *FAST)
+    client.expect("/sonocanvas/done")
+    client.send("/sonocanvas/status")
+    client.send("/sonocanvas/generate", "then", "image_prompt", "a", "audio_prompt", "b", *FAST)
+    assert client.expect("/sonocanvas/status") == ["", 0, "cpu"]
+    assert client.expect("/sonocanvas/queued") == ["then", 1]
+    client.expect("/sonocanvas/done")
+
 def test_cancel_queued_and_running(client, server):
     client.send("/sonocanvas/generate", "run", "image_prompt", "a", "audio_prompt", "b", *LONG)
     client.send("/sonocanvas/generate", "wait", "image_prompt", "a", "audio_prompt", "b", *LONG)

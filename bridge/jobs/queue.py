@@ -59,6 +59,9 @@ class Job:
     queued_at: float = field(default_factory=time.time)
     cancelled: threading.Event = field(default_factory=threading.Event)
     finishing: bool = False
+    told_done: bool = False
+    """Its client has heard its last `done` (set by whoever tells it): it waits on its worker's bookkeeping alone,
+    and is ahead of nobody."""
     interrupted: bool = False  # cancelled by the server's stop, not by its client
     show_preview: Callable[[int, int, Any], None] | None = field(default=None, repr=False)
     """Where its previews go while it samples (step, total, a PIL picture): set by whoever tells its client;
@@ -220,9 +223,8 @@ class JobQueue:
             return (busy[0] if busy else None), len(self._queue)
 
     def _busy(self) -> list[Job]:
-        """The running jobs a newcomer waits for: not one delivering its last result, whose `done` its client may
-        have heard already (the worker takes the next job once its last file is placed)."""
-        return [job for job in self._running if not job.finishing]
+        """The running jobs a newcomer waits for: not one whose client has heard its last `done` already."""
+        return [job for job in self._running if not job.told_done]
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until nothing runs or waits; False on timeout."""

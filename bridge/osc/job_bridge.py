@@ -95,6 +95,7 @@ class JobBridge:
                 rank, candidates, scores = ranked
                 job.peer.send("/sonocanvas/scores", job.job_id, index, rank, candidates,
                               *(item for kind_score in scores.items() for item in kind_score))
+            job.told_done = job.finishing  # its last: ahead of nobody from the moment its client can hear it
             job.peer.send("/sonocanvas/done", job.job_id, index, "" if wav is None else str(wav), str(png),
                           str(record))  # a picture (stylize) has no sound: wav_path ""
 
