@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,9 +51,19 @@ def _jsonable(value):
 
 def record_bytes(record: dict) -> bytes:
     """A record as its `.json` file holds it: strict JSON, which every reader takes (a browser's, Max's `dict`,
-    jq). A non-finite number (Python would write `-Infinity`) is a fault of whoever made the record, refused here
-    rather than written; paths and the like are written as their text."""
-    return json.dumps(record, indent=2, default=str, allow_nan=False).encode()
+    jq). A non-finite number (a NaN score, say; Python would write `NaN`) is written as null, so that one number
+    never costs a finished clip; paths and the like are written as their text."""
+    return json.dumps(_finite(record), indent=2, default=str, allow_nan=False).encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def file_identity(source: Path | InputFile) -> dict[str, str]:

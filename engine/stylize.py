@@ -163,8 +163,7 @@ def stylize_record(settings: StylizeSettings, style: Style, picture: Any, sounds
     return {
         "sonocanvas": "stylize", "record": 1, "settings": settings.to_dict(),
         "stylize": {"phrases": style.phrases, "weights": style.weights, "temperature": style.temperature,
-                    "level_db": style.level_db if math.isfinite(style.level_db) else None,  # null: digital silence
-                    "strength": style.strength,
+                    "level_db": style.level_db, "strength": style.strength,  # -inf (silence): null in the file
                     **({"note": style.note} if style.note else {})},
         "inputs": {"picture": file_identity(picture), "sounds": [file_identity(sound) for sound in sounds]},
         "models": {"image": image.identity(), "clap": str(clap)},

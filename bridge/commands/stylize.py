@@ -57,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     result, record = stylize(args.picture, args.sound, settings, models, args.models == TINY, args.device,
                              args.dtype)
     try:
+        data = record_bytes(record)  # before either file: never a picture without its record
         atomic_write(args.output, lambda f: result.save(f, format="PNG"))
-        atomic_write(args.output.with_suffix(".json"), lambda f: f.write(record_bytes(record)))
+        atomic_write(args.output.with_suffix(".json"), lambda f: f.write(data))
     except OSError as error:
         raise cannot_write(error, args.output) from None
     style = record[RECORD]
