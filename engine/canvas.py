@@ -44,6 +44,12 @@ def window_stride(window: int) -> int:
     return max(1, window // 2)
 
 
+def window_seconds(window: int, scale: int, column_seconds: float) -> tuple[float, float]:
+    """A window of `window` latent columns, and its stride (`window_stride`), in seconds of sound: each latent
+    column is `scale` picture columns (the VAE's factor) of `column_seconds` each."""
+    return window * scale * column_seconds, window_stride(window) * scale * column_seconds
+
+
 def window_starts(width: int, window: int, stride: int, wrap: bool = False) -> list[int]:
     """Left edges of the windows that cover a canvas `width` latent columns wide.
 

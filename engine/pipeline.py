@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .canvas import LOOP_MARGIN, WindowedDenoiser, circular_time, loop_sound, window_stride
+from .canvas import LOOP_MARGIN, WindowedDenoiser, circular_time, loop_sound, window_seconds, window_stride
 from .denoisers import Denoiser, GuidedDenoiser, JointDenoiser
 from .errors import FieldError
 from .generate_settings import GenerateSettings
@@ -195,8 +195,8 @@ class JointPipeline:
         scale = self.audio.vae_scale_factor
         window = self.audio.native_size[1] // scale
         seconds = s.seconds if s.seconds is not None else width * column
-        return {field: plan(getattr(s, field), field, seconds, window * scale * column,
-                            window_stride(window) * scale * column, bpm)
+        span, stride = window_seconds(window, scale, column)
+        return {field: plan(getattr(s, field), field, seconds, span, stride, bpm)
                 for field in ("image_prompt", "audio_prompt")}
 
     def _column_seconds(self, height: int, width: int) -> float:

@@ -1320,7 +1320,8 @@ Device.prototype.see = function () {
 Device.prototype.pictureDropped = function (path) {
     var native = nativePath(path, this.env.os);
     if (!DROPPED_PICTURE.test(native)) {
-        this.status("See takes a PNG or JPEG picture dropped here; " + basename(native) + " is not one");
+        this.status("See takes a PNG or JPEG picture dropped here; " + (basename(native.replace(/\/+$/, "")) || native) +
+            " is not one");
         return;
     }
     this.env.store("see_picture", native);

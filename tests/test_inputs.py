@@ -74,7 +74,7 @@ def test_the_decoders_own_words_name_the_file_by_its_path_not_an_object_in_memor
         with pytest.raises(FieldError) as caught:
             read()
         assert caught.value.field == field
-        assert str(caught.value).count("'/Users/me/Samples/junk.wav'") == 2, str(caught.value)
+        assert str(caught.value).startswith(f"{field}: '/Users/me/Samples/junk.wav' is not a"), str(caught.value)
         assert "object at 0x" not in str(caught.value)
 
 def test_a_file_swapped_before_the_job_starts_is_refused_by_name(clip_and_swap):

@@ -168,9 +168,9 @@ def test_a_preset_may_hold_an_interpolation(store):
 
 
 def test_the_shipped_presets_in_sections_fit_their_models_windows(store):
-    """What the pipeline checks as the job starts (Pipeline.sections), at the full-size model's window: SD-family
-    latents are an eighth of the picture's columns, and windows start every window_stride of them."""
-    from sonocanvas.engine.canvas import window_stride
+    """What the pipeline checks as the job starts (Pipeline.sections), at the full-size model's window: an SD-family
+    VAE's latents are an eighth of the picture's columns."""
+    from sonocanvas.engine.canvas import window_seconds
     from sonocanvas.engine.catalog import AUDIO_MODELS
     from sonocanvas.engine.sections import has_sections, plan
 
@@ -182,7 +182,7 @@ def test_the_shipped_presets_in_sections_fit_their_models_windows(store):
         kind = AUDIO_MODELS[preset["audio_model"]]
         window = kind.native_size[1] // 8
         for field in ("image_prompt", "audio_prompt"):
-            sections = plan(preset[field], field, preset["seconds"], window * 8 * kind.column_seconds,
-                            window_stride(window) * 8 * kind.column_seconds, preset.get("bpm"))
+            sections = plan(preset[field], field, preset["seconds"], *window_seconds(window, 8, kind.column_seconds),
+                            preset.get("bpm"))
             assert [s.prompt for s in sections] == [part.strip() for part in preset[field].split("|")]
             assert sections[-1].end == preset["seconds"]

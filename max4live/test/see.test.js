@@ -67,6 +67,7 @@ test("a file that is no PNG or JPEG dropped on the panel is not taken, and the s
   device.pictureDropped("E:/Loops/rain on a tin roof.wav");  // a clip dragged in from Live's browser
   assert.equal(env.status(), "See takes a PNG or JPEG picture dropped here; rain on a tin roof.wav is not one");
   device.pictureDropped("C:/Users/Léa/Pictures/");  // a folder (dropfile ends it with a slash)
+  assert.equal(env.status(), "See takes a PNG or JPEG picture dropped here; Pictures is not one");
   assert.equal(env.values.see_picture, "C:/Users/Léa/Pictures/harbour.JPG", "the last picture stays the one");
   assert.deepEqual(env.shown.filter(([name]) => name === "picture"), [["picture", "read", "C:/Users/Léa/Pictures/harbour.JPG"]]);
 });
