@@ -27,8 +27,8 @@ _LENGTH = re.compile(r"^(?P<prompt>.*?)\s*@\s*(?P<bars>\d+)\s*$", re.DOTALL)
 # A word after `@` (`party @home`) is a word.
 _NO_LENGTH = re.compile(r"@\s*(?P<tail>[-+.,\d]*)\s*$")
 BEATS_PER_BAR = 4
-_MOST_BARS = BY_NAME["bars"].high  # a clip's own bound on bars: no section may be longer
-assert _MOST_BARS is not None
+_MOST_BARS = int(BY_NAME["bars"].high or 0)  # a clip's own bound on bars: no section may be longer
+assert _MOST_BARS > 0, "the bars setting has an upper bound"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def plan(prompt: str, field: str, seconds: float, window_seconds: float, stride_
             raise FieldError(field, f"a section between '{SEPARATOR}'s has no prompt: {prompt!r}")
         if bars == 0:
             raise FieldError(field, f"section {text!r} is 0 bars long; give at least 1")
-        if bars is not None and bars > (most := int(_MOST_BARS)):
+        if bars is not None and bars > (most := _MOST_BARS):
             raise FieldError(field, f"section {text!r} is {bars} bars long; a clip holds at most {most}")
         parts.append((text, bars))
     if seconds <= window_seconds:
