@@ -166,6 +166,18 @@ def test_a_sweep_takes_only_old_previews_and_a_linked_folder_is_never_written_or
     assert sorted(p.name for p in folder.iterdir()) == ["abcdefabcdef-2.png", "fedcba987654-1.png", "notes.txt"]
     assert (victim / "important.txt").read_text() == "keep"
 
+
+def test_only_windows_link_tags_count_as_links_so_a_onedrive_synced_folder_still_previews():
+    """Reparse tags from Microsoft's winnt.h (IO_REPARSE_TAG_*): symlinks and junctions are name surrogates, links
+    to another name; OneDrive's cloud-file tags mark an ordinary synced folder (such as ~/Music), which is the
+    folder itself, and app-execution links are files."""
+    assert preview_files.is_link_tag(0xA000000C)  # IO_REPARSE_TAG_SYMLINK
+    assert preview_files.is_link_tag(0xA0000003)  # IO_REPARSE_TAG_MOUNT_POINT: a junction
+    assert not preview_files.is_link_tag(0x9000001A)  # IO_REPARSE_TAG_CLOUD
+    assert not preview_files.is_link_tag(0x9000601A)  # IO_REPARSE_TAG_CLOUD_6
+    assert not preview_files.is_link_tag(0)  # no reparse point (and every folder elsewhere)
+
+
 def test_a_server_whose_previews_folder_is_a_link_makes_the_clip_without_previews(client, server, tmp_path):
     import shutil
 

@@ -91,15 +91,26 @@ class PreviewFolder:
                 pass  # gone already, or not ours to take
 
 
+NAME_SURROGATE = 0x20000000
+"""The bit of a Windows reparse tag that marks a link to another name (symlinks, junctions, mount points): the
+Microsoft-documented test (IsReparseTagNameSurrogate). Other tags, such as OneDrive's cloud-file tags on an
+ordinary synced folder like ~/Music, are folders of their own and must not turn previews off."""
+
+
 def own_folder(path: Path) -> os.stat_result | None:
     """`path`'s own status (not a link's target's) when it is a real folder; None for a link (a symlink; on
-    Windows a junction or any other reparse point, which os.lstat reports as a folder before Python 3.12), a file,
-    or nothing."""
+    Windows a junction or other name-surrogate reparse point, which os.lstat reports as a folder before Python
+    3.12), a file, or nothing."""
     try:
         info = os.lstat(path)
     except OSError:
         return None
-    return info if stat.S_ISDIR(info.st_mode) and not getattr(info, "st_reparse_tag", 0) else None
+    return info if stat.S_ISDIR(info.st_mode) and not is_link_tag(getattr(info, "st_reparse_tag", 0)) else None
+
+
+def is_link_tag(tag: int) -> bool:
+    """Whether a Windows reparse tag (0 elsewhere) makes its folder a link to another name."""
+    return bool(tag & NAME_SURROGATE)
 
 
 MAX_PENDING = 2
