@@ -64,5 +64,7 @@ class RateLimited:
             if len(self._last) >= self.MAX_KEYS:
                 self._last.clear()
             self._last[key] = (now, 0)
-        suffix = f" ({skipped} more like it from {sender} left out)" if skipped else ""
-        self.logger.warning(message + suffix, *args)
+        if skipped:  # the sender as an argument, never in the format: an IPv6 address may hold a % (fe80::1%en0)
+            self.logger.warning(message + " (%d more like it from %s left out)", *args, skipped, sender)
+        else:
+            self.logger.warning(message, *args)

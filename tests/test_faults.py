@@ -650,6 +650,12 @@ def test_junk_is_limited_per_sender_and_kind_and_what_was_left_out_is_counted_wi
     now[0] += 1.0
     junk.warning("10.0.0.7", "junk from %s:%d: %s", "10.0.0.7", 5011, "not OSC")
     assert caplog.messages[-1] == "junk from 10.0.0.7:5011: not OSC (9 more like it from 10.0.0.7 left out)"
+    for _ in range(2):  # an IPv6 link-local sender holds a %, which must never reach the format
+        junk.warning("fe80::1%en0", "junk from %s:%d: %s", "fe80::1%en0", 7000, "not OSC")
+    now[0] += 1.0
+    junk.warning("fe80::1%en0", "junk from %s:%d: %s", "fe80::1%en0", 7000, "not OSC")
+    assert caplog.messages[-1] == "junk from fe80::1%en0:7000: not OSC (1 more like it from fe80::1%en0 left out)"
+
 
 def test_third_party_chatter_is_off_unless_debug():
     try:
