@@ -190,6 +190,7 @@ def test_a_job_whose_last_done_is_told_is_ahead_of_nobody(events):
         assert marked.wait(TIMEOUT)
         assert jobs.submit(Job("a", "z", None)) == 2  # y waits for nobody now, z for y
         assert jobs.status() == (None, 2)
+        assert jobs.find("a", "x") is None and not jobs.cancel("a", "x")  # over for its client: no such job
         release.set()
         assert [events.next("finished") for _ in range(3)] == [("finished", j) for j in "xyz"]
     finally:

@@ -171,16 +171,36 @@ def test_status_when_idle_and_busy(client, server):
     assert cancelled == {"busy", "next"}
 
 
-def test_right_after_a_done_the_job_is_over_for_status_and_the_next_one_starts_at_once(client, server):
+def test_right_after_a_done_the_job_is_over_for_status_and_the_next_one_starts_at_once(client, server,
+                                                                                         monkeypatch):
     """The job's worker still tidies up (journal, timing) after the `done` goes out; its client, and everyone
-    else, hears of it as over from then on (docs/osc.md, queued and status)."""
-    client.send("/sonocanvas/generate", "over", "image_prompt", "a", "audio_prompt", "b", *FAST)
+    else, hears of it as over from then on (docs/osc.md, queued, status and cancel). The worker is held after
+    the job's last `done` until the checks are made, so they are made while it tidies up."""
+    tidying, release = threading.Event(), threading.Event()
+    real = server.services.run
+
+    def run_then_hold(job, on_step, done):
+        real(job, on_step, done)
+        if job.job_id == "over":
+            tidying.set()
+            assert release.wait(TIMEOUT)
+
+    monkeypatch.setattr(server.services, "run", run_then_hold)
+    try:
+        client.send("/sonocanvas/generate", "over", "image_prompt", "a", "audio_prompt", "b", *FAST)
+        client.expect("/sonocanvas/done")
+        assert tidying.wait(TIMEOUT)
+        client.send("/sonocanvas/status")
+        assert client.expect("/sonocanvas/status") == ["", 0, "cpu"]
+        client.send("/sonocanvas/cancel", "over")
+        assert client.expect("/sonocanvas/error") == ["over", "job_id",
+                                                  "job_id: no queued or running job 'over' of yours"]
+        client.send("/sonocanvas/generate", "then", "image_prompt", "a", "audio_prompt", "b", *FAST)
+        assert client.expect("/sonocanvas/queued") == ["then", 1]
+    finally:
+        release.set()
     client.expect("/sonocanvas/done")
-    client.send("/sonocanvas/status")
-    client.send("/sonocanvas/generate", "then", "image_prompt", "a", "audio_prompt", "b", *FAST)
-    assert client.expect("/sonocanvas/status") == ["", 0, "cpu"]
-    assert client.expect("/sonocanvas/queued") == ["then", 1]
-    client.expect("/sonocanvas/done")
+
 
 def test_cancel_queued_and_running(client, server):
     client.send("/sonocanvas/generate", "run", "image_prompt", "a", "audio_prompt", "b", *LONG)

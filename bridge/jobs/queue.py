@@ -194,8 +194,10 @@ class JobQueue:
             return position
 
     def find(self, owner: Hashable, job_id: str) -> Job | None:
+        """The queued or running job of `owner` with this id; not one whose client has heard its last `done`:
+        for its client it is over (its id free again, a cancel told there is no such job)."""
         with self._lock:
-            for job in self._running + list(self._queue):
+            for job in self._busy() + list(self._queue):
                 if job.key == (owner, job_id):
                     return job
             return None
