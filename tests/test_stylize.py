@@ -142,6 +142,31 @@ def test_replay_makes_the_same_picture_beside_it(files, capsys):
         (files / "seen.json").read_text())["stylize"]
 
 
+@pytest.mark.parametrize("full_at", [".json", ".png"])
+def test_a_disk_that_fills_while_writing_leaves_neither_the_picture_nor_its_record(files, capsys, monkeypatch,
+                                                                                  full_at):
+    """The disk fills as the record or as the picture is written: neither is left (a picture without its record
+    could not be replayed; a record of nothing would refuse a rerun), nor any temporary."""
+    import errno
+
+    from sonocanvas.bridge.commands import stylize as command
+
+    before, real = sorted(p.name for p in files.iterdir()), command.atomic_write
+
+    def fills_at(path, write):
+        if path.suffix == full_at:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, write)
+
+    monkeypatch.setattr(command, "atomic_write", fills_at)
+    code = main(["stylize", str(files / "picture.png"), "--sound", str(files / "tone.wav"), "-o",
+                 str(files / "seen.png"), "--models", "tiny-random", "--steps", "2"])
+    assert code == 2
+    failed = (files / "seen.png").with_suffix(full_at)
+    assert f"error: output: cannot write {failed}: No space left on device" in capsys.readouterr().err
+    assert sorted(p.name for p in files.iterdir()) == before
+
+
 @pytest.mark.parametrize("args, message", [
     (["--sound", "{folder}/noise.wav"], "error: mix: two sounds need mix"),
     (["--temperature", "0"], "error: temperature: must be above 0"),

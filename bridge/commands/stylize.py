@@ -56,11 +56,15 @@ def run(args: argparse.Namespace) -> int:
     models = {"image": args.image_model_source, "clap": args.clap_model}
     result, record = stylize(args.picture, args.sound, settings, models, args.models == TINY, args.device,
                              args.dtype)
-    try:
-        data = record_bytes(record)  # before either file: never a picture without its record
-        atomic_write(args.output, lambda f: result.save(f, format="PNG"))
+    data = record_bytes(record)  # before either file: never a picture without its record
+    try:  # the record first and the picture last, as the drop folder places them
         atomic_write(args.output.with_suffix(".json"), lambda f: f.write(data))
     except OSError as error:
+        raise cannot_write(error, args.output.with_suffix(".json")) from None
+    try:
+        atomic_write(args.output, lambda f: result.save(f, format="PNG"))
+    except OSError as error:
+        args.output.with_suffix(".json").unlink(missing_ok=True)  # the record of a picture that is not there
         raise cannot_write(error, args.output) from None
     style = record[RECORD]
     told = (f"strength {style['strength']:.2f} at {style['level_db']:.1f} dBFS: " +
@@ -127,4 +131,5 @@ def replay(record: dict, path: Path, folder: Path, device: str | None, dtype: st
                             {"image": None if tiny else image, "clap": record["models"]["clap"]}, tiny,
                             device or record.get("device", "cpu").split(":")[0],
                             dtype or DTYPE_NAMES.get(record.get("dtype", ""), "fp32"))
-    return DropFolder(folder).drop_picture(result, path.stem, again).png  # makes the folder, as a clip's replay
+    # makes the folder, as a clip's replay does
+    return DropFolder(folder, field="output").drop_picture(result, path.stem, again).png
