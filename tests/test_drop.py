@@ -1,8 +1,10 @@
 """The drop folder: complete files only, never an overwrite, the requested rate and depth, effects with the dry kept."""
 import json
 import os
+import re
 import threading
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -180,13 +182,40 @@ def test_a_drop_folder_too_deep_for_any_readable_name_is_refused_by_name(tmp_pat
     assert not folder.exists()  # refused before anything is made
 
 
+def test_a_folder_on_an_unplugged_drive_is_not_made_on_the_startup_disk_in_its_place(tmp_path, monkeypatch, capsys):
+    """macOS mounts a drive at /Volumes/<name> and removes the folder when it is ejected; a folder made there
+    while the drive is away is a plain one on the startup disk, which fills. The mount folders stand in a
+    temporary folder here (the test cannot mount a drive), and os.path.ismount answers for the one mounted."""
+    from sonocanvas.bridge.cli import main
+    from sonocanvas.bridge.output import drop as drop_module
+
+    volumes = tmp_path / "Volumes"
+    volumes.mkdir()
+    monkeypatch.setattr(drop_module, "MOUNT_FOLDERS", (str(volumes),))
+    with pytest.raises(FieldError, match=f"^drop_dir: {re.escape(str(volumes / 'Samples'))} belongs on "
+                                         r"a drive that is not mounted \(is it plugged in\?\)"):
+        DropFolder(volumes / "Samples" / "sonocanvas")
+    assert list(volumes.iterdir()) == []
+    (volumes / "Samples").mkdir()  # what an ejected drive left behind: a plain folder, no drive
+    with pytest.raises(FieldError, match="^drop_dir: .* belongs on a drive that is not mounted"):
+        DropFolder(volumes / "Samples" / "sonocanvas")
+    assert list((volumes / "Samples").iterdir()) == []
+    assert main(["generate", "--models", "tiny-random", "--image-prompt", "a", "--audio-prompt", "b", "-o",
+                 str(volumes / "Samples" / "renders")]) == 2  # refused before any sampling, on its own field
+    assert "error: output: " in capsys.readouterr().err and list((volumes / "Samples").iterdir()) == []
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == volumes / "Samples" or real_ismount(path))
+    assert DropFolder(volumes / "Samples" / "sonocanvas" / "2026").folder.is_dir()  # the drive is there
+    assert DropFolder(tmp_path / "Music" / "sonocanvas").folder.is_dir()  # elsewhere missing parents are made
+
+
 def test_a_record_is_strict_json_and_a_non_finite_number_in_it_is_written_as_null():
     """Never Python's NaN or -Infinity, which node, Max's dict and jq refuse; never a clip lost over one number."""
     import math
-    from pathlib import Path
 
     from sonocanvas.engine.record import record_bytes
 
-    text = record_bytes({"path": Path("/a b/c.wav"), "scores": {"clip": math.nan, "clap": [0.5, -math.inf]}})
+    text = record_bytes({"path": Path("/a b/c.wav"), "scores": {"clip": math.nan, "clap": [0.5, -math.inf]},
+                         "numpy": [np.float32(0.25), np.float32("nan"), np.int64(3), True]})
     assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is no JSON")) == {
-        "path": "/a b/c.wav", "scores": {"clip": None, "clap": [0.5, None]}}
+        "path": "/a b/c.wav", "scores": {"clip": None, "clap": [0.5, None]}, "numpy": [0.25, None, 3, True]}

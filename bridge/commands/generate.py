@@ -91,6 +91,8 @@ def request_of(args: argparse.Namespace) -> GenerateRequest:
 def output_of(args: argparse.Namespace, output: Output) -> tuple[Output, Path, str | None]:
     """(Output in the format `-o` names, folder, the file's stem, or None for a folder) from `-o`: checked now, so
     that a run that cannot write fails before sampling (and leaves no folder behind)."""
+    from ..output.drop import check_drive
+
     path: Path = args.output
     stem: str | None
     if path.suffix and not path.is_dir():
@@ -99,6 +101,7 @@ def output_of(args: argparse.Namespace, output: Output) -> tuple[Output, Path, s
         fmt, folder, stem = "wav", path, None
     if folder.exists() and not folder.is_dir():
         raise FieldError("output", f"{folder} is a file, not a folder")
+    check_drive(folder, "output")
     existing = next(parent for parent in [folder, *folder.parents] if parent.exists())
     try:  # a real probe: permissions alone miss read-only and pseudo file systems (/proc), and root passes them
         if not existing.is_dir():
@@ -172,7 +175,7 @@ def write_clips(clips, output, folder: Path, names: list[str], tiny: bool, comma
     clip; a taken one gets `-2`, ...); returns what was dropped."""
     from ..output.drop import DropFolder
 
-    drop = DropFolder(folder, effect_chains() if output.fx else None)
+    drop = DropFolder(folder, effect_chains() if output.fx else None, field="output")
     written = []
     for clip, name in zip(clips, names, strict=True):
         record = dict(clip.record)

@@ -77,7 +77,7 @@ def build_server(config: Config):
     from ..jobs.journal import Journal
     from ..osc.server import Server
     from ..osc.transport import bind_pair, is_loopback
-    from ..output.drop import drop_stem_room
+    from ..output.drop import drop_stem_room, make_folder
 
     sockets = bind_pair(config.host, config.port)
     journal = None
@@ -88,10 +88,7 @@ def build_server(config: Config):
                              "token: in the config; or keep 127.0.0.1 and use an SSH tunnel (docs/osc.md)")
         journal = Journal(config.journal_path)
         drop_stem_room(config.drop_dir)  # a drop folder too deep for any clip's name is refused before it is made
-        try:  # the drop folder is made: serve documents that it is (docs/osc.md, the config's comments)
-            config.drop_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise FieldError("drop_dir", f"cannot make {config.drop_dir}: {error.strerror or error}") from None
+        make_folder(config.drop_dir, "drop_dir")  # before the models load: a wrong folder is said at once
         services = _services(config, journal, loopback)
     except BaseException:
         for sock in sockets:

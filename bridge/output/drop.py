@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import re
 import stat
 import unicodedata
@@ -141,13 +142,45 @@ def drop_stem_room(folder: Path) -> int:
     return stem_room(Path(folder).absolute(), len(f"-{MAX_TRIES}") + max(map(len, SIBLINGS)))
 
 
-class DropFolder:
-    """Writes finished clips into one folder; `effects` is the `EffectChains` a request's `fx` names."""
+MOUNT_FOLDERS = ("/Volumes", "/media", "/mnt", "/run/media")
+"""Where macOS (/Volumes) and Linux desktops (/media/<user>, /run/media/<user>, /mnt) mount drives. A folder
+whose drive is not mounted would be made there as a plain folder on the startup disk, which then fills while the
+drive is away; a Windows drive letter that is not there cannot be made at all."""
 
-    def __init__(self, folder: Path, effects: Any = None):
+
+def check_drive(folder: Path, field: str) -> None:
+    """FieldError on `field` when `folder`, not there yet, belongs on a drive that is not mounted: its first
+    missing folder would be a drive's own (`/Volumes/Samples`, `/media/me/Samples`), or would go in a mount
+    folder's folder that is no mounted drive (what is left of `/Volumes/Samples` on the startup disk once its
+    drive is gone)."""
+    folder = Path(folder).absolute()
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
+    into = missing[-1].parent if missing else None
+    if into is not None and (str(into) in MOUNT_FOLDERS or
+                             str(into.parent) in MOUNT_FOLDERS and not os.path.ismount(into)):
+        raise FieldError(field, f"{missing[-1]} belongs on a drive that is not mounted (is it plugged in?): "
+                                f"{folder} is not made on the startup disk in its place; plug the drive in, or "
+                                "make the folder yourself if it is meant to be there")
+
+
+def make_folder(folder: Path, field: str) -> None:
+    """Make `folder` and its missing parents, never in an unplugged drive's place (`check_drive`); FieldError on
+    `field` when it cannot be made."""
+    check_drive(folder, field)
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise FieldError(field, f"cannot make {folder}: {error.strerror or error}") from None
+
+
+class DropFolder:
+    """Writes finished clips into one folder; `effects` is the `EffectChains` a request's `fx` names. The folder
+    is made if it is missing (`make_folder`: never in an unplugged drive's place), FieldError on `field`."""
+
+    def __init__(self, folder: Path, effects: Any = None, field: str = "drop_dir"):
         self.folder = Path(folder)
         self.stem_room = drop_stem_room(self.folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        make_folder(self.folder, field)
         remove_stale_parts(self.folder)  # a server killed mid-write leaves its temporaries behind
         self.effects = effects
         # PNG encoding, resampling and fsync release the GIL: the pictures are made while the sound is.

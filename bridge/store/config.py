@@ -21,7 +21,8 @@ _TEMPLATE = """\
 host: 127.0.0.1
 port: 9010
 
-# Finished clips (WAV, spectrogram PNG, picture PNG, JSON record) are dropped here.
+# Finished clips (WAV, spectrogram PNG, picture PNG, JSON record) are dropped here. The folder is
+# made if it is missing, except on a drive that is not plugged in (/Volumes/<drive>/...).
 drop_dir: {drop_dir}
 
 # A secret every client's hello must carry (/sonocanvas/hello <reply_port> <token>). Required when
