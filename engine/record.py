@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import numbers
 import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -57,8 +58,12 @@ def record_bytes(record: dict) -> bytes:
 
 
 def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """`value` with each number a JSON number (numpy's scalars too, which `default=str` would make strings) and
+    each non-finite one None."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
