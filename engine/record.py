@@ -60,7 +60,9 @@ def record_bytes(record: dict) -> bytes:
 def _finite(value: Any) -> Any:
     """`value` with each number a JSON number (numpy's scalars too, which `default=str` would make strings) and
     each non-finite one None."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value) if math.isfinite(value) else None

@@ -219,3 +219,4 @@ def test_a_record_is_strict_json_and_a_non_finite_number_in_it_is_written_as_nul
                          "numpy": [np.float32(0.25), np.float32("nan"), np.int64(3), True]})
     assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is no JSON")) == {
         "path": "/a b/c.wav", "scores": {"clip": None, "clap": [0.5, None]}, "numpy": [0.25, None, 3, True]}
+    assert '"numpy": [\n    0.25,\n    null,\n    3,\n    true\n  ]' in text.decode()  # true, not 1.0 (== True)
