@@ -34,6 +34,7 @@ class JobBridge:
         self._live: dict[int, Job] = {}  # queued or running, by id(job): whose jobs they are, and where replies go
         self._live_lock = threading.Lock()
         self._preview_folder: PreviewFolder | None = None  # made when a job first asks for previews
+        self._preview_lock = threading.Lock()  # its own: making and sweeping the folder never holds up dispatch
         self.queue = JobQueue(self._run, self, bounds or QueueBounds(), services.workers)
 
     def owner_busy(self, owner: Hashable) -> bool:
@@ -110,7 +111,7 @@ class JobBridge:
         written, then told to its client as `/sonocanvas/preview job_id step total path`."""
         if not job.request.preview or self.services.drop is None:
             return None
-        with self._live_lock:
+        with self._preview_lock:
             if self._preview_folder is None:
                 self._preview_folder = PreviewFolder(self.services.drop.folder)
         previews = self._preview_folder.job()

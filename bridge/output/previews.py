@@ -170,10 +170,11 @@ class JobPreviews:
                     return  # closed, and all written
                 step, picture, announce = self._pending.popleft()
             now = own_folder(self.folder)
-            if now is None or not os.path.samestat(now, self.identity):  # swapped for a link since the job began
-                if not self._moved:
+            if now is None or not os.path.samestat(now, self.identity):  # swapped for a link since the job began,
+                if not self._moved:  # moved, or a share that could not say (an SMB hiccup): none is written now
                     self._moved = True
-                    log.warning("previews stop: %s is no longer the folder they were written in", self.folder)
+                    log.warning("previews stop for this job: %s is no longer the folder they were written in (moved "
+                                "or replaced, or unreadable for a moment); the clip is not affected", self.folder)
                 continue
             try:
                 data = io.BytesIO()
