@@ -27,7 +27,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
@@ -75,7 +75,42 @@ def atomic_write(
     half-written. Returns the path written.
     """
     path = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART, dir=path.parent)
+    temp = _written(path, write, durable)
+    try:
+        if exclusive:
+            place_exclusive(temp, path)
+        else:
+            os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    fsync_folder(path.parent)
+    return path
+
+
+def atomic_write_all(files: Sequence[tuple[Path, Callable[[BinaryIO], object]]]) -> None:
+    """Write several files as `atomic_write` writes one, each in full before any is moved in, then moved in
+    their order (the one that marks the set complete last): a failure while writing any of them (a full disk,
+    an encoder's error) leaves every file as it was, an old one replaced by `--overwrite` included."""
+    temps: list[Path] = []
+    try:
+        for path, write in files:
+            temps.append(_written(Path(path), write, durable=True))
+        for (path, _), temp in zip(files, temps, strict=True):
+            os.replace(temp, path)
+    except BaseException:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+        raise
+    for folder in dict.fromkeys(Path(path).parent for path, _ in files):
+        fsync_folder(folder)
+
+
+def _written(path: Path, write: Callable[[BinaryIO], object], durable: bool) -> Path:
+    """`write(f)` into a new hidden temporary beside `path`, flushed (and fsynced if `durable`), with an ordinary
+    file's mode; gone again if anything fails."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART, dir=path.parent)
+    temp = Path(name)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -87,16 +122,10 @@ def atomic_write(
         except OSError as error:
             if error.errno not in _NO_MODES:
                 raise
-        if exclusive:
-            place_exclusive(Path(temp), path)
-        else:
-            os.replace(temp, path)
     except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
+        temp.unlink(missing_ok=True)
         raise
-    fsync_folder(path.parent)
-    return path
+    return temp
 
 
 def place_exclusive(temp: Path, path: Path) -> WriteMethod:

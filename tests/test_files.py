@@ -10,7 +10,7 @@ import threading
 
 import pytest
 from sonocanvas.engine import files
-from sonocanvas.engine.files import PART, WriteMethod, atomic_write, write_method
+from sonocanvas.engine.files import PART, WriteMethod, atomic_write, atomic_write_all, write_method
 
 # How link() fails where there are no hard links: Linux exfat/vfat (EPERM), SMB and macOS msdos/exfat/smbfs
 # (EOPNOTSUPP), Windows on FAT32 (ERROR_INVALID_FUNCTION, which Python maps to EINVAL).
@@ -162,3 +162,28 @@ def test_a_drive_without_modes_still_takes_the_file(tmp_path, monkeypatch):
 def test_a_folder_that_cannot_be_written_is_an_error(tmp_path):
     with pytest.raises(OSError):
         write_method(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("failing", [0, 1])
+def test_a_set_written_together_is_all_new_or_all_as_it_was(tmp_path, failing):
+    """`atomic_write_all`: a full disk while writing either file of a pair (a record and its picture) changes
+    neither, the one written first included, and leaves no temporary; otherwise both are new."""
+    import errno
+
+    record, picture = tmp_path / "seen.json", tmp_path / "seen.png"
+    record.write_bytes(b"old record")
+    picture.write_bytes(b"old picture")
+
+    def full(f):
+        f.write(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    writes = [lambda f: f.write(b"new record"), lambda f: f.write(b"new picture")]
+    writes[failing] = full
+    with pytest.raises(OSError, match="No space left on device"):
+        atomic_write_all([(record, writes[0]), (picture, writes[1])])
+    assert (record.read_bytes(), picture.read_bytes()) == (b"old record", b"old picture")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seen.json", "seen.png"]
+    atomic_write_all([(record, lambda f: f.write(b"new record")), (picture, lambda f: f.write(b"new picture"))])
+    assert (record.read_bytes(), picture.read_bytes()) == (b"new record", b"new picture")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seen.json", "seen.png"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from ...engine.catalog import CLAP_MODEL, IMAGE_MODEL
 from ...engine.errors import FieldError
-from ...engine.files import atomic_write
+from ...engine.files import atomic_write_all
 from ...engine.record import record_bytes
 from ..store.vocabulary import read_vocabulary
 from . import cannot_write, check_output, one_line_errors, setting_option
@@ -56,15 +56,12 @@ def run(args: argparse.Namespace) -> int:
     models = {"image": args.image_model_source, "clap": args.clap_model}
     result, record = stylize(args.picture, args.sound, settings, models, args.models == TINY, args.device,
                              args.dtype)
-    data = record_bytes(record)  # before either file: never a picture without its record
-    try:  # the record first and the picture last, as the drop folder places them
-        atomic_write(args.output.with_suffix(".json"), lambda f: f.write(data))
+    data = record_bytes(record)
+    try:  # both written before either is moved in, the picture last, as the drop folder places them: never a
+        # picture without its record, nor a record of another picture, a full disk and --overwrite included
+        atomic_write_all([(args.output.with_suffix(".json"), lambda f: f.write(data)),
+                          (args.output, lambda f: result.save(f, format="PNG"))])
     except OSError as error:
-        raise cannot_write(error, args.output.with_suffix(".json")) from None
-    try:
-        atomic_write(args.output, lambda f: result.save(f, format="PNG"))
-    except OSError as error:
-        args.output.with_suffix(".json").unlink(missing_ok=True)  # the record of a picture that is not there
         raise cannot_write(error, args.output) from None
     style = record[RECORD]
     told = (f"strength {style['strength']:.2f} at {style['level_db']:.1f} dBFS: " +
