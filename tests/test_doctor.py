@@ -84,6 +84,23 @@ def test_a_drop_folder_that_cannot_be_made_stops_serve(capsys, tmp_path, config)
     assert rows["drop folder"] == ("FAIL", f"{blocker / 'drop'}: {blocker} is a file, not a folder")
 
 
+def test_a_drop_folder_on_an_unplugged_drive_fails_as_serve_would_refuse_it(capsys, tmp_path, config, monkeypatch):
+    """serve will not make a drop folder in an unplugged drive's place (bridge/output/drop.py, check_drive):
+    doctor says so, rather than "serve creates it". A temporary folder stands in for /Volumes."""
+    from sonocanvas.bridge.output import drop as drop_module
+
+    volumes = tmp_path / "Volumes"
+    volumes.mkdir()
+    monkeypatch.setattr(drop_module, "MOUNT_FOLDERS", (str(volumes),))
+    folder = volumes / "Samples" / "sonocanvas"
+    config.write_text(config.read_text().replace(str(tmp_path / "drop"), str(folder)))
+    code, rows = doctor(capsys, "--config", str(config))
+    assert code == 1
+    assert rows["drop folder"][0] == "FAIL"
+    assert rows["drop folder"][1].startswith(f"{folder} belongs on a drive that is not mounted (is it plugged in?)")
+    assert list(volumes.iterdir()) == []
+
+
 def test_models_from_the_cache_or_the_exact_download_command(capsys, tmp_path, monkeypatch):
     cache = tmp_path / "hub"
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))

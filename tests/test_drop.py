@@ -183,29 +183,43 @@ def test_a_drop_folder_too_deep_for_any_readable_name_is_refused_by_name(tmp_pat
 
 
 def test_a_folder_on_an_unplugged_drive_is_not_made_on_the_startup_disk_in_its_place(tmp_path, monkeypatch, capsys):
-    """macOS mounts a drive at /Volumes/<name> and removes the folder when it is ejected; a folder made there
+    """macOS mounts a drive at /Volumes/<drive>, a Linux desktop at /media/<user>/<drive>; a folder made there
     while the drive is away is a plain one on the startup disk, which fills. The mount folders stand in a
-    temporary folder here (the test cannot mount a drive), and os.path.ismount answers for the one mounted."""
+    temporary folder here, and os.path.ismount answers for what the test says is mounted (a test cannot mount
+    a drive)."""
     from sonocanvas.bridge.cli import main
     from sonocanvas.bridge.output import drop as drop_module
 
-    volumes = tmp_path / "Volumes"
+    volumes, media = tmp_path / "Volumes", tmp_path / "media"
+    (media / "me").mkdir(parents=True)
     volumes.mkdir()
-    monkeypatch.setattr(drop_module, "MOUNT_FOLDERS", (str(volumes),))
-    with pytest.raises(FieldError, match=f"^drop_dir: {re.escape(str(volumes / 'Samples'))} belongs on "
-                                         r"a drive that is not mounted \(is it plugged in\?\)"):
-        DropFolder(volumes / "Samples" / "sonocanvas")
+    monkeypatch.setattr(drop_module, "MOUNT_FOLDERS", (str(volumes), str(media)))
+    mounted: set[Path] = set()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) in mounted or real_ismount(path))
+
+    def refused(folder: Path, field: str = "drop_dir") -> None:
+        with pytest.raises(FieldError, match=f"^{field}: {re.escape(str(folder))} belongs on a drive that is not "
+                                             r"mounted \(is it plugged in\?\)"):
+            DropFolder(folder, field=field)
+        assert not folder.exists()
+
+    refused(volumes / "Samples" / "sonocanvas")  # ejected: macOS removed /Volumes/Samples
     assert list(volumes.iterdir()) == []
-    (volumes / "Samples").mkdir()  # what an ejected drive left behind: a plain folder, no drive
-    with pytest.raises(FieldError, match="^drop_dir: .* belongs on a drive that is not mounted"):
-        DropFolder(volumes / "Samples" / "sonocanvas")
-    assert list((volumes / "Samples").iterdir()) == []
+    (volumes / "Samples").mkdir()  # what an ejected drive may leave behind: a plain folder, no drive
+    refused(volumes / "Samples" / "sonocanvas", field="output")
+    refused(media / "me" / "Samples" / "sonocanvas")  # a Linux desktop's drive, two levels down
+    (media / "me" / "Samples").mkdir()
+    refused(media / "me" / "Samples" / "sonocanvas")
     assert main(["generate", "--models", "tiny-random", "--image-prompt", "a", "--audio-prompt", "b", "-o",
                  str(volumes / "Samples" / "renders")]) == 2  # refused before any sampling, on its own field
     assert "error: output: " in capsys.readouterr().err and list((volumes / "Samples").iterdir()) == []
-    real_ismount = os.path.ismount
-    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == volumes / "Samples" or real_ismount(path))
-    assert DropFolder(volumes / "Samples" / "sonocanvas" / "2026").folder.is_dir()  # the drive is there
+
+    mounted.update({volumes / "Samples", media / "me" / "Samples"})  # the drives plugged in
+    assert DropFolder(volumes / "Samples" / "sonocanvas" / "2026").folder.is_dir()
+    assert DropFolder(media / "me" / "Samples" / "sonocanvas").folder.is_dir()
+    mounted.add(media)  # a disk mounted at the mount folder itself (/mnt on a cloud GPU server)
+    assert DropFolder(media / "sonocanvas").folder.is_dir()
     assert DropFolder(tmp_path / "Music" / "sonocanvas").folder.is_dir()  # elsewhere missing parents are made
 
 
@@ -216,7 +230,7 @@ def test_a_record_is_strict_json_and_a_non_finite_number_in_it_is_written_as_nul
     from sonocanvas.engine.record import record_bytes
 
     text = record_bytes({"path": Path("/a b/c.wav"), "scores": {"clip": math.nan, "clap": [0.5, -math.inf]},
-                         "numpy": [np.float32(0.25), np.float32("nan"), np.int64(3), True]})
+                         "numpy": [np.float32(0.25), np.float32("nan"), np.int64(3), True, np.bool_(False)]})
     assert json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} is no JSON")) == {
-        "path": "/a b/c.wav", "scores": {"clip": None, "clap": [0.5, None]}, "numpy": [0.25, None, 3, True]}
-    assert '"numpy": [\n    0.25,\n    null,\n    3,\n    true\n  ]' in text.decode()  # true, not 1.0 (== True)
+        "path": "/a b/c.wav", "scores": {"clip": None, "clap": [0.5, None]}, "numpy": [0.25, None, 3, True, False]}
+    assert '"numpy": [\n    0.25,\n    null,\n    3,\n    true,\n    false\n  ]' in text.decode()  # not 1.0 or "False"

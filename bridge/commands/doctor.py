@@ -205,10 +205,16 @@ def _port(config: Config) -> list[Finding]:
 def _drop_folder(config: Config) -> list[Finding]:
     """Writable as serve writes it: a real clip (WAV, PNGs, JSON) dropped by the server's own writer in a hidden
     folder there, then removed, and how its file system lets a clip appear without replacing another."""
+    from ...engine.errors import FieldError
     from ...engine.files import WriteMethod, write_method
+    from ..output.drop import check_drive
 
     folder = config.drop_dir
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    try:
+        check_drive(folder, "drop_dir")  # what serve would refuse to make
+    except FieldError as error:
+        return [Finding("drop folder", FAIL, error.reason)]
+    existing = next(p for p in (folder, *folder.parents) if os.path.exists(p))
     if not existing.is_dir():
         return [Finding("drop folder", FAIL, f"{folder}: {existing} is a file, not a folder")]
     try:

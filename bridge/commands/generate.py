@@ -91,7 +91,7 @@ def request_of(args: argparse.Namespace) -> GenerateRequest:
 def output_of(args: argparse.Namespace, output: Output) -> tuple[Output, Path, str | None]:
     """(Output in the format `-o` names, folder, the file's stem, or None for a folder) from `-o`: checked now, so
     that a run that cannot write fails before sampling (and leaves no folder behind)."""
-    from ..output.drop import check_drive
+    from ..output.drop import check_clip_folder
 
     path: Path = args.output
     stem: str | None
@@ -101,7 +101,7 @@ def output_of(args: argparse.Namespace, output: Output) -> tuple[Output, Path, s
         fmt, folder, stem = "wav", path, None
     if folder.exists() and not folder.is_dir():
         raise FieldError("output", f"{folder} is a file, not a folder")
-    check_drive(folder, "output")
+    check_clip_folder(folder, "output")
     existing = next(parent for parent in [folder, *folder.parents] if parent.exists())
     try:  # a real probe: permissions alone miss read-only and pseudo file systems (/proc), and root passes them
         if not existing.is_dir():

@@ -41,9 +41,11 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ...engine.record import read_record
+    from ..output.drop import check_clip_folder
 
     try:
         record = _read(args.record)
+        check_clip_folder(args.output or args.record.parent, "output")  # before any model loads
         if record.get("sonocanvas") == "stylize":  # a restyled picture (sonocanvas stylize)
             from .stylize import replay as replay_stylize
 

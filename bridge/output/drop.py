@@ -134,33 +134,44 @@ def finish(audio: np.ndarray, sample_rate: int, output: Output, loop: bool = Fal
     return np.ascontiguousarray(audio[..., one * (copies // 2): one * (copies // 2 + 1)])
 
 
-def drop_stem_room(folder: Path) -> int:
+def drop_stem_room(folder: Path, field: str = "drop_dir") -> int:
     """How long a clip's stem may be in `folder` so that every file of the clip fits Windows' path limit (a share
     or an exFAT drive may be read there): the longest is `<stem>-1000.picture.png`. Its staging folder's files
     (`engine.files.STAGING_ROOM`) are never longer than that with the shortest stem. FieldError on `drop_dir`
-    when no readable name fits."""
-    return stem_room(Path(folder).absolute(), len(f"-{MAX_TRIES}") + max(map(len, SIBLINGS)))
+    when no readable name fits (or on `field`)."""
+    return stem_room(Path(folder).absolute(), len(f"-{MAX_TRIES}") + max(map(len, SIBLINGS)), field)
+
+
+def check_clip_folder(folder: Path, field: str) -> None:
+    """Whether clips can be dropped in `folder`, as far as it can be told before any is made: FieldError on
+    `field` when it is too deep for any clip's name, or would be made in an unplugged drive's place."""
+    drop_stem_room(folder, field)
+    check_drive(folder, field)
 
 
 MOUNT_FOLDERS = ("/Volumes", "/media", "/mnt", "/run/media")
-"""Where macOS (/Volumes) and Linux desktops (/media/<user>, /run/media/<user>, /mnt) mount drives. A folder
-whose drive is not mounted would be made there as a plain folder on the startup disk, which then fills while the
-drive is away; a Windows drive letter that is not there cannot be made at all."""
+"""Where macOS (/Volumes/<drive>) and Linux desktops (/media/<user>/<drive>, /run/media/<user>/<drive>,
+/mnt/<drive>) mount drives. A folder made there while its drive is away is a plain folder on the startup disk,
+which then fills; a Windows drive letter that is not there cannot be made at all."""
 
 
 def check_drive(folder: Path, field: str) -> None:
-    """FieldError on `field` when `folder`, not there yet, belongs on a drive that is not mounted: its first
-    missing folder would be a drive's own (`/Volumes/Samples`, `/media/me/Samples`), or would go in a mount
-    folder's folder that is no mounted drive (what is left of `/Volumes/Samples` on the startup disk once its
-    drive is gone)."""
-    folder = Path(folder).absolute()
-    missing = [path for path in (folder, *folder.parents) if not path.exists()]
-    into = missing[-1].parent if missing else None
-    if into is not None and (str(into) in MOUNT_FOLDERS or
-                             str(into.parent) in MOUNT_FOLDERS and not os.path.ismount(into)):
-        raise FieldError(field, f"{missing[-1]} belongs on a drive that is not mounted (is it plugged in?): "
-                                f"{folder} is not made on the startup disk in its place; plug the drive in, or "
-                                "make the folder yourself if it is meant to be there")
+    """FieldError on `field` when `folder`, not there yet, would be made in a mount folder (`MOUNT_FOLDERS`) with
+    no mounted drive on the way to it: between the mount folder and the nearest folder that is there, none is
+    a mount point (the drive unplugged, or what an ejected drive left behind). A disk mounted at the mount folder
+    itself (/mnt on a cloud GPU server) counts: it is no startup disk."""
+    folder = Path(os.path.abspath(folder))
+    existing = next(path for path in (folder, *folder.parents) if os.path.exists(path))  # never raises
+    if existing == folder:
+        return
+    for mount_folder in map(Path, MOUNT_FOLDERS):
+        if folder.is_relative_to(mount_folder):
+            on_the_way = [path for path in (existing, *existing.parents) if path.is_relative_to(mount_folder)]
+            if not any(os.path.ismount(os.path.realpath(path)) for path in on_the_way):  # realpath: /Volumes/
+                # Macintosh HD is a link to /
+                raise FieldError(field, f"{folder} belongs on a drive that is not mounted (is it plugged in?): "
+                                        "it is not made on the startup disk in its place; plug the drive in, or "
+                                        "make the folder yourself if it is meant to be there")
 
 
 def make_folder(folder: Path, field: str) -> None:
@@ -179,7 +190,7 @@ class DropFolder:
 
     def __init__(self, folder: Path, effects: Any = None, field: str = "drop_dir"):
         self.folder = Path(folder)
-        self.stem_room = drop_stem_room(self.folder)
+        self.stem_room = drop_stem_room(self.folder, field)
         make_folder(self.folder, field)
         remove_stale_parts(self.folder)  # a server killed mid-write leaves its temporaries behind
         self.effects = effects

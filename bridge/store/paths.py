@@ -83,13 +83,13 @@ def windows_length(path: PurePath | str) -> int:
     return len(str(path).encode("utf-16-le")) // 2
 
 
-def stem_room(folder: PurePath, suffix_room: int) -> int:
+def stem_room(folder: PurePath, suffix_room: int, field: str = "drop_dir") -> int:
     """How long a file stem in `folder` may be so that `folder/<stem><suffix>` stays within WINDOWS_MAX_PATH,
     where `suffix_room` is the longest suffix the stem will get (`-1000.picture.png`: 17). FieldError naming
-    `drop_dir` when the folder leaves no room for a readable name."""
+    `field` when the folder leaves no room for a readable name."""
     room = WINDOWS_MAX_PATH - windows_length(folder) - 1 - suffix_room  # 1: the separator
     if room < MIN_STEM:
-        raise FieldError("drop_dir", f"{str(folder)!r} is too long: a clip's files in it would pass Windows' "
+        raise FieldError(field, f"{str(folder)!r} is too long: a clip's files in it would pass Windows' "
                          f"{WINDOWS_MAX_PATH + 1}-character path limit; choose a shorter folder")
     return room
 
