@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import numbers
 import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -58,14 +57,12 @@ def record_bytes(record: dict) -> bytes:
 
 
 def _finite(value: Any) -> Any:
-    """`value` with each number a JSON number (numpy's scalars too, which `default=str` would make strings) and
-    each non-finite one None."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value) if math.isfinite(value) else None
+    """`value` with numpy's scalars as Python's (numbers and bools, which `default=str` would make strings) and
+    each non-finite number None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -217,6 +217,29 @@ def test_close_waits_for_the_result_being_delivered_and_tells_it_first(events):
     assert not closer.is_alive()
 
 
+def test_a_stop_never_tells_a_job_whose_last_done_was_told_that_it_was_interrupted(events):
+    """Its client has every clip and the journal says done; its worker still tidies up when the stop's grace
+    runs out: nothing more is told of it (no "interrupted" after its `done`)."""
+    told, release = threading.Event(), threading.Event()
+
+    def run(job, on_step):
+        job.check(last=True)
+        job.told_done = True  # as the server's bridge does once its last `done` is sent
+        told.set()
+        assert release.wait(TIMEOUT)
+
+    jobs = JobQueue(run, events)
+    try:
+        jobs.submit(Job("a", "x", None))
+        assert told.wait(TIMEOUT)
+        jobs.close(grace=0.1)
+        release.set()
+        seen = [event[0] for event in iter(events.next, ("finished", "x"))]  # up to its worker's own end
+        assert "failed" not in seen, seen
+    finally:
+        release.set()
+
+
 class Flaky(Events):
     """A listener whose `started`, `finished` and `failed` raise for the jobs named, as a journal that is
     locked or on a full disk does."""

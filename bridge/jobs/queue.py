@@ -49,7 +49,8 @@ class JobInterrupted(FieldError):
 
 @dataclass(eq=False)
 class Job:
-    """One request in the queue. `owner` identifies the client; (owner, job_id) is unique while active."""
+    """One request in the queue. `owner` identifies the client; (owner, job_id) is unique while the job is
+    active for its client: queued, or running until its last `done` is told (`told_done`), when the id is free."""
 
     owner: Hashable
     job_id: str
@@ -236,7 +237,8 @@ class JobQueue:
     def close(self, grace: float = CLOSE_GRACE) -> None:
         """Stop: what waits is told interrupted at once; each running job stops at its next step or after the
         clip it is writing, and is told, before the caller closes what the workers use. One still running after
-        `grace` seconds is told interrupted now, and its worker (a daemon thread) is left to the process's end."""
+        `grace` seconds is told interrupted now (not one whose last `done` was told: it is over), and its worker
+        (a daemon thread) is left to the process's end."""
         with self._lock:
             self._closed = True
             waiting = list(self._queue)
@@ -251,7 +253,7 @@ class JobQueue:
         for worker in self._workers:
             worker.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
-            stuck = list(self._running)
+            stuck = [job for job in self._running if not job.told_done]  # not one whose client has all it made
         for job in stuck:
             log.warning("job %r did not stop within %g s of the server's stop; told interrupted", job.job_id, grace)
             self._end(job, functools.partial(self._listener.failed, job, JobInterrupted(ran=True)))
