@@ -137,8 +137,8 @@ def finish(audio: np.ndarray, sample_rate: int, output: Output, loop: bool = Fal
 def drop_stem_room(folder: Path, field: str = "drop_dir") -> int:
     """How long a clip's stem may be in `folder` so that every file of the clip fits Windows' path limit (a share
     or an exFAT drive may be read there): the longest is `<stem>-1000.picture.png`. Its staging folder's files
-    (`engine.files.STAGING_ROOM`) are never longer than that with the shortest stem. FieldError on `drop_dir`
-    when no readable name fits (or on `field`)."""
+    (`engine.files.STAGING_ROOM`) are never longer than that with the shortest stem. FieldError on `field` (the
+    server's `drop_dir`, a command's `output`) when no readable name fits."""
     return stem_room(Path(folder).absolute(), len(f"-{MAX_TRIES}") + max(map(len, SIBLINGS)), field)
 
 
@@ -167,8 +167,8 @@ def check_drive(folder: Path, field: str) -> None:
     for mount_folder in map(Path, MOUNT_FOLDERS):
         if folder.is_relative_to(mount_folder):
             on_the_way = [path for path in (existing, *existing.parents) if path.is_relative_to(mount_folder)]
-            if not any(os.path.ismount(os.path.realpath(path)) for path in on_the_way):  # realpath: /Volumes/
-                # Macintosh HD is a link to /
+            # realpath: "/Volumes/Macintosh HD" is a link to /, which is mounted
+            if not any(os.path.ismount(os.path.realpath(path)) for path in on_the_way):
                 raise FieldError(field, f"{folder} belongs on a drive that is not mounted (is it plugged in?): "
                                         "it is not made on the startup disk in its place; plug the drive in, or "
                                         "make the folder yourself if it is meant to be there")
