@@ -190,6 +190,7 @@ def test_a_folder_on_an_unplugged_drive_is_not_made_on_the_startup_disk_in_its_p
     from sonocanvas.bridge.cli import main
     from sonocanvas.bridge.output import drop as drop_module
 
+    tmp_path = tmp_path.resolve()  # the mount folders are real paths (macOS's /var is a link)
     volumes, media = tmp_path / "Volumes", tmp_path / "media"
     (media / "me").mkdir(parents=True)
     volumes.mkdir()
@@ -211,6 +212,14 @@ def test_a_folder_on_an_unplugged_drive_is_not_made_on_the_startup_disk_in_its_p
     refused(media / "me" / "Samples" / "sonocanvas")  # a Linux desktop's drive, two levels down
     (media / "me" / "Samples").mkdir()
     refused(media / "me" / "Samples" / "sonocanvas")
+    (tmp_path / "usb").symlink_to(media / "me")  # a link on the way: seen as where it really goes
+    with pytest.raises(FieldError, match=f"^drop_dir: {re.escape(str(tmp_path / 'usb' / 'Samples' / 'x'))} "
+                                         f"\\(that is {re.escape(str(media / 'me' / 'Samples' / 'x'))}\\) "
+                                         "belongs on a drive that is not mounted"):
+        DropFolder(tmp_path / "usb" / "Samples" / "x")
+    with pytest.raises(FieldError, match=r"^drop_dir: //.* \(that is /.*\) belongs on a drive that is not mounted"):
+        DropFolder(Path("/" + str(media / "me" / "Samples" / "x")))  # //media/...: POSIX keeps the two slashes
+    assert list((media / "me" / "Samples").iterdir()) == []  # through neither spelling was anything made
     assert main(["generate", "--models", "tiny-random", "--image-prompt", "a", "--audio-prompt", "b", "-o",
                  str(volumes / "Samples" / "renders")]) == 2  # refused before any sampling, on its own field
     assert "error: output: " in capsys.readouterr().err and list((volumes / "Samples").iterdir()) == []

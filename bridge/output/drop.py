@@ -160,18 +160,21 @@ def check_drive(folder: Path, field: str) -> None:
     no mounted drive on the way to it: between the mount folder and the nearest folder that is there, none is
     a mount point (the drive unplugged, or what an ejected drive left behind). A disk mounted at the mount folder
     itself (/mnt on a cloud GPU server) counts: it is no startup disk."""
-    folder = Path(os.path.abspath(folder))
-    existing = next(path for path in (folder, *folder.parents) if os.path.exists(path))  # never raises
-    if existing == folder:
+    spelled = Path(os.path.abspath(folder))
+    existing = next(path for path in (spelled, *spelled.parents) if os.path.exists(path))  # never raises
+    if existing == spelled:
         return
+    # Where it would really be made: through any link on the way (~/usb -> /media; "/Volumes/Macintosh HD" is
+    # a link to /), with `//` as `/`.
+    real = Path(os.path.realpath(existing))
+    folder, existing = real / spelled.relative_to(existing), real
     for mount_folder in map(Path, MOUNT_FOLDERS):
-        if folder.is_relative_to(mount_folder):
-            on_the_way = [path for path in (existing, *existing.parents) if path.is_relative_to(mount_folder)]
-            # realpath: "/Volumes/Macintosh HD" is a link to /, which is mounted
-            if not any(os.path.ismount(os.path.realpath(path)) for path in on_the_way):
-                raise FieldError(field, f"{folder} belongs on a drive that is not mounted (is it plugged in?): "
-                                        "it is not made on the startup disk in its place; plug the drive in, or "
-                                        "make the folder yourself if it is meant to be there")
+        on_the_way = [path for path in (existing, *existing.parents) if path.is_relative_to(mount_folder)]
+        if folder.is_relative_to(mount_folder) and not any(map(os.path.ismount, on_the_way)):
+            where = "" if folder == spelled else f" (that is {folder})"
+            raise FieldError(field, f"{spelled}{where} belongs on a drive that is not mounted (is it plugged in?): "
+                                    "it is not made on the startup disk in its place; plug the drive in, or make "
+                                    "the folder yourself if it is meant to be there")
 
 
 def make_folder(folder: Path, field: str) -> None:
