@@ -88,19 +88,29 @@ def atomic_write(
     return path
 
 
-def atomic_write_all(files: Sequence[tuple[Path, Callable[[BinaryIO], object]]]) -> None:
+def atomic_write_all(files: Sequence[tuple[Path, Callable[[BinaryIO], object]]], exclusive: bool = False) -> None:
     """Write several files as `atomic_write` writes one, each in full before any is moved in, then moved in
     their order (the one that marks the set complete last): a failure while writing any of them (a full disk,
-    an encoder's error) leaves every file as it was, an old one replaced by `--overwrite` included."""
+    an encoder's error) leaves every file as it was, an old one replaced by `--overwrite` included.
+    `exclusive=True` replaces none (`FileExistsError` when a name is taken: the files moved in before it are
+    taken back, so none of the set is left)."""
     temps: list[Path] = []
+    placed: list[Path] = []
     try:
         for path, write in files:
             temps.append(_written(Path(path), write, durable=True))
         for (path, _), temp in zip(files, temps, strict=True):
-            os.replace(temp, path)
+            if exclusive:
+                place_exclusive(temp, Path(path))
+            else:
+                os.replace(temp, path)
+            placed.append(Path(path))
     except BaseException:
         for temp in temps:
             temp.unlink(missing_ok=True)
+        if exclusive:
+            for path in placed:  # ours, moved in just now: nothing of another writer's
+                path.unlink(missing_ok=True)
         raise
     for folder in dict.fromkeys(Path(path).parent for path, _ in files):
         fsync_folder(folder)

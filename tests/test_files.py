@@ -187,3 +187,19 @@ def test_a_set_written_together_is_all_new_or_all_as_it_was(tmp_path, failing):
     atomic_write_all([(record, lambda f: f.write(b"new record")), (picture, lambda f: f.write(b"new picture"))])
     assert (record.read_bytes(), picture.read_bytes()) == (b"new record", b"new picture")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seen.json", "seen.png"]
+
+
+def test_a_set_written_exclusively_replaces_nothing_and_leaves_none_of_itself_when_a_name_is_taken(tmp_path):
+    """Another writer's file under the second name, appeared after any check the caller made: it stays, and the
+    first file of the set, moved in already, is taken back."""
+    record, picture = tmp_path / "seen.json", tmp_path / "seen.png"
+    picture.write_bytes(b"another run's picture")
+    with pytest.raises(FileExistsError):
+        atomic_write_all([(record, lambda f: f.write(b"record")), (picture, lambda f: f.write(b"picture"))],
+                         exclusive=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seen.png"]
+    assert picture.read_bytes() == b"another run's picture"
+    picture.unlink()
+    atomic_write_all([(record, lambda f: f.write(b"record")), (picture, lambda f: f.write(b"picture"))],
+                     exclusive=True)
+    assert (record.read_bytes(), picture.read_bytes()) == (b"record", b"picture")

@@ -164,6 +164,36 @@ def test_a_disk_that_fills_while_the_picture_is_written_leaves_every_file_as_it_
     assert {p.name: p.read_bytes() for p in files.iterdir()} == before
 
 
+def test_a_folder_where_the_record_goes_is_refused_naming_the_picture_it_belongs_to(files, capsys):
+    (files / "seen.json").mkdir()
+    code = main(["stylize", str(files / "picture.png"), "--sound", str(files / "tone.wav"), "-o",
+                 str(files / "seen.png"), "--models", "tiny-random", "--overwrite"])
+    assert code == 2
+    assert (f"error: output: '{files / 'seen.json'}' is a folder, where the record of seen.png goes; move it, or "
+            "choose another -o") in capsys.readouterr().err
+    assert not (files / "seen.png").exists() and list((files / "seen.json").iterdir()) == []
+
+
+def test_a_picture_that_appears_while_stylize_runs_is_never_replaced_without_overwrite(files, capsys, monkeypatch):
+    """Another run of the same command finished first: its picture stays, and this run leaves no record of its
+    own beside it (the check before sampling cannot see what appears during it)."""
+    from sonocanvas.bridge.commands import stylize as command
+
+    real = command.stylize
+
+    def another_run_finishes_first(*args, **kwargs):
+        made = real(*args, **kwargs)
+        (files / "seen.png").write_bytes(b"another run's picture")
+        return made
+
+    monkeypatch.setattr(command, "stylize", another_run_finishes_first)
+    code = main(["stylize", str(files / "picture.png"), "--sound", str(files / "tone.wav"), "-o",
+                 str(files / "seen.png"), "--models", "tiny-random", "--steps", "2"])
+    assert code == 2
+    assert f"error: output: {files / 'seen.png'} appeared while this ran; nothing replaced" in capsys.readouterr().err
+    assert (files / "seen.png").read_bytes() == b"another run's picture" and not (files / "seen.json").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--sound", "{folder}/noise.wav"], "error: mix: two sounds need mix"),
     (["--temperature", "0"], "error: temperature: must be above 0"),

@@ -50,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() != ".png":
         raise FieldError("output", f"{args.output} must end in .png")
     check_output(args.output, args.overwrite, "seen.png")
-    check_output(args.output.with_suffix(".json"), args.overwrite, "seen.json")
+    record_path = args.output.with_suffix(".json")
+    if record_path.is_dir():  # not a folder to name a file in: the record's name follows the picture's
+        raise FieldError("output", f"'{record_path}' is a folder, where the record of {args.output.name} goes; "
+                                   "move it, or choose another -o")
+    check_output(record_path, args.overwrite)
     settings = StylizeSettings(**{s.name: getattr(args, s.name) for s in STYLIZE},
                                vocabulary=read_vocabulary(args.vocabulary))
     models = {"image": args.image_model_source, "clap": args.clap_model}
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     try:  # both written before either is moved in, the picture last, as the drop folder places them: never a
         # picture without its record, nor a record of another picture, a full disk and --overwrite included
         atomic_write_all([(args.output.with_suffix(".json"), lambda f: f.write(data)),
-                          (args.output, lambda f: result.save(f, format="PNG"))])
+                          (args.output, lambda f: result.save(f, format="PNG"))], exclusive=not args.overwrite)
     except OSError as error:
         raise cannot_write(error, args.output) from None
     style = record[RECORD]
