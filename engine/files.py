@@ -75,20 +75,12 @@ def atomic_write(
     half-written. Returns the path written.
     """
     path = Path(path)
-    temp = _written(path, write, durable)
-    try:
-        if exclusive:
-            place_exclusive(temp, path)
-        else:
-            os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    fsync_folder(path.parent)
+    atomic_write_all([(path, write)], exclusive, durable)
     return path
 
 
-def atomic_write_all(files: Sequence[tuple[Path, Callable[[BinaryIO], object]]], exclusive: bool = False) -> None:
+def atomic_write_all(files: Sequence[tuple[Path, Callable[[BinaryIO], object]]], exclusive: bool = False,
+                     durable: bool = True) -> None:
     """Write several files as `atomic_write` writes one, each in full before any is moved in, then moved in
     their order (the one that marks the set complete last): a failure while writing any of them (a full disk,
     an encoder's error) leaves every file as it was, an old one replaced by `--overwrite` included.
@@ -98,7 +90,7 @@ def atomic_write_all(files: Sequence[tuple[Path, Callable[[BinaryIO], object]]],
     placed: list[Path] = []
     try:
         for path, write in files:
-            temps.append(_written(Path(path), write, durable=True))
+            temps.append(_written(Path(path), write, durable))
         for (path, _), temp in zip(files, temps, strict=True):
             if exclusive:
                 place_exclusive(temp, Path(path))

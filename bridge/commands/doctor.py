@@ -207,14 +207,14 @@ def _drop_folder(config: Config) -> list[Finding]:
     folder there, then removed, and how its file system lets a clip appear without replacing another."""
     from ...engine.errors import FieldError
     from ...engine.files import WriteMethod, write_method
-    from ..output.drop import check_drive
+    from ..output.drop import check_drive, nearest_existing
 
     folder = config.drop_dir
     try:
         check_drive(folder, "drop_dir")  # what serve would refuse to make
     except FieldError as error:
         return [Finding("drop folder", FAIL, error.reason)]
-    existing = next(p for p in (folder, *folder.parents) if os.path.exists(p))
+    existing = nearest_existing(folder)
     if not existing.is_dir():
         return [Finding("drop folder", FAIL, f"{folder}: {existing} is a file, not a folder")]
     try:

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     data = record_bytes(record)
     try:  # both written before either is moved in, the picture last, as the drop folder places them: never a
         # picture without its record, nor a record of another picture, a full disk and --overwrite included
-        atomic_write_all([(args.output.with_suffix(".json"), lambda f: f.write(data)),
+        atomic_write_all([(record_path, lambda f: f.write(data)),
                           (args.output, lambda f: result.save(f, format="PNG"))], exclusive=not args.overwrite)
     except OSError as error:
         raise cannot_write(error, args.output) from None
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     told = (f"strength {style['strength']:.2f} at {style['level_db']:.1f} dBFS: " +
             ", ".join(f"{p} {w:.2f}" for p, w in zip(style["phrases"], style["weights"], strict=True))
             if style["phrases"] else style["note"])
-    print(f"sonocanvas stylize: wrote {args.output} and {args.output.with_suffix('.json').name} ({told})",
+    print(f"sonocanvas stylize: wrote {args.output} and {record_path.name} ({told})",
           file=sys.stderr)
     return 0
 

@@ -161,7 +161,7 @@ def check_drive(folder: Path, field: str) -> None:
     a mount point (the drive unplugged, or what an ejected drive left behind). A disk mounted at the mount folder
     itself (/mnt on a cloud GPU server) counts: it is no startup disk."""
     spelled = Path(os.path.abspath(folder))
-    existing = next(path for path in (spelled, *spelled.parents) if os.path.exists(path))  # never raises
+    existing = nearest_existing(spelled)
     if existing == spelled:
         return
     # Where it would really be made: through any link on the way (~/usb -> /media; "/Volumes/Macintosh HD" is
@@ -175,6 +175,12 @@ def check_drive(folder: Path, field: str) -> None:
             raise FieldError(field, f"{spelled}{where} belongs on a drive that is not mounted (is it plugged in?): "
                                     "it is not made on the startup disk in its place; plug the drive in, or make "
                                     "the folder yourself if it is meant to be there")
+
+
+def nearest_existing(folder: Path) -> Path:
+    """`folder` if it is there, else the nearest of its parents that is (os.path.exists, which never raises: a
+    parent that cannot be searched is as good as not there)."""
+    return next(path for path in (folder, *folder.parents) if os.path.exists(path))
 
 
 def make_folder(folder: Path, field: str) -> None:
